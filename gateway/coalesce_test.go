@@ -1,0 +1,212 @@
+package gateway_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cachetsync/cachet/cachekey"
+	"github.com/cachetsync/cachet/gateway"
+)
+
+// fakeLedger answers InvalidateBatch like the contract: VALID keys become
+// INVALIDATED, invalidated keys are unchanged, unknown keys missing.
+type fakeLedger struct {
+	mu       sync.Mutex
+	versions map[string]uint64
+	invalid  map[string]bool
+	txs      int
+	maxKeys  int
+	reasons  map[string]int
+	fail     error
+}
+
+func newFakeLedger(keys ...string) *fakeLedger {
+	l := &fakeLedger{versions: map[string]uint64{}, invalid: map[string]bool{}, reasons: map[string]int{}}
+	for _, k := range keys {
+		l.versions[k] = 1
+	}
+	return l
+}
+
+func (l *fakeLedger) submit(_ context.Context, keys []string, reason string) (gateway.BatchResult, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fail != nil {
+		return gateway.BatchResult{}, l.fail
+	}
+	l.txs++
+	l.reasons[reason]++
+	l.maxKeys = max(l.maxKeys, len(keys))
+	res := gateway.BatchResult{TxID: fmt.Sprintf("tx%d", l.txs), Block: uint64(l.txs), Keys: map[string]gateway.KeyResult{}}
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if seen[k] {
+			return gateway.BatchResult{}, fmt.Errorf("duplicate key %s in one batch", k)
+		}
+		seen[k] = true
+		v, ok := l.versions[k]
+		switch {
+		case !ok:
+			res.Keys[k] = gateway.KeyResult{Status: gateway.KeyMissing}
+		case l.invalid[k]:
+			res.Keys[k] = gateway.KeyResult{Status: gateway.KeyUnchanged, Version: v}
+		default:
+			l.versions[k] = v + 1
+			l.invalid[k] = true
+			res.Keys[k] = gateway.KeyResult{Status: gateway.KeyInvalidated, Version: v + 1}
+		}
+	}
+	return res, nil
+}
+
+func TestCoalescerThousandConcurrentCallers(t *testing.T) {
+	const callers = 1000
+	keys := make([]string, callers/2)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("https://shop.example/item/%d", i)
+	}
+	ledger := newFakeLedger(keys[:len(keys)-10]...) // the last 10 keys were never published
+	c := gateway.NewCoalescer(ledger.submit, gateway.CoalescerConfig{Window: 20 * time.Millisecond, MaxBatch: 100})
+	defer c.Close()
+
+	results := make([]gateway.InvalidateResult, callers)
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			// Every key is invalidated by two callers, one spelling it differently.
+			key := keys[i%len(keys)]
+			if i >= len(keys) {
+				key = "HTTPS://Shop.Example:443/item/./" + fmt.Sprint(i%len(keys))
+			}
+			results[i], errs[i] = c.Invalidate(context.Background(), key, "price change")
+		})
+	}
+	wg.Wait()
+
+	byTx := map[string]int{}
+	for i := range callers {
+		if errs[i] != nil {
+			t.Fatalf("caller %d: %v", i, errs[i])
+		}
+		r := results[i]
+		want := keys[i%len(keys)]
+		if r.Key != want {
+			t.Fatalf("caller %d got the outcome of %s, want %s", i, r.Key, want)
+		}
+		missing := i%len(keys) >= len(keys)-10
+		switch {
+		case missing && r.Status != gateway.KeyMissing:
+			t.Fatalf("caller %d: unpublished key reported %s", i, r.Status)
+		case !missing && r.Status == gateway.KeyMissing:
+			t.Fatalf("caller %d: published key reported missing", i)
+		}
+		if r.TxID == "" || r.Block == 0 {
+			t.Fatalf("caller %d: no tx ID or block: %+v", i, r)
+		}
+		byTx[r.TxID]++
+	}
+	ledger.mu.Lock()
+	defer ledger.mu.Unlock()
+	if ledger.maxKeys > 100 {
+		t.Fatalf("a batch carried %d keys, limit 100", ledger.maxKeys)
+	}
+	if ledger.txs >= callers/4 {
+		t.Fatalf("%d transactions for %d callers: not coalescing", ledger.txs, callers)
+	}
+	for k := range ledger.invalid {
+		if ledger.versions[k] != 2 {
+			t.Fatalf("%s invalidated to version %d, want exactly one invalidation (2)", k, ledger.versions[k])
+		}
+	}
+	t.Logf("%d callers answered by %d batch transactions", callers, ledger.txs)
+}
+
+func TestCoalescerRefusesMalformedKeyAlone(t *testing.T) {
+	ledger := newFakeLedger("img:a")
+	c := gateway.NewCoalescer(ledger.submit, gateway.CoalescerConfig{})
+	defer c.Close()
+	var wg sync.WaitGroup
+	var goodErr error
+	wg.Go(func() { _, goodErr = c.Invalidate(context.Background(), "img:a", "r") })
+	_, err := c.Invalidate(context.Background(), "\x00bad", "r")
+	var ke *cachekey.Error
+	if !errors.As(err, &ke) || ke.Reason != cachekey.ReasonLeadingNUL {
+		t.Fatalf("got %v, want a cachekey error", err)
+	}
+	wg.Wait()
+	if goodErr != nil {
+		t.Fatalf("a malformed key must not fail its neighbours: %v", goodErr)
+	}
+}
+
+func TestCoalescerSeparatesReasons(t *testing.T) {
+	ledger := newFakeLedger("img:a", "img:b")
+	c := gateway.NewCoalescer(ledger.submit, gateway.CoalescerConfig{Window: 20 * time.Millisecond})
+	var wg sync.WaitGroup
+	wg.Go(func() { c.Invalidate(context.Background(), "img:a", "one") })
+	wg.Go(func() { c.Invalidate(context.Background(), "img:b", "two") })
+	wg.Wait()
+	c.Close()
+	if ledger.reasons["one"] != 1 || ledger.reasons["two"] != 1 {
+		t.Fatalf("reasons %v: each reason needs its own transaction", ledger.reasons)
+	}
+}
+
+func TestCoalescerSubmitErrorReachesEveryCaller(t *testing.T) {
+	ledger := newFakeLedger("img:a", "img:b")
+	boom := errors.New("endorsement refused")
+	ledger.fail = boom
+	c := gateway.NewCoalescer(ledger.submit, gateway.CoalescerConfig{Window: 10 * time.Millisecond})
+	defer c.Close()
+	var failed atomic.Int32
+	var wg sync.WaitGroup
+	for _, k := range []string{"img:a", "img:b", "img:a"} {
+		wg.Go(func() {
+			if _, err := c.Invalidate(context.Background(), k, "r"); errors.Is(err, boom) {
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() != 3 {
+		t.Fatalf("%d of 3 callers saw the failure", failed.Load())
+	}
+}
+
+func TestCoalescerMissingOutcomeIsAnError(t *testing.T) {
+	c := gateway.NewCoalescer(func(context.Context, []string, string) (gateway.BatchResult, error) {
+		return gateway.BatchResult{TxID: "tx1", Block: 1, Keys: map[string]gateway.KeyResult{}}, nil
+	}, gateway.CoalescerConfig{})
+	defer c.Close()
+	_, err := c.Invalidate(context.Background(), "img:a", "r")
+	var me *gateway.MissingResultError
+	if !errors.As(err, &me) || me.Key != "img:a" {
+		t.Fatalf("got %v, want MissingResultError", err)
+	}
+}
+
+func TestCoalescerCloseFlushesAndRefuses(t *testing.T) {
+	ledger := newFakeLedger("img:a")
+	c := gateway.NewCoalescer(ledger.submit, gateway.CoalescerConfig{Window: time.Hour})
+	done := make(chan error, 1)
+	go func() { _, err := c.Invalidate(context.Background(), "img:a", "r"); done <- err }()
+	for c.Pending() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	c.Close() // flushes the hour-long window at once
+	if err := <-done; err != nil {
+		t.Fatalf("pending invalidation lost on Close: %v", err)
+	}
+	if c.Batches() != 1 || c.Pending() != 0 {
+		t.Fatalf("after Close: %d batches, %d pending", c.Batches(), c.Pending())
+	}
+	if _, err := c.Invalidate(context.Background(), "img:a", "r"); !errors.Is(err, gateway.ErrCoalescerClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+}
