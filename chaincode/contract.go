@@ -1,0 +1,275 @@
+// Package chaincode is Cachet's cache-state contract: the only writer of
+// cache entries on the ledger. Every transaction validates its arguments,
+// checks the caller's organization and role, moves entries through
+// VALID → INVALIDATED → (purged) with strictly increasing versions, and emits
+// exactly one chaincode event listing all of its transitions.
+//
+// The contract is deterministic: times come from the transaction header, no
+// map order reaches the ledger or an event, and nothing random or external
+// is read.
+package chaincode
+
+import (
+	"errors"
+
+	"github.com/cachetsync/cachet/cachekey"
+	"github.com/cachetsync/cachet/record"
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+)
+
+// Contract is the cache-state contract.
+type Contract struct {
+	contractapi.Contract
+}
+
+// New returns the chaincode with Contract as its default contract, so
+// transactions are invoked by their bare names ("Publish").
+func New() (*contractapi.ContractChaincode, error) {
+	c := &Contract{}
+	c.Name = "cachet"
+	c.Info.Title = "Cachet cache state"
+	c.Info.Version = "1.0.0"
+	return contractapi.NewChaincode(c)
+}
+
+// Publish creates key or republishes it: version+1, state VALID. The first
+// publisher's org owns the key; only that org may republish or purge it, and
+// its peers must endorse every change (state-based endorsement).
+// expectedVersion 0 skips the version check.
+func (c *Contract) Publish(ctx contractapi.TransactionContextInterface, key, etag string, maxAge uint32, tags []string, expectedVersion uint64) (*Entry, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.caller.require("Publish", RolePublisher); err != nil {
+		return nil, err
+	}
+	key, err = canonicalKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if tags, err = checkTags(tags); err != nil {
+		return nil, err
+	}
+	switch {
+	case len(etag) > MaxETagBytes:
+		return nil, refuse(CodeLimitExceeded, "etag is %d bytes, limit %d", len(etag), MaxETagBytes)
+	case maxAge > MaxMaxAge:
+		return nil, refuse(CodeLimitExceeded, "maxAge %d s exceeds %d s", maxAge, MaxMaxAge)
+	}
+	old, err := t.get(key)
+	if err != nil {
+		return nil, err
+	}
+	var version uint64
+	owner := t.caller.msp
+	switch {
+	case old != nil:
+		version, owner = old.Version, old.Owner
+	default:
+		ts, err := t.tombstone(key)
+		if err != nil {
+			return nil, err
+		}
+		if ts != nil {
+			version, owner = ts.Version, ts.Owner
+		}
+	}
+	if err := t.caller.requireOwner("Publish", key, owner); err != nil {
+		return nil, err
+	}
+	if err := checkVersion(key, version, expectedVersion); err != nil {
+		return nil, err
+	}
+	e := &Entry{Key: key, Version: version + 1, State: record.StateValid, ETag: etag, MaxAge: maxAge, Tags: tags, Owner: owner}
+	if err := t.put(e, old); err != nil {
+		return nil, err
+	}
+	if old == nil {
+		if err := t.requireOwnerEndorsement(key, owner); err != nil {
+			return nil, err
+		}
+	}
+	t.record(OpPublish, e, "")
+	return e, t.emit()
+}
+
+// Invalidate moves key from VALID to INVALIDATED (version+1). Any org's
+// publisher or invalidator may ask; the owner org must endorse.
+func (c *Contract) Invalidate(ctx contractapi.TransactionContextInterface, key, reason string, expectedVersion uint64) (*Entry, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.caller.require("Invalidate", RolePublisher, RoleInvalidator); err != nil {
+		return nil, err
+	}
+	if key, err = canonicalKey(key); err != nil {
+		return nil, err
+	}
+	if err := checkReason(reason); err != nil {
+		return nil, err
+	}
+	e, err := t.get(key)
+	if err != nil {
+		return nil, err
+	}
+	if e == nil {
+		return nil, refuse(CodeNotFound, "no entry for %s", key)
+	}
+	if err := checkVersion(key, e.Version, expectedVersion); err != nil {
+		return nil, err
+	}
+	if e.State != record.StateValid {
+		return nil, refuse(CodeBadTransition, "%s is %s at version %d; only a VALID entry can be invalidated", key, e.State, e.Version)
+	}
+	if err := t.invalidate(e, reason); err != nil {
+		return nil, err
+	}
+	return e, t.emit()
+}
+
+func (t *txn) invalidate(e *Entry, reason string) error {
+	old := *e
+	e.Version++
+	e.State = record.StateInvalidated
+	if err := t.put(e, &old); err != nil {
+		return err
+	}
+	t.record(OpInvalidate, e, reason)
+	return nil
+}
+
+// InvalidateBatch invalidates up to MaxBatchKeys keys in one transaction.
+// Duplicates (after canonicalization) count once; keys already invalidated
+// are reported unchanged and keys without an entry missing, so one stale key
+// does not sink a batch. A malformed key refuses the whole batch.
+func (c *Contract) InvalidateBatch(ctx contractapi.TransactionContextInterface, keys []string, reason string) (*BatchResult, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.caller.require("InvalidateBatch", RolePublisher, RoleInvalidator); err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, refuse(CodeInvalidArgument, "InvalidateBatch needs at least one key")
+	}
+	if len(keys) > MaxBatchKeys {
+		return nil, refuse(CodeLimitExceeded, "batch of %d keys, limit %d", len(keys), MaxBatchKeys)
+	}
+	if err := checkReason(reason); err != nil {
+		return nil, err
+	}
+	canon := make([]string, 0, len(keys))
+	seen := make(map[string]bool, len(keys))
+	for i, k := range keys {
+		ck, err := canonicalKey(k)
+		if err != nil {
+			var ce *Error
+			errors.As(err, &ce)
+			ce.Message = "key " + itoa(i) + ": " + ce.Message
+			return nil, ce
+		}
+		if !seen[ck] {
+			seen[ck] = true
+			canon = append(canon, ck)
+		}
+	}
+	res := &BatchResult{}
+	for _, key := range canon {
+		e, err := t.get(key)
+		switch {
+		case err != nil:
+			return nil, err
+		case e == nil:
+			res.Missing = append(res.Missing, key)
+		case e.State != record.StateValid:
+			res.Unchanged = append(res.Unchanged, key)
+		default:
+			if err := t.invalidate(e, reason); err != nil {
+				return nil, err
+			}
+			res.Invalidated = append(res.Invalidated, *e)
+		}
+	}
+	return res, t.emit()
+}
+
+// InvalidateTag invalidates one page (pageSize keys, default DefaultPage,
+// at most MaxPageSize) of the keys carrying tag, so one transaction stays
+// bounded. Call again with the returned bookmark until it is empty.
+func (c *Contract) InvalidateTag(ctx contractapi.TransactionContextInterface, tag, bookmark string, pageSize int32, reason string) (*TagPage, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.caller.require("InvalidateTag", RolePublisher, RoleInvalidator); err != nil {
+		return nil, err
+	}
+	if err := cachekey.Tag(tag); err != nil {
+		return nil, invalid(err, "tag")
+	}
+	size, err := pageSizeOf(pageSize)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkReason(reason); err != nil {
+		return nil, err
+	}
+	keys, next, err := scanIndex(t.stub, indexTag, tag, bookmark, size)
+	if err != nil {
+		return nil, err
+	}
+	page := &TagPage{Bookmark: next}
+	for _, key := range keys {
+		e, err := t.get(key)
+		if err != nil {
+			return nil, err
+		}
+		if e == nil || e.State != record.StateValid {
+			continue
+		}
+		if err := t.invalidate(e, reason); err != nil {
+			return nil, err
+		}
+		page.Keys = append(page.Keys, key)
+	}
+	page.Invalidated = len(page.Keys)
+	return page, t.emit()
+}
+
+// Purge deletes key's state (its history stays). Only the owner org's
+// publishers may purge. A later Publish continues the version sequence.
+func (c *Contract) Purge(ctx contractapi.TransactionContextInterface, key string, expectedVersion uint64) (*Entry, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.caller.require("Purge", RolePublisher); err != nil {
+		return nil, err
+	}
+	if key, err = canonicalKey(key); err != nil {
+		return nil, err
+	}
+	e, err := t.get(key)
+	if err != nil {
+		return nil, err
+	}
+	if e == nil {
+		return nil, refuse(CodeNotFound, "no entry for %s", key)
+	}
+	if err := t.caller.requireOwner("Purge", key, e.Owner); err != nil {
+		return nil, err
+	}
+	if err := checkVersion(key, e.Version, expectedVersion); err != nil {
+		return nil, err
+	}
+	if err := t.purge(e); err != nil {
+		return nil, err
+	}
+	e.State = record.StatePurged
+	e.UpdatedAt, e.TxID = t.now, t.event.TxID
+	t.record(OpPurge, e, "")
+	return e, t.emit()
+}

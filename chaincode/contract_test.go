@@ -1,0 +1,268 @@
+package chaincode_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/cachetsync/cachet/chaincode"
+	"github.com/cachetsync/cachet/chaincode/chaincodetest"
+	"github.com/cachetsync/cachet/record"
+	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/statebased"
+)
+
+func TestPublishCreatesOwnedEntryWithKeyLevelPolicy(t *testing.T) {
+	e := newEnv(t)
+	entry := e.publish(org1Pub, "HTTPS://Shop.Example:443/cart?b=2&a=1#top", "catalog", "eu", "catalog")
+	want := chaincode.Entry{Key: "https://shop.example/cart?a=1&b=2", Version: 1, State: record.StateValid, ETag: `"e1"`, MaxAge: 60,
+		Tags: []string{"catalog", "eu"}, Owner: "Org1MSP", UpdatedAt: "2026-11-25T00:00:00.001Z", TxID: "tx000001"}
+	if fmt.Sprint(entry) != fmt.Sprint(want) {
+		t.Fatalf("got %+v\nwant %+v", entry, want)
+	}
+	ep, err := statebased.NewStateEP(e.l.ValidationParameter(want.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if orgs := ep.ListOrgs(); len(orgs) != 1 || orgs[0] != "Org1MSP" {
+		t.Fatalf("key-level policy names %v, want the owner org only", orgs)
+	}
+}
+
+func TestVersionsStayMonotonicThroughEveryTransition(t *testing.T) {
+	e := newEnv(t)
+	key := "img:logo"
+	steps := []struct {
+		id    chaincodetest.Identity
+		args  []string
+		op    chaincode.Op
+		state record.State
+	}{
+		{org1Pub, []string{"Publish", key, "a", "10", "[]", "0"}, chaincode.OpPublish, record.StateValid},
+		{org1Inv, []string{"Invalidate", key, "changed", "1"}, chaincode.OpInvalidate, record.StateInvalidated},
+		{org1Pub, []string{"Publish", key, "b", "10", "[]", "2"}, chaincode.OpPublish, record.StateValid},
+		{org1Pub, []string{"Purge", key, "3"}, chaincode.OpPurge, record.StatePurged},
+		{org1Pub, []string{"Publish", key, "c", "10", "[]", "4"}, chaincode.OpPublish, record.StateValid},
+	}
+	for i, s := range steps {
+		r := e.ok(s.id, nil, s.args...)
+		ev := event(t, r)
+		if len(ev.Transitions) != 1 {
+			t.Fatalf("step %d: %d transitions", i, len(ev.Transitions))
+		}
+		tr := ev.Transitions[0]
+		if tr.Version != uint64(i+1) || tr.Op != s.op || tr.State != s.state || tr.Key != key || tr.Owner != "Org1MSP" {
+			t.Fatalf("step %d: transition %+v", i, tr)
+		}
+		if ev.TxID != r.TxID || ev.Actor != s.id.MSPID || ev.Timestamp == "" {
+			t.Fatalf("step %d: event header %+v", i, ev)
+		}
+	}
+	if e.l.State(key) == nil {
+		t.Fatal("republished entry missing")
+	}
+}
+
+func TestTraceparentFromTransientMap(t *testing.T) {
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	tests := []struct{ in, want string }{
+		{tp, tp},
+		{"", ""},
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7", ""},
+		{"00-00000000000000000000000000000000-00f067aa0ba902b7-01", ""},
+		{"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", ""},
+	}
+	for i, tt := range tests {
+		e := newEnv(t)
+		r := e.l.Invoke(e.cc, org1Pub, map[string][]byte{"traceparent": []byte(tt.in)}, "Publish", fmt.Sprintf("img:%d", i), "", "0", "[]", "0")
+		if got := event(t, r).Traceparent; got != tt.want {
+			t.Errorf("traceparent %q: event carries %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
+	tooManyTags, _ := json.Marshal(strings.Split(strings.Repeat("t,", 17)[:33], ","))
+	longTag, _ := json.Marshal([]string{strings.Repeat("t", 65)})
+	batch := make([]string, chaincode.MaxBatchKeys+1)
+	for i := range batch {
+		batch[i] = fmt.Sprintf("img:%d", i)
+	}
+	bigBatch, _ := json.Marshal(batch)
+	tests := []struct {
+		name string
+		id   chaincodetest.Identity
+		code chaincode.Code
+		want string
+		args []string
+	}{
+		{"empty key", org1Pub, chaincode.CodeInvalidArgument, "empty", []string{"Publish", "", "", "0", "[]", "0"}},
+		{"leading NUL", org1Pub, chaincode.CodeInvalidArgument, "leading-nul", []string{"Publish", "\x00img:a", "", "0", "[]", "0"}},
+		{"invalid UTF-8", org1Inv, chaincode.CodeInvalidArgument, "invalid-utf8", []string{"Invalidate", "img:\xff", "", "0"}},
+		{"key too long", org1Pub, chaincode.CodeLimitExceeded, "too-long", []string{"Publish", "img:" + strings.Repeat("k", 1100), "", "0", "[]", "0"}},
+		{"unknown state", org1Inv, chaincode.CodeInvalidArgument, "unknown state", []string{"Invalidate", "img:corrupt", "", "0"}},
+		{"stale version", org1Inv, chaincode.CodeStaleVersion, "at version 1, the transaction expected 7", []string{"Invalidate", "img:a", "", "7"}},
+		{"replayed transition", org1Inv, chaincode.CodeStaleVersion, "expected 1", []string{"Invalidate", "img:done", "", "1"}},
+		{"invalidate twice", org1Inv, chaincode.CodeBadTransition, "only a VALID entry", []string{"Invalidate", "img:done", "", "0"}},
+		{"not found", org1Inv, chaincode.CodeNotFound, "img:nope", []string{"Invalidate", "img:nope", "", "0"}},
+		{"batch over limit", org1Inv, chaincode.CodeLimitExceeded, "batch of 1001 keys", []string{"InvalidateBatch", string(bigBatch), ""}},
+		{"empty batch", org1Inv, chaincode.CodeInvalidArgument, "at least one key", []string{"InvalidateBatch", "[]", ""}},
+		{"malformed key in batch", org1Inv, chaincode.CodeInvalidArgument, "key 1", []string{"InvalidateBatch", `["img:a","nope"]`, ""}},
+		{"too many tags", org1Pub, chaincode.CodeLimitExceeded, "17 tags", []string{"Publish", "img:t", "", "0", string(tooManyTags), "0"}},
+		{"tag too long", org1Pub, chaincode.CodeLimitExceeded, "bad-tag", []string{"Publish", "img:t", "", "0", string(longTag), "0"}},
+		{"malformed tag", org1Pub, chaincode.CodeInvalidArgument, "bad-tag", []string{"Publish", "img:t", "", "0", `["Upper"]`, "0"}},
+		{"etag too long", org1Pub, chaincode.CodeLimitExceeded, "etag", []string{"Publish", "img:t", strings.Repeat("e", 257), "0", "[]", "0"}},
+		{"max-age too long", org1Pub, chaincode.CodeLimitExceeded, "maxAge", []string{"Publish", "img:t", "", "40000000", "[]", "0"}},
+		{"reason too long", org1Inv, chaincode.CodeLimitExceeded, "reason", []string{"Invalidate", "img:a", strings.Repeat("r", 257), "0"}},
+		{"page size too large", org1Inv, chaincode.CodeLimitExceeded, "page size", []string{"InvalidateTag", "catalog", "", "5000", ""}},
+		{"forged bookmark", org1Inv, chaincode.CodeInvalidArgument, "bookmark", []string{"InvalidateTag", "catalog", "x\x00y", "10", ""}},
+		{"tags JSON does not parse", org1Pub, "", "param", []string{"Publish", "img:t", "", "0", `["a",`, "0"}},
+		{"maxAge not a number", org1Pub, "", "param", []string{"Publish", "img:t", "", "sixty", "[]", "0"}},
+		{"wrong argument count", org1Pub, "", "params", []string{"Publish", "img:t"}},
+		{"unknown function", org1Pub, "", "Steal", []string{"Steal", "img:t"}},
+		{"no role", org1Plain, chaincode.CodeForbidden, "has none", []string{"Invalidate", "img:a", "", "0"}},
+		{"auditor writes", org1Aud, chaincode.CodeForbidden, `role "auditor"`, []string{"Invalidate", "img:a", "", "0"}},
+		{"invalidator publishes", org1Inv, chaincode.CodeForbidden, "Publish needs role", []string{"Publish", "img:new", "", "0", "[]", "0"}},
+		{"other org republishes", org2Pub, chaincode.CodeForbidden, "owned by Org1MSP", []string{"Publish", "img:a", "", "0", "[]", "0"}},
+		{"other org purges", org2Pub, chaincode.CodeForbidden, "owned by Org1MSP", []string{"Purge", "img:a", "0"}},
+		{"other org republishes a purged key", org2Pub, chaincode.CodeForbidden, "owned by Org1MSP", []string{"Publish", "img:gone", "", "0", "[]", "0"}},
+		{"history without role", org1Plain, chaincode.CodeForbidden, "History", []string{"History", "img:a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.publish(org1Pub, "img:a", "catalog")
+			e.publish(org1Pub, "img:done")
+			e.ok(org1Inv, nil, "Invalidate", "img:done", "", "1")
+			e.publish(org1Pub, "img:gone")
+			e.ok(org1Pub, nil, "Purge", "img:gone", "0")
+			e.l.SetState("img:corrupt", []byte(`{"key":"img:corrupt","version":3,"state":"MELTED","owner":"Org1MSP"}`))
+			e.refused(tt.id, tt.code, tt.want, tt.args...)
+		})
+	}
+}
+
+func TestOtherOrgMayInvalidateButOwnerMustEndorse(t *testing.T) {
+	e := newEnv(t)
+	e.publish(org1Pub, "img:a")
+	r := e.ok(org2Inv, nil, "Invalidate", "img:a", "partner saw a change", "0")
+	ev := event(t, r)
+	if ev.Actor != "Org2MSP" || ev.Transitions[0].Owner != "Org1MSP" {
+		t.Fatalf("event %+v: actor and owner must both be recorded", ev)
+	}
+	ep, _ := statebased.NewStateEP(e.l.ValidationParameter("img:a"))
+	if orgs := ep.ListOrgs(); len(orgs) != 1 || orgs[0] != "Org1MSP" {
+		t.Fatalf("the owner's endorsement requirement must survive another org's change: %v", orgs)
+	}
+}
+
+func TestInvalidateBatch(t *testing.T) {
+	e := newEnv(t)
+	for _, k := range []string{"img:a", "img:b", "img:c"} {
+		e.publish(org1Pub, k)
+	}
+	e.ok(org1Inv, nil, "Invalidate", "img:c", "", "0")
+	var res chaincode.BatchResult
+	r := e.ok(org1Inv, &res, "InvalidateBatch", `["img:a","img:b","img:a","img:c","img:zz"]`, "deploy 42")
+	if len(res.Invalidated) != 2 || res.Invalidated[0].Key != "img:a" || res.Invalidated[1].Key != "img:b" || res.Invalidated[0].Version != 2 {
+		t.Fatalf("invalidated %+v", res.Invalidated)
+	}
+	if fmt.Sprint(res.Unchanged) != "[img:c]" || fmt.Sprint(res.Missing) != "[img:zz]" {
+		t.Fatalf("unchanged %v missing %v", res.Unchanged, res.Missing)
+	}
+	ev := event(t, r)
+	if len(ev.Transitions) != 2 || ev.Transitions[1].Reason != "deploy 42" {
+		t.Fatalf("one event must carry every transition of the batch: %+v", ev.Transitions)
+	}
+}
+
+func TestInvalidateTagPagesThroughTheIndex(t *testing.T) {
+	e := newEnv(t)
+	for i := range 25 {
+		e.publish(org1Pub, fmt.Sprintf("https://shop.example/p/%02d", i), "catalog")
+	}
+	e.publish(org1Pub, "https://shop.example/other", "blog")
+	e.ok(org1Inv, nil, "Invalidate", "https://shop.example/p/03", "", "0")
+
+	var all []string
+	bookmark, pages := "", 0
+	for {
+		var page chaincode.TagPage
+		r := e.ok(org1Inv, &page, "InvalidateTag", "catalog", bookmark, "10", "")
+		if len(event(t, r).Transitions) != page.Invalidated {
+			t.Fatal("the event must list exactly the page's transitions")
+		}
+		all = append(all, page.Keys...)
+		pages++
+		if bookmark = page.Bookmark; bookmark == "" {
+			break
+		}
+	}
+	if pages != 3 || len(all) != 24 {
+		t.Fatalf("%d pages, %d keys invalidated; want 3 pages and 24 keys (one was already invalid)", pages, len(all))
+	}
+	var other chaincode.Entry
+	e.ok(org1Aud, &other, "Get", "https://shop.example/other")
+	if other.State != record.StateValid {
+		t.Fatal("a key without the tag was invalidated")
+	}
+}
+
+func TestListings(t *testing.T) {
+	e := newEnv(t)
+	for i := range 7 {
+		e.publish(org1Pub, fmt.Sprintf("img:%d", i), "t1")
+	}
+	e.publish(org2Pub, "img:org2", "t1")
+	collect := func(fn, attr string) []string {
+		var keys []string
+		bookmark := ""
+		for {
+			var p chaincode.Page
+			e.ok(org1Aud, &p, fn, attr, bookmark, "3")
+			for _, en := range p.Entries {
+				keys = append(keys, en.Key)
+			}
+			if bookmark = p.Bookmark; bookmark == "" {
+				return keys
+			}
+		}
+	}
+	if got := collect("ListByTag", "t1"); len(got) != 8 {
+		t.Fatalf("ListByTag: %v", got)
+	}
+	if got := collect("ListByOwner", "Org2MSP"); fmt.Sprint(got) != "[img:org2]" {
+		t.Fatalf("ListByOwner: %v", got)
+	}
+	// Republishing with other tags moves the key between tag indexes.
+	e.ok(org2Pub, nil, "Publish", "img:org2", "", "0", `["t2"]`, "0")
+	if got := collect("ListByTag", "t2"); fmt.Sprint(got) != "[img:org2]" {
+		t.Fatalf("after retagging, t2: %v", got)
+	}
+	if got := collect("ListByTag", "t1"); len(got) != 7 {
+		t.Fatalf("after retagging, t1 still lists %d", len(got))
+	}
+	// Purging removes the key from every index.
+	e.ok(org2Pub, nil, "Purge", "img:org2", "0")
+	if got := collect("ListByOwner", "Org2MSP"); len(got) != 0 {
+		t.Fatalf("purged key still listed: %v", got)
+	}
+}
+
+func TestHistoryKeepsPurges(t *testing.T) {
+	e := newEnv(t)
+	e.publish(org1Pub, "img:a")
+	e.ok(org1Inv, nil, "Invalidate", "img:a", "", "0")
+	e.ok(org1Pub, nil, "Purge", "img:a", "0")
+	var h []chaincode.HistoryItem
+	e.ok(org1Aud, &h, "History", "img:a")
+	if len(h) != 3 || h[0].Entry.Version != 1 || h[1].Entry.State != record.StateInvalidated || !h[2].IsDelete || h[2].Entry != nil {
+		t.Fatalf("history %+v", h)
+	}
+	var got []chaincode.Entry
+	e.refused(org1Aud, chaincode.CodeNotFound, "img:a", "Get", "img:a")
+	e.ok(org1Aud, &got, "GetMany", `["img:a","img:b"]`)
+	if len(got) != 0 {
+		t.Fatalf("GetMany returned purged or unknown keys: %+v", got)
+	}
+}

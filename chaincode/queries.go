@@ -1,0 +1,129 @@
+package chaincode
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+)
+
+// Get returns key's entry, or NOT_FOUND. Any member may read entries.
+func (c *Contract) Get(ctx contractapi.TransactionContextInterface, key string) (*Entry, error) {
+	key, err := canonicalKey(key)
+	if err != nil {
+		return nil, err
+	}
+	e, err := (&txn{stub: ctx.GetStub()}).get(key)
+	if err != nil {
+		return nil, err
+	}
+	if e == nil {
+		return nil, refuse(CodeNotFound, "no entry for %s", key)
+	}
+	return e, nil
+}
+
+// GetMany returns the entries of keys that exist, in the order asked;
+// missing keys are left out.
+func (c *Contract) GetMany(ctx contractapi.TransactionContextInterface, keys []string) ([]Entry, error) {
+	if len(keys) > MaxBatchKeys {
+		return nil, refuse(CodeLimitExceeded, "%d keys, limit %d", len(keys), MaxBatchKeys)
+	}
+	t := &txn{stub: ctx.GetStub()}
+	out := make([]Entry, 0, len(keys))
+	for _, k := range keys {
+		key, err := canonicalKey(k)
+		if err != nil {
+			return nil, err
+		}
+		e, err := t.get(key)
+		if err != nil {
+			return nil, err
+		}
+		if e != nil {
+			out = append(out, *e)
+		}
+	}
+	return out, nil
+}
+
+// History returns every committed modification of key, oldest first,
+// including purges. Publishers, invalidators and auditors may read it.
+func (c *Contract) History(ctx contractapi.TransactionContextInterface, key string) ([]HistoryItem, error) {
+	if err := requireReader(ctx, "History"); err != nil {
+		return nil, err
+	}
+	key, err := canonicalKey(key)
+	if err != nil {
+		return nil, err
+	}
+	it, err := ctx.GetStub().GetHistoryForKey(key)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	items := []HistoryItem{}
+	for it.HasNext() {
+		m, err := it.Next()
+		if err != nil {
+			return nil, err
+		}
+		item := HistoryItem{TxID: m.GetTxId(), IsDelete: m.GetIsDelete(), Timestamp: m.GetTimestamp().AsTime().UTC().Format(time.RFC3339Nano)}
+		if !m.GetIsDelete() {
+			var e Entry
+			if err := json.Unmarshal(m.GetValue(), &e); err != nil {
+				return nil, err
+			}
+			item.Entry = &e
+		}
+		items = append(items, item)
+	}
+	return items, nil
+}
+
+// ListByTag returns one page of the entries carrying tag.
+func (c *Contract) ListByTag(ctx contractapi.TransactionContextInterface, tag, bookmark string, pageSize int32) (*Page, error) {
+	return list(ctx, "ListByTag", indexTag, tag, bookmark, pageSize)
+}
+
+// ListByOwner returns one page of the entries owned by the org mspID.
+func (c *Contract) ListByOwner(ctx contractapi.TransactionContextInterface, mspID, bookmark string, pageSize int32) (*Page, error) {
+	return list(ctx, "ListByOwner", indexOwner, mspID, bookmark, pageSize)
+}
+
+func list(ctx contractapi.TransactionContextInterface, action, kind, attr, bookmark string, pageSize int32) (*Page, error) {
+	if err := requireReader(ctx, action); err != nil {
+		return nil, err
+	}
+	if attr == "" {
+		return nil, refuse(CodeInvalidArgument, "%s needs a non-empty %s", action, kind)
+	}
+	size, err := pageSizeOf(pageSize)
+	if err != nil {
+		return nil, err
+	}
+	keys, next, err := scanIndex(ctx.GetStub(), kind, attr, bookmark, size)
+	if err != nil {
+		return nil, err
+	}
+	t := &txn{stub: ctx.GetStub()}
+	page := &Page{Bookmark: next}
+	for _, k := range keys {
+		e, err := t.get(k)
+		if err != nil {
+			return nil, err
+		}
+		if e != nil {
+			page.Entries = append(page.Entries, *e)
+		}
+	}
+	return page, nil
+}
+
+func requireReader(ctx contractapi.TransactionContextInterface, action string) error {
+	c, err := callerOf(ctx)
+	if err != nil {
+		return err
+	}
+	return c.require(action, RolePublisher, RoleInvalidator, RoleAuditor)
+}

@@ -1,0 +1,240 @@
+package chaincode
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/statebased"
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+)
+
+// Index entries (tag~key, owner~key) and tombstones live in their own key
+// namespace, "\x01kind\x00attr\x00key\x00". It has the layout of Fabric's
+// composite keys, but Fabric refuses range queries with a start key inside
+// its 0x00 composite namespace in update transactions, and InvalidateTag must
+// resume a bounded page from a bookmark inside one. Canonical cache keys
+// never start with a control byte, so the namespaces cannot collide.
+const (
+	indexTag   = "tag~key"
+	indexOwner = "owner~key"
+	tombstones = "tomb"
+	indexNS    = "\x01"
+	sep        = "\x00"
+)
+
+func indexPrefix(kind, attr string) string { return indexNS + kind + sep + attr + sep }
+func indexKey(kind, attr, key string) string {
+	return indexPrefix(kind, attr) + key + sep
+}
+
+// tombstone keeps a purged key's last version and owner so versions stay
+// monotonic and ownership survives a purge.
+type tombstone struct {
+	Version uint64 `json:"version"`
+	Owner   string `json:"owner"`
+}
+
+// txn is one transaction's view of the ledger and its pending event.
+type txn struct {
+	stub   shim.ChaincodeStubInterface
+	caller caller
+	now    string
+	event  Event
+}
+
+func begin(ctx contractapi.TransactionContextInterface) (*txn, error) {
+	c, err := callerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	ts, err := stub.GetTxTimestamp()
+	if err != nil {
+		return nil, fmt.Errorf("transaction timestamp: %w", err)
+	}
+	now := ts.AsTime().UTC().Format(time.RFC3339Nano)
+	t := &txn{stub: stub, caller: c, now: now, event: Event{
+		TxID: stub.GetTxID(), Timestamp: now, Actor: c.msp, Transitions: []Transition{},
+	}}
+	if tm, err := stub.GetTransient(); err == nil {
+		if tp := string(tm[TransientTraceparent]); validTraceparent(tp) {
+			t.event.Traceparent = tp
+		}
+	}
+	return t, nil
+}
+
+// validTraceparent accepts W3C trace context version 00:
+// 00-<32 hex trace id>-<16 hex span id>-<2 hex flags>, ids not all zero.
+func validTraceparent(s string) bool {
+	if len(s) != 55 || s[:3] != "00-" || s[35] != '-' || s[52] != '-' {
+		return false
+	}
+	for i, c := range []byte(s) {
+		if i == 2 || i == 35 || i == 52 {
+			continue
+		}
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return strings.Trim(s[3:35], "0") != "" && strings.Trim(s[36:52], "0") != ""
+}
+
+func (t *txn) get(key string) (*Entry, error) {
+	b, err := t.stub.GetState(key)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	var e Entry
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("stored entry %s does not parse: %w", key, err)
+	}
+	if !e.State.Valid() {
+		return nil, refuse(CodeInvalidArgument, "stored entry %s has unknown state %q", key, e.State)
+	}
+	return &e, nil
+}
+
+func (t *txn) tombstone(key string) (*tombstone, error) {
+	b, err := t.stub.GetState(indexKey(tombstones, "", key))
+	if err != nil || b == nil {
+		return nil, err
+	}
+	var ts tombstone
+	if err := json.Unmarshal(b, &ts); err != nil {
+		return nil, fmt.Errorf("tombstone of %s does not parse: %w", key, err)
+	}
+	return &ts, nil
+}
+
+// put writes e and keeps the tag and owner indexes in step with old (nil
+// for a new entry).
+func (t *txn) put(e, old *Entry) error {
+	e.UpdatedAt, e.TxID = t.now, t.event.TxID
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if err := t.stub.PutState(e.Key, b); err != nil {
+		return err
+	}
+	var oldTags []string
+	if old != nil {
+		oldTags = old.Tags
+	} else if err := t.stub.PutState(indexKey(indexOwner, e.Owner, e.Key), []byte{0}); err != nil {
+		return err
+	}
+	for _, tag := range oldTags {
+		if !contains(e.Tags, tag) {
+			if err := t.stub.DelState(indexKey(indexTag, tag, e.Key)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, tag := range e.Tags {
+		if !contains(oldTags, tag) {
+			if err := t.stub.PutState(indexKey(indexTag, tag, e.Key), []byte{0}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// purge deletes e and its index entries and leaves a tombstone holding the
+// purge's own version, e.Version+1, which it also sets on e.
+func (t *txn) purge(e *Entry) error {
+	e.Version++
+	if err := t.stub.DelState(e.Key); err != nil {
+		return err
+	}
+	if err := t.stub.DelState(indexKey(indexOwner, e.Owner, e.Key)); err != nil {
+		return err
+	}
+	for _, tag := range e.Tags {
+		if err := t.stub.DelState(indexKey(indexTag, tag, e.Key)); err != nil {
+			return err
+		}
+	}
+	b, _ := json.Marshal(tombstone{Version: e.Version, Owner: e.Owner})
+	return t.stub.PutState(indexKey(tombstones, "", e.Key), b)
+}
+
+// requireOwnerEndorsement sets the key-level endorsement policy: a peer of
+// the owner org must endorse every later change of key.
+func (t *txn) requireOwnerEndorsement(key, owner string) error {
+	ep, err := statebased.NewStateEP(nil)
+	if err != nil {
+		return err
+	}
+	if err := ep.AddOrgs(statebased.RoleTypePeer, owner); err != nil {
+		return err
+	}
+	policy, err := ep.Policy()
+	if err != nil {
+		return err
+	}
+	return t.stub.SetStateValidationParameter(key, policy)
+}
+
+func (t *txn) record(op Op, e *Entry, reason string) {
+	t.event.Transitions = append(t.event.Transitions, Transition{
+		Op: op, Key: e.Key, Version: e.Version, State: e.State, ETag: e.ETag,
+		MaxAge: e.MaxAge, Tags: e.Tags, Owner: e.Owner, Reason: reason,
+	})
+}
+
+// emit sets the transaction's one event. Fabric keeps only the last
+// SetEvent of a transaction, so every transition goes into this one.
+func (t *txn) emit() error {
+	b, err := json.Marshal(t.event)
+	if err != nil {
+		return err
+	}
+	return t.stub.SetEvent(EventName, b)
+}
+
+// scanIndex returns up to pageSize keys under kind/attr, starting at the key
+// named by bookmark, and the bookmark of the next page ("" when done).
+func scanIndex(stub shim.ChaincodeStubInterface, kind, attr, bookmark string, pageSize int) ([]string, string, error) {
+	prefix := indexPrefix(kind, attr)
+	start := prefix
+	if bookmark != "" {
+		if strings.ContainsAny(bookmark, sep+indexNS) || !utf8.ValidString(bookmark) {
+			return nil, "", refuse(CodeInvalidArgument, "bookmark %q is not one this contract returned", bookmark)
+		}
+		start = prefix + bookmark + sep
+	}
+	it, err := stub.GetStateByRange(start, prefix+string(utf8.MaxRune))
+	if err != nil {
+		return nil, "", err
+	}
+	defer it.Close()
+	keys := make([]string, 0, min(pageSize, 64))
+	for it.HasNext() {
+		kv, err := it.Next()
+		if err != nil {
+			return nil, "", err
+		}
+		key := strings.TrimSuffix(strings.TrimPrefix(kv.Key, prefix), sep)
+		if len(keys) == pageSize {
+			return keys, key, nil
+		}
+		keys = append(keys, key)
+	}
+	return keys, "", nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

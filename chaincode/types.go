@@ -1,0 +1,93 @@
+package chaincode
+
+import "github.com/cachetsync/cachet/record"
+
+// Limits the contract enforces; the README states them.
+const (
+	MaxETagBytes   = 256
+	MaxReasonBytes = 256
+	MaxMaxAge      = 365 * 24 * 3600 // seconds
+	MaxBatchKeys   = 1000
+	MaxPageSize    = 1000
+	DefaultPage    = 100
+)
+
+// EventName is the name of the one chaincode event every transaction emits.
+const EventName = "cachet.transitions"
+
+// TransientTraceparent is the transient-map key carrying the caller's W3C
+// trace context into the event.
+const TransientTraceparent = "traceparent"
+
+// Entry is the ledger state of one cache key.
+type Entry struct {
+	Key       string       `json:"key"`
+	Version   uint64       `json:"version"`
+	State     record.State `json:"state"`
+	ETag      string       `json:"etag,omitempty" metadata:",optional"`
+	MaxAge    uint32       `json:"maxAge,omitempty" metadata:",optional"`
+	Tags      []string     `json:"tags,omitempty" metadata:",optional"`
+	Owner     string       `json:"owner"`
+	UpdatedAt string       `json:"updatedAt"` // RFC 3339, from the transaction timestamp
+	TxID      string       `json:"txId"`
+}
+
+// Op names what a transition did.
+type Op string
+
+// Transition operations.
+const (
+	OpPublish    Op = "publish"
+	OpInvalidate Op = "invalidate"
+	OpPurge      Op = "purge"
+)
+
+// Transition is one entry's change inside a transaction's event.
+type Transition struct {
+	Op      Op           `json:"op"`
+	Key     string       `json:"key"`
+	Version uint64       `json:"version"`
+	State   record.State `json:"state"`
+	ETag    string       `json:"etag,omitempty"`
+	MaxAge  uint32       `json:"maxAge,omitempty"`
+	Tags    []string     `json:"tags,omitempty"`
+	Owner   string       `json:"owner"`
+	Reason  string       `json:"reason,omitempty"`
+}
+
+// Event is the payload of the transaction's one chaincode event.
+type Event struct {
+	TxID        string       `json:"txId"`
+	Timestamp   string       `json:"timestamp"`
+	Actor       string       `json:"actor"` // MSP ID of the submitter
+	Traceparent string       `json:"traceparent,omitempty"`
+	Transitions []Transition `json:"transitions"`
+}
+
+// BatchResult is InvalidateBatch's answer.
+type BatchResult struct {
+	Invalidated []Entry  `json:"invalidated,omitempty" metadata:",optional"`
+	Unchanged   []string `json:"unchanged,omitempty" metadata:",optional"` // already invalidated
+	Missing     []string `json:"missing,omitempty" metadata:",optional"`   // never published or purged
+}
+
+// TagPage is InvalidateTag's answer for one page of the tag index.
+type TagPage struct {
+	Invalidated int      `json:"invalidated"`
+	Keys        []string `json:"keys,omitempty" metadata:",optional"` // keys invalidated by this page
+	Bookmark    string   `json:"bookmark,omitempty" metadata:",optional"`
+}
+
+// Page is one page of a listing.
+type Page struct {
+	Entries  []Entry `json:"entries,omitempty" metadata:",optional"`
+	Bookmark string  `json:"bookmark,omitempty" metadata:",optional"` // empty on the last page
+}
+
+// HistoryItem is one committed modification of a key.
+type HistoryItem struct {
+	TxID      string `json:"txId"`
+	Timestamp string `json:"timestamp"`
+	IsDelete  bool   `json:"isDelete"`
+	Entry     *Entry `json:"entry,omitempty" metadata:",optional"`
+}
