@@ -9,10 +9,10 @@ type Role string
 
 // Roles and the certificate attribute that carries them.
 const (
-	RoleAttribute          = "cachet.role"
-	RolePublisher     Role = "publisher"   // publish, invalidate, purge
-	RoleInvalidator   Role = "invalidator" // invalidate only
-	RoleAuditor       Role = "auditor"     // read history and listings
+	RoleAttribute        = "cachet.role"
+	RolePublisher   Role = "publisher"   // publish, invalidate, purge
+	RoleInvalidator Role = "invalidator" // invalidate only
+	RoleAuditor     Role = "auditor"     // read history and listings
 )
 
 // caller is who submitted the transaction.
