@@ -1,0 +1,61 @@
+package chaincode_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+)
+
+func BenchmarkPublish(b *testing.B) {
+	e := newEnv(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if r := e.call(org1Pub, "Publish", fmt.Sprintf("https://shop.example/p/%d", i), `"e"`, "60", `["catalog"]`, "0"); r.Status != 200 {
+			b.Fatal(r.Message)
+		}
+	}
+}
+
+func BenchmarkInvalidate(b *testing.B) {
+	e := newEnv(b)
+	keys := make([]string, b.N)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("https://shop.example/p/%d", i)
+		e.publish(org1Pub, keys[i], "catalog")
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if r := e.call(org1Inv, "Invalidate", keys[i], "", "0"); r.Status != 200 {
+			b.Fatal(r.Message)
+		}
+	}
+}
+
+func BenchmarkInvalidateBatch(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			e := newEnv(b)
+			batches := make([]string, b.N)
+			for i := range b.N {
+				keys := make([]string, n)
+				for j := range keys {
+					keys[j] = fmt.Sprintf("https://shop.example/b%d/%d", i, j)
+					e.l.SetState(keys[j], []byte(fmt.Sprintf(`{"key":%q,"version":1,"state":"VALID","owner":"Org1MSP","updatedAt":"x","txId":"t"}`, keys[j])))
+				}
+				j, _ := json.Marshal(keys)
+				batches[i] = string(j)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if r := e.call(org1Inv, "InvalidateBatch", batches[i], ""); r.Status != 200 {
+					b.Fatal(r.Message)
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "keys/s")
+		})
+	}
+}
