@@ -1,0 +1,168 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/cachetsync/cachet/chaincode"
+)
+
+// Entry, BatchOutcome and the other result types are the contract's own.
+type (
+	Entry       = chaincode.Entry
+	HistoryItem = chaincode.HistoryItem
+	Page        = chaincode.Page
+)
+
+// PublishRequest is what Publish sends.
+type PublishRequest struct {
+	Key             string
+	ETag            string
+	MaxAge          uint32 // seconds
+	Tags            []string
+	ExpectedVersion uint64 // 0: don't check
+}
+
+// Publish creates or republishes an entry.
+func (c *Client) Publish(ctx context.Context, req PublishRequest) (Entry, Committed, error) {
+	tags, err := json.Marshal(append([]string{}, req.Tags...))
+	if err != nil {
+		return Entry{}, Committed{}, err
+	}
+	var e Entry
+	done, err := c.submitJSON(ctx, &e, "Publish", req.Key, req.ETag, u32(req.MaxAge), string(tags), u64(req.ExpectedVersion))
+	return e, done, err
+}
+
+// Invalidate invalidates one entry.
+func (c *Client) Invalidate(ctx context.Context, key, reason string, expectedVersion uint64) (Entry, Committed, error) {
+	var e Entry
+	done, err := c.submitJSON(ctx, &e, "Invalidate", key, reason, u64(expectedVersion))
+	return e, done, err
+}
+
+// InvalidateBatch invalidates up to chaincode.MaxBatchKeys keys in one
+// transaction.
+func (c *Client) InvalidateBatch(ctx context.Context, keys []string, reason string) (chaincode.BatchResult, Committed, error) {
+	var r chaincode.BatchResult
+	b, err := json.Marshal(keys)
+	if err != nil {
+		return r, Committed{}, err
+	}
+	done, err := c.submitJSON(ctx, &r, "InvalidateBatch", string(b), reason)
+	return r, done, err
+}
+
+// SubmitBatch adapts InvalidateBatch to a Coalescer.
+func (c *Client) SubmitBatch(ctx context.Context, keys []string, reason string) (BatchResult, error) {
+	r, done, err := c.InvalidateBatch(ctx, keys, reason)
+	if err != nil {
+		return BatchResult{}, err
+	}
+	out := BatchResult{TxID: done.TxID, Block: done.Block, Keys: make(map[string]KeyResult, len(keys))}
+	for _, e := range r.Invalidated {
+		out.Keys[e.Key] = KeyResult{Status: KeyInvalidated, Version: e.Version}
+	}
+	for _, k := range r.Unchanged {
+		out.Keys[k] = KeyResult{Status: KeyUnchanged}
+	}
+	for _, k := range r.Missing {
+		out.Keys[k] = KeyResult{Status: KeyMissing}
+	}
+	return out, nil
+}
+
+// TagProgress reports one committed page of InvalidateTag.
+type TagProgress struct {
+	Committed
+	Invalidated int // keys invalidated by this page
+	Total       int // so far
+}
+
+// InvalidateTag invalidates every entry carrying tag, one bounded
+// transaction per page, calling progress (if not nil) after each page.
+func (c *Client) InvalidateTag(ctx context.Context, tag, reason string, pageSize int32, progress func(TagProgress)) (int, error) {
+	total, bookmark := 0, ""
+	for {
+		var page chaincode.TagPage
+		done, err := c.submitJSON(ctx, &page, "InvalidateTag", tag, bookmark, strconv.Itoa(int(pageSize)), reason)
+		if err != nil {
+			return total, err
+		}
+		total += page.Invalidated
+		if progress != nil {
+			progress(TagProgress{Committed: done, Invalidated: page.Invalidated, Total: total})
+		}
+		if bookmark = page.Bookmark; bookmark == "" {
+			return total, nil
+		}
+	}
+}
+
+// Purge deletes an entry's state; its history stays.
+func (c *Client) Purge(ctx context.Context, key string, expectedVersion uint64) (Entry, Committed, error) {
+	var e Entry
+	done, err := c.submitJSON(ctx, &e, "Purge", key, u64(expectedVersion))
+	return e, done, err
+}
+
+// Get reads one entry; a missing key is an *Error with CodeNotFound.
+func (c *Client) Get(ctx context.Context, key string) (Entry, error) {
+	var e Entry
+	return e, c.evaluateJSON(ctx, &e, "Get", key)
+}
+
+// GetMany reads the entries of keys that exist.
+func (c *Client) GetMany(ctx context.Context, keys []string) ([]Entry, error) {
+	b, err := json.Marshal(keys)
+	if err != nil {
+		return nil, err
+	}
+	var es []Entry
+	return es, c.evaluateJSON(ctx, &es, "GetMany", string(b))
+}
+
+// History returns every committed modification of key.
+func (c *Client) History(ctx context.Context, key string) ([]HistoryItem, error) {
+	var h []HistoryItem
+	return h, c.evaluateJSON(ctx, &h, "History", key)
+}
+
+// ListByTag returns one page of the entries carrying tag.
+func (c *Client) ListByTag(ctx context.Context, tag, bookmark string, pageSize int32) (Page, error) {
+	var p Page
+	return p, c.evaluateJSON(ctx, &p, "ListByTag", tag, bookmark, strconv.Itoa(int(pageSize)))
+}
+
+// ListByOwner returns one page of the entries an org owns.
+func (c *Client) ListByOwner(ctx context.Context, mspID, bookmark string, pageSize int32) (Page, error) {
+	var p Page
+	return p, c.evaluateJSON(ctx, &p, "ListByOwner", mspID, bookmark, strconv.Itoa(int(pageSize)))
+}
+
+func (c *Client) submitJSON(ctx context.Context, out any, name string, args ...string) (Committed, error) {
+	b, done, err := c.submit(ctx, name, args...)
+	if err != nil {
+		return done, err
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return done, fmt.Errorf("%s answer does not parse: %w", name, err)
+	}
+	return done, nil
+}
+
+func (c *Client) evaluateJSON(ctx context.Context, out any, name string, args ...string) error {
+	b, err := c.evaluate(ctx, name, args...)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("%s answer does not parse: %w", name, err)
+	}
+	return nil
+}
+
+func u32(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+func u64(v uint64) string { return strconv.FormatUint(v, 10) }

@@ -1,0 +1,157 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/cachetsync/cachet/chaincode"
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+var tracer = otel.Tracer("github.com/cachetsync/cachet/gateway")
+
+// RetryPolicy bounds how often a transaction that lost an MVCC race is run
+// again through the whole endorse–submit–commit flow.
+type RetryPolicy struct {
+	MaxAttempts int           // total attempts, default 5
+	BaseDelay   time.Duration // default 10ms; doubles per attempt
+	MaxDelay    time.Duration // default 500ms
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = 5
+	}
+	if p.BaseDelay <= 0 {
+		p.BaseDelay = 10 * time.Millisecond
+	}
+	if p.MaxDelay <= 0 {
+		p.MaxDelay = 500 * time.Millisecond
+	}
+	return p
+}
+
+// delay is full jitter: uniform in [0, min(MaxDelay, BaseDelay·2^attempt)).
+func (p RetryPolicy) delay(attempt int) time.Duration {
+	d := p.BaseDelay << min(attempt, 20)
+	if d <= 0 || d > p.MaxDelay {
+		d = p.MaxDelay
+	}
+	return rand.N(d)
+}
+
+// Committed identifies a committed transaction.
+type Committed struct {
+	TxID     string
+	Block    uint64
+	Attempts int // 1 unless MVCC conflicts made it run again
+}
+
+// submit runs name through endorse, submit and commit, carrying the
+// caller's trace context to the contract in the transient map, and re-runs
+// it on MVCC conflicts as the retry policy allows.
+func (c *Client) submit(ctx context.Context, name string, args ...string) ([]byte, Committed, error) {
+	ctx, span := tracer.Start(ctx, "cachet.submit "+name, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("cachet.transaction", name)))
+	defer span.End()
+	policy := c.cfg.Retry.withDefaults()
+	var err error
+	for attempt := 1; ; attempt++ {
+		var result []byte
+		var done Committed
+		err = c.withFailover(ctx, func(contract *client.Contract, _ *client.Network) error {
+			result, done, err = c.submitOnce(ctx, contract, name, args)
+			return err
+		})
+		if err == nil {
+			done.Attempts = attempt
+			span.SetAttributes(attribute.String("cachet.tx_id", done.TxID), attribute.Int64("cachet.block", int64(done.Block)), attribute.Int("cachet.attempts", attempt))
+			return result, done, nil
+		}
+		var ge *Error
+		if !errors.As(err, &ge) || !ge.Retryable() || attempt >= policy.MaxAttempts {
+			break
+		}
+		select {
+		case <-time.After(policy.delay(attempt)):
+		case <-ctx.Done():
+			err = classify(StageSubmit, ctx.Err())
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+			return nil, Committed{}, err
+		}
+	}
+	span.RecordError(err)
+	span.SetStatus(codes.Error, err.Error())
+	return nil, Committed{}, err
+}
+
+func (c *Client) submitOnce(ctx context.Context, contract *client.Contract, name string, args []string) ([]byte, Committed, error) {
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	transient := map[string][]byte{}
+	if tp := carrier.Get("traceparent"); tp != "" {
+		transient[chaincode.TransientTraceparent] = []byte(tp)
+	}
+	proposal, err := contract.NewProposal(name, client.WithArguments(args...), client.WithTransient(transient))
+	if err != nil {
+		return nil, Committed{}, classify(StageEndorse, err)
+	}
+	done := Committed{TxID: proposal.TransactionID()}
+
+	ectx, span := tracer.Start(ctx, "fabric.endorse")
+	tx, err := proposal.EndorseWithContext(ectx)
+	endSpan(span, err)
+	if err != nil {
+		return nil, done, classify(StageEndorse, err)
+	}
+	sctx, span := tracer.Start(ctx, "fabric.submit")
+	commit, err := tx.SubmitWithContext(sctx)
+	endSpan(span, err)
+	if err != nil {
+		return nil, done, classify(StageSubmit, err)
+	}
+	cctx, span := tracer.Start(ctx, "fabric.commit")
+	status, err := commit.StatusWithContext(cctx)
+	if err == nil {
+		span.SetAttributes(attribute.Int64("cachet.block", int64(status.BlockNumber)), attribute.String("fabric.validation_code", status.Code.String()))
+	}
+	endSpan(span, err)
+	if err != nil {
+		return nil, done, classify(StageCommit, err)
+	}
+	done.Block = status.BlockNumber
+	if !status.Successful {
+		return nil, done, fromValidationCode(done.TxID, status.Code, errors.New("transaction "+done.TxID+" committed as invalid: "+status.Code.String()))
+	}
+	return tx.Result(), done, nil
+}
+
+// evaluate runs a query on one peer, moving to another if it is down.
+func (c *Client) evaluate(ctx context.Context, name string, args ...string) ([]byte, error) {
+	ctx, span := tracer.Start(ctx, "cachet.evaluate "+name, trace.WithSpanKind(trace.SpanKindClient))
+	defer span.End()
+	var result []byte
+	err := c.withFailover(ctx, func(contract *client.Contract, _ *client.Network) error {
+		var err error
+		result, err = contract.EvaluateWithContext(ctx, name, client.WithArguments(args...))
+		return classify(StageEvaluate, err)
+	})
+	endSpan(span, err)
+	return result, err
+}
+
+func endSpan(span trace.Span, err error) {
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+}
