@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# Cachet's native Fabric test network: three raft orderers, Org1 (two peers)
+# and Org2 (one peer), TLS everywhere, LevelDB, the contract served as a
+# chaincode-as-a-service process. No Docker.
+#
+#   network.sh up              generate crypto and the channel once, start every node
+#   network.sh deploy          package, install, approve, commit (again: upgrade, sequence+1)
+#   network.sh down [--clean]  stop this network's processes (and delete its data)
+#   network.sh env ORG ROLE    print the peer CLI environment of org1|org2 and admin|publisher|invalidator|auditor
+#   network.sh status          list this network's processes
+#
+# Settings (environment): CACHET_NET_DIR (.run/network), CACHET_PORT_BASE
+# (27000), CACHET_BATCH_TIMEOUT (10ms), CACHET_MAX_MESSAGE_COUNT (10),
+# CACHET_LOG_SPEC (warning; debug costs ~40% throughput).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+NET=${CACHET_NET_DIR:-$ROOT/.run/network}
+BIN=$ROOT/.bin
+export PATH=$BIN/fabric:$BIN:$PATH
+PORT_BASE=${CACHET_PORT_BASE:-27000}
+BATCH_TIMEOUT=${CACHET_BATCH_TIMEOUT:-10ms}
+MAX_MESSAGE_COUNT=${CACHET_MAX_MESSAGE_COUNT:-10}
+LOG_SPEC=${CACHET_LOG_SPEC:-warning}
+CHANNEL=cachet
+CC_NAME=cachet
+CC_POLICY="OR('Org1MSP.peer','Org2MSP.peer')"
+CC_PORT=$((PORT_BASE + 300))
+CRYPTO=$NET/crypto
+ORDERER_CA=$CRYPTO/ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem
+
+orderer_port() { echo $((PORT_BASE + 10 + $1)); }
+orderer_admin() { echo $((PORT_BASE + 20 + $1)); }
+orderer_ops() { echo $((PORT_BASE + 30 + $1)); }
+# Peers: org1-peer0, org1-peer1, org2-peer0.
+PEERS=(org1-peer0 org1-peer1 org2-peer0)
+peer_port() {
+  case $1 in
+  org1-peer0) echo $((PORT_BASE + 100)) ;; org1-peer1) echo $((PORT_BASE + 110)) ;; org2-peer0) echo $((PORT_BASE + 200)) ;;
+  *) die "unknown peer $1" ;;
+  esac
+}
+peer_host() { local org=${1%-*} p=${1#*-}; echo "$p.$org.example.com"; }
+org_dir() { echo "$CRYPTO/peerOrganizations/$1.example.com"; }
+msp_id() { case $1 in org1) echo Org1MSP ;; org2) echo Org2MSP ;; *) die "unknown org $1" ;; esac; }
+
+die() { echo "network: $*" >&2; exit 1; }
+say() { echo "network: $*" >&2; }
+
+# ---- processes -----------------------------------------------------------
+
+pidfile() { echo "$NET/pids/$1.pid"; }
+running() { local f; f=$(pidfile "$1"); [[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null; }
+
+# start NAME ENV... -- CMD...: runs CMD detached with its log in logs/NAME.log.
+start() {
+  local name=$1; shift
+  local envs=()
+  while [[ $1 != -- ]]; do envs+=("$1"); shift; done
+  shift
+  mkdir -p "$NET/logs" "$NET/pids"
+  if running "$name"; then return; fi
+  setsid env "${envs[@]}" "$@" >>"$NET/logs/$name.log" 2>&1 < /dev/null &
+  echo $! > "$(pidfile "$name")"
+}
+
+# wait_port NAME PORT: waits until PORT accepts connections, failing loudly
+# with NAME's log tail if the process dies or 60 s pass.
+wait_port() {
+  local name=$1 port=$2
+  for _ in $(seq 1 600); do
+    if (: </dev/tcp/127.0.0.1/"$port") 2>/dev/null; then return 0; fi
+    if ! running "$name"; then
+      echo "network: $name exited; last lines of $NET/logs/$name.log:" >&2
+      tail -n 30 "$NET/logs/$name.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "network: $name did not open port $port in 60s; last lines of its log:" >&2
+  tail -n 30 "$NET/logs/$name.log" >&2
+  exit 1
+}
+
+stop() {
+  local name=$1 f pid
+  f=$(pidfile "$name")
+  [[ -f $f ]] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+# ---- generation ------------------------------------------------------------
+
+generate() {
+  [[ -f $NET/$CHANNEL.block ]] && return
+  say "generating crypto material and the channel's genesis block in $NET"
+  rm -rf "$CRYPTO" && mkdir -p "$NET/config"
+  cryptogen generate --config "$ROOT/network/config/crypto-config.yaml" --output "$CRYPTO" >/dev/null
+  go build -o "$BIN/rolecerts" "$ROOT/network/rolecerts"
+  rolecerts --crypto "$CRYPTO"
+  # configtx.yaml with this network's ports and batch settings.
+  ORDERER0_PORT=$(orderer_port 0) ORDERER1_PORT=$(orderer_port 1) ORDERER2_PORT=$(orderer_port 2) \
+    ORG1_PEER0_PORT=$(peer_port org1-peer0) ORG2_PEER0_PORT=$(peer_port org2-peer0) \
+    BATCH_TIMEOUT=$BATCH_TIMEOUT MAX_MESSAGE_COUNT=$MAX_MESSAGE_COUNT \
+    perl -pe 's/\$\{(\w+)\}/exists $ENV{$1} ? $ENV{$1} : die "unset $1\n"/ge' \
+    "$ROOT/network/config/configtx.yaml.tmpl" > "$NET/configtx.yaml"
+  FABRIC_CFG_PATH=$NET configtxgen -profile Cachet -channelID "$CHANNEL" -outputBlock "$NET/$CHANNEL.block.tmp" 2>"$NET/configtxgen.log" ||
+    { cat "$NET/configtxgen.log" >&2; die "configtxgen failed"; }
+  # Node configuration: Fabric's sample core.yaml and orderer.yaml, with the
+  # ccaas external builder; everything node-specific comes from the
+  # environment at start.
+  local sample
+  sample=$(cd "$ROOT/tools/fabric" && go list -m -f '{{.Dir}}' github.com/hyperledger/fabric)/sampleconfig
+  sed -e "s#name: ccaas_builder#name: cachet_ccaas#" -e "s#path: /opt/hyperledger/ccaas_builder#path: $ROOT/network/builders/ccaas#" \
+    "$sample/core.yaml" > "$NET/config/core.yaml"
+  grep -q "$ROOT/network/builders/ccaas" "$NET/config/core.yaml" || die "could not set the external builder in core.yaml"
+  cp "$sample/orderer.yaml" "$NET/config/orderer.yaml"
+  mv "$NET/$CHANNEL.block.tmp" "$NET/$CHANNEL.block"
+}
+
+# ---- nodes -------------------------------------------------------------------
+
+start_orderer() {
+  local i=$1 dir=$CRYPTO/ordererOrganizations/example.com/orderers/orderer$1.example.com
+  start "orderer$i" FABRIC_CFG_PATH="$NET/config" FABRIC_LOGGING_SPEC="$LOG_SPEC" \
+    ORDERER_GENERAL_LISTENADDRESS=127.0.0.1 ORDERER_GENERAL_LISTENPORT="$(orderer_port "$i")" \
+    ORDERER_GENERAL_LOCALMSPID=OrdererMSP ORDERER_GENERAL_LOCALMSPDIR="$dir/msp" \
+    ORDERER_GENERAL_TLS_ENABLED=true ORDERER_GENERAL_TLS_PRIVATEKEY="$dir/tls/server.key" \
+    ORDERER_GENERAL_TLS_CERTIFICATE="$dir/tls/server.crt" ORDERER_GENERAL_TLS_ROOTCAS="$dir/tls/ca.crt" \
+    ORDERER_GENERAL_BOOTSTRAPMETHOD=none ORDERER_CHANNELPARTICIPATION_ENABLED=true \
+    ORDERER_FILELEDGER_LOCATION="$NET/data/orderer$i" \
+    ORDERER_CONSENSUS_WALDIR="$NET/data/orderer$i/etcdraft/wal" ORDERER_CONSENSUS_SNAPDIR="$NET/data/orderer$i/etcdraft/snap" \
+    ORDERER_OPERATIONS_LISTENADDRESS="127.0.0.1:$(orderer_ops "$i")" \
+    ORDERER_ADMIN_LISTENADDRESS="127.0.0.1:$(orderer_admin "$i")" ORDERER_ADMIN_TLS_ENABLED=true \
+    ORDERER_ADMIN_TLS_CERTIFICATE="$dir/tls/server.crt" ORDERER_ADMIN_TLS_PRIVATEKEY="$dir/tls/server.key" \
+    ORDERER_ADMIN_TLS_ROOTCAS="$dir/tls/ca.crt" ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true \
+    ORDERER_ADMIN_TLS_CLIENTROOTCAS="$ORDERER_CA" \
+    -- orderer
+}
+
+start_peer() {
+  local name=$1 org=${1%-*} host port other dir
+  host=$(peer_host "$name")
+  port=$(peer_port "$name")
+  dir=$(org_dir "$org")/peers/$host
+  other=$port
+  case $name in org1-peer0) other=$(peer_port org1-peer1) ;; org1-peer1) other=$(peer_port org1-peer0) ;; esac
+  start "$name" FABRIC_CFG_PATH="$NET/config" FABRIC_LOGGING_SPEC="$LOG_SPEC" \
+    CORE_PEER_ID="$host" CORE_PEER_ADDRESS="127.0.0.1:$port" CORE_PEER_LISTENADDRESS="127.0.0.1:$port" \
+    CORE_PEER_CHAINCODEADDRESS="127.0.0.1:$((port + 1))" CORE_PEER_CHAINCODELISTENADDRESS="127.0.0.1:$((port + 1))" \
+    CORE_PEER_GOSSIP_BOOTSTRAP="127.0.0.1:$other" CORE_PEER_GOSSIP_EXTERNALENDPOINT="127.0.0.1:$port" \
+    CORE_PEER_LOCALMSPID="$(msp_id "$org")" CORE_PEER_MSPCONFIGPATH="$dir/msp" \
+    CORE_PEER_TLS_ENABLED=true CORE_PEER_TLS_CERT_FILE="$dir/tls/server.crt" CORE_PEER_TLS_KEY_FILE="$dir/tls/server.key" \
+    CORE_PEER_TLS_ROOTCERT_FILE="$dir/tls/ca.crt" CORE_OPERATIONS_LISTENADDRESS="127.0.0.1:$((port + 2))" \
+    CORE_PEER_FILESYSTEMPATH="$NET/data/$name" CORE_LEDGER_SNAPSHOTS_ROOTDIR="$NET/data/$name/snapshots" \
+    CORE_VM_ENDPOINT="" \
+    -- peer node start
+}
+
+# as ORG ROLE [PEER]: sets the peer CLI environment in this shell.
+as() {
+  local org=$1 role=$2 peer=${3:-$1-peer0} host
+  host=$(peer_host "$peer")
+  local user
+  user="$(tr '[:lower:]' '[:upper:]' <<<"${role:0:1}")${role:1}"
+  export FABRIC_CFG_PATH=$NET/config FABRIC_LOGGING_SPEC=${CLI_LOG_SPEC:-error}
+  export CORE_PEER_TLS_ENABLED=true CORE_PEER_LOCALMSPID
+  CORE_PEER_LOCALMSPID=$(msp_id "$org")
+  export CORE_PEER_ADDRESS="127.0.0.1:$(peer_port "$peer")"
+  export CORE_PEER_TLS_ROOTCERT_FILE="$(org_dir "${peer%-*}")/peers/$host/tls/ca.crt"
+  export CORE_PEER_MSPCONFIGPATH="$(org_dir "$org")/users/$user@$org.example.com/msp"
+  [[ -d $CORE_PEER_MSPCONFIGPATH ]] || die "no identity $role for $org (roles: admin publisher invalidator auditor)"
+}
+
+join_channel() {
+  [[ -f $NET/.joined ]] && return
+  local i
+  for i in 0 1 2; do
+    osnadmin channel join --channelID "$CHANNEL" --config-block "$NET/$CHANNEL.block" -o "127.0.0.1:$(orderer_admin "$i")" \
+      --ca-file "$ORDERER_CA" \
+      --client-cert "$CRYPTO/ordererOrganizations/example.com/users/Admin@example.com/tls/client.crt" \
+      --client-key "$CRYPTO/ordererOrganizations/example.com/users/Admin@example.com/tls/client.key" >/dev/null
+  done
+  for p in "${PEERS[@]}"; do
+    (as "${p%-*}" admin "$p" && retry 30 peer channel join -b "$NET/$CHANNEL.block") || die "$p could not join $CHANNEL"
+  done
+  touch "$NET/.joined"
+}
+
+# retry N CMD...: runs CMD until it succeeds, at most N times a second apart
+# (raft needs a few seconds to elect a leader after a start).
+retry() {
+  local n=$1; shift
+  local out
+  for i in $(seq 1 "$n"); do
+    if out=$("$@" 2>&1); then
+      [[ -n $out ]] && echo "$out"
+      return 0
+    fi
+    [[ $i == "$n" ]] && { echo "$out" >&2; return 1; }
+    sleep 1
+  done
+}
+
+cmd_up() {
+  "$ROOT/scripts/install-fabric.sh"
+  generate
+  local i
+  for i in 0 1 2; do start_orderer "$i"; done
+  for i in 0 1 2; do wait_port "orderer$i" "$(orderer_admin "$i")"; done
+  for p in "${PEERS[@]}"; do start_peer "$p"; done
+  for p in "${PEERS[@]}"; do wait_port "$p" "$(peer_port "$p")"; done
+  join_channel
+  if [[ -f $NET/chaincode.id ]]; then start_chaincode "$(cat "$NET/chaincode.id")"; fi
+  say "up: orderers on 127.0.0.1:$(orderer_port 0)-$(orderer_port 2), peers on $(peer_port org1-peer0), $(peer_port org1-peer1), $(peer_port org2-peer0); logs in $NET/logs"
+}
+
+cmd_down() {
+  local p
+  for p in chaincode "${PEERS[@]}" orderer0 orderer1 orderer2; do stop "$p"; done
+  if [[ ${1:-} == --clean ]]; then rm -rf "$NET"; fi
+  say "down"
+}
+
+# ---- chaincode -----------------------------------------------------------------
+
+start_chaincode() {
+  go build -o "$BIN/cachet-chaincode" "$ROOT/cmd/cachet-chaincode"
+  start chaincode CHAINCODE_SERVER_ADDRESS="127.0.0.1:$CC_PORT" CHAINCODE_ID="$1" -- "$BIN/cachet-chaincode"
+  wait_port chaincode "$CC_PORT"
+}
+
+committed_sequence() {
+  (as org1 admin && peer lifecycle chaincode querycommitted -C "$CHANNEL" -n "$CC_NAME" -O json 2>/dev/null) |
+    sed -n 's/.*"sequence": *\([0-9]*\).*/\1/p' | head -n1 || true
+}
+
+cmd_deploy() {
+  running org1-peer0 || die "the network is not up (make network-up)"
+  local seq label pkg dir pkgid
+  seq=$(committed_sequence)
+  seq=$((${seq:-0} + 1))
+  label=${CC_NAME}_$seq
+  dir=$NET/package/$label
+  rm -rf "$dir" && mkdir -p "$dir/src"
+  printf '{"address":"127.0.0.1:%s","dial_timeout":"10s","tls_required":false}\n' "$CC_PORT" > "$dir/src/connection.json"
+  printf '{"type":"ccaas","label":"%s"}\n' "$label" > "$dir/metadata.json"
+  tar -C "$dir/src" -czf "$dir/code.tar.gz" connection.json
+  pkg=$dir/$label.tgz
+  tar -C "$dir" -czf "$pkg" metadata.json code.tar.gz
+  pkgid=$(FABRIC_CFG_PATH=$NET/config peer lifecycle chaincode calculatepackageid "$pkg")
+  say "deploying $pkgid (sequence $seq)"
+  for p in "${PEERS[@]}"; do
+    (as "${p%-*}" admin "$p" && peer lifecycle chaincode install "$pkg" >/dev/null 2>&1 ||
+      peer lifecycle chaincode queryinstalled 2>/dev/null | grep -q "$pkgid") || die "install on $p failed"
+  done
+  stop chaincode
+  start_chaincode "$pkgid"
+  echo "$pkgid" > "$NET/chaincode.id"
+  local orderer=(-o "127.0.0.1:$(orderer_port 0)" --tls --cafile "$ORDERER_CA")
+  for org in org1 org2; do
+    (as "$org" admin && retry 30 peer lifecycle chaincode approveformyorg "${orderer[@]}" -C "$CHANNEL" -n "$CC_NAME" \
+      --version "$seq" --sequence "$seq" --package-id "$pkgid" --signature-policy "$CC_POLICY" --waitForEvent >/dev/null) ||
+      die "approve for $org failed"
+  done
+  (as org1 admin && retry 30 peer lifecycle chaincode commit "${orderer[@]}" -C "$CHANNEL" -n "$CC_NAME" \
+    --version "$seq" --sequence "$seq" --signature-policy "$CC_POLICY" --waitForEvent \
+    --peerAddresses "127.0.0.1:$(peer_port org1-peer0)" --tlsRootCertFiles "$(org_dir org1)/peers/peer0.org1.example.com/tls/ca.crt" \
+    --peerAddresses "127.0.0.1:$(peer_port org2-peer0)" --tlsRootCertFiles "$(org_dir org2)/peers/peer0.org2.example.com/tls/ca.crt" >/dev/null) ||
+    die "commit failed"
+  # Ready when every peer's chaincode answers a query.
+  for p in "${PEERS[@]}"; do
+    (as "${p%-*}" auditor "$p" && for _ in $(seq 1 60); do
+      out=$(peer chaincode query -C "$CHANNEL" -n "$CC_NAME" -c '{"Args":["Get","cachet:readiness-probe"]}' 2>&1) || true
+      [[ $out == *NOT_FOUND* ]] && exit 0
+      sleep 0.5
+    done; echo "$out" >&2; exit 1) || die "$p does not reach the chaincode"
+  done
+  say "deployed $CC_NAME sequence $seq on channel $CHANNEL"
+}
+
+cmd_env() {
+  [[ $# -eq 2 || $# -eq 3 ]] || die "usage: network.sh env ORG ROLE [PEER]"
+  as "$@"
+  local v
+  for v in FABRIC_CFG_PATH FABRIC_LOGGING_SPEC CORE_PEER_TLS_ENABLED CORE_PEER_LOCALMSPID CORE_PEER_ADDRESS CORE_PEER_TLS_ROOTCERT_FILE CORE_PEER_MSPCONFIGPATH; do
+    printf 'export %s=%q\n' "$v" "${!v}"
+  done
+  printf 'export PATH=%q:$PATH\n' "$BIN/fabric"
+  printf 'export ORDERER_ADDRESS=127.0.0.1:%s ORDERER_CA=%q\n' "$(orderer_port 0)" "$ORDERER_CA"
+}
+
+cmd_status() {
+  local p
+  for p in orderer0 orderer1 orderer2 "${PEERS[@]}" chaincode; do
+    if running "$p"; then echo "$p running (pid $(cat "$(pidfile "$p")"))"; else echo "$p stopped"; fi
+  done
+}
+
+case ${1:-} in
+up) cmd_up ;;
+down) shift; cmd_down "$@" ;;
+deploy) cmd_deploy ;;
+env) shift; cmd_env "$@" ;;
+status) cmd_status ;;
+*) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
