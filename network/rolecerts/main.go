@@ -104,8 +104,8 @@ func issue(orgDir, role string) error {
 	}
 	msp := filepath.Join(orgDir, "users", upperFirst(role)+"@"+domain, "msp")
 	files := map[string][]byte{
-		filepath.Join(msp, "signcerts", name+"-cert.pem"):      pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		filepath.Join(msp, "keystore", "priv_sk"):              pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+		filepath.Join(msp, "signcerts", name+"-cert.pem"):       pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		filepath.Join(msp, "keystore", "priv_sk"):               pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
 		filepath.Join(msp, "cacerts", "ca."+domain+"-cert.pem"): caPEM,
 	}
 	if cfg, err := os.ReadFile(filepath.Join(orgDir, "msp", "config.yaml")); err == nil {
