@@ -2,6 +2,8 @@ package chaincode
 
 import (
 	"encoding/json"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
@@ -62,7 +64,11 @@ func (c *Contract) History(ctx contractapi.TransactionContextInterface, key stri
 		return nil, err
 	}
 	defer it.Close()
-	items := []HistoryItem{}
+	type stamped struct {
+		at   time.Time
+		item HistoryItem
+	}
+	var mods []stamped
 	for it.HasNext() {
 		m, err := it.Next()
 		if err != nil {
@@ -76,7 +82,15 @@ func (c *Contract) History(ctx contractapi.TransactionContextInterface, key stri
 			}
 			item.Entry = &e
 		}
-		items = append(items, item)
+		mods = append(mods, stamped{m.GetTimestamp().AsTime(), item})
+	}
+	// Peers return history newest first; the contract promises oldest
+	// first. Reverse, then order by transaction time in case a peer differs.
+	slices.Reverse(mods)
+	sort.SliceStable(mods, func(i, j int) bool { return mods[i].at.Before(mods[j].at) })
+	items := make([]HistoryItem, len(mods))
+	for i, m := range mods {
+		items[i] = m.item
 	}
 	return items, nil
 }

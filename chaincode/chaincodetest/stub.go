@@ -129,11 +129,17 @@ func (s *Stub) GetStateByRange(startKey, endKey string) (shim.StateQueryIterator
 	return &kvIterator{kvs: kvs}, nil
 }
 
-// GetHistoryForKey implements shim.ChaincodeStubInterface.
+// GetHistoryForKey returns key's modifications newest first, as a Fabric
+// peer does.
 func (s *Stub) GetHistoryForKey(key string) (shim.HistoryQueryIteratorInterface, error) {
 	s.ledger.mu.Lock()
 	defer s.ledger.mu.Unlock()
-	return &historyIterator{mods: append([]*queryresult.KeyModification(nil), s.ledger.history[key]...)}, nil
+	h := s.ledger.history[key]
+	mods := make([]*queryresult.KeyModification, len(h))
+	for i, m := range h {
+		mods[len(h)-1-i] = m
+	}
+	return &historyIterator{mods: mods}, nil
 }
 
 type kvIterator struct {

@@ -22,7 +22,6 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
-	"time"
 )
 
 var attrOID = asn1.ObjectIdentifier{1, 2, 3, 4, 5, 6, 7, 8, 1}
@@ -88,7 +87,9 @@ func issue(orgDir, role string) error {
 			CommonName: name, Country: []string{"US"}, Province: []string{"California"}, Locality: []string{"San Francisco"},
 			OrganizationalUnit: []string{"client"},
 		},
-		NotBefore:       time.Now().Add(-5 * time.Minute),
+		// Fabric's MSP checks a chain at "NotBefore + 1s" rather than the
+		// clock, so a certificate must not start before its CA does.
+		NotBefore:       caCert.NotBefore,
 		NotAfter:        caCert.NotAfter,
 		KeyUsage:        x509.KeyUsageDigitalSignature,
 		SubjectKeyId:    ski[:],

@@ -1,0 +1,25 @@
+# The native Fabric network (network/network.sh) and its end-to-end test.
+.PHONY: fabric network-up network-down network-clean deploy test-network vet-e2e
+
+fabric: ## build the pinned Fabric binaries into .bin/fabric (once)
+	scripts/install-fabric.sh
+
+network-up: fabric ## start 3 orderers and 3 peers on 127.0.0.1 (ports from CACHET_PORT_BASE, default 27000)
+	network/network.sh up
+
+deploy: ## deploy the contract as a service (again: upgrade, sequence+1)
+	network/network.sh deploy
+
+network-down: ## stop this network's processes (keeps its data)
+	network/network.sh down
+
+network-clean: ## stop the network and delete its data and crypto material
+	network/network.sh down --clean
+
+vet-e2e:
+	go vet -tags e2e ./network/e2e/...
+
+test-network: fabric vet-e2e ## end-to-end test on a real network (own folder and ports)
+	go test -tags e2e -count=1 -timeout 15m -v ./network/e2e/... 2>&1 | grep -Ev '^\s*$$|^=== (RUN|PAUSE|CONT)'
+
+TEST_TARGETS += test-network
