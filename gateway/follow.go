@@ -18,6 +18,9 @@ type FollowConfig struct {
 	// StartBlock is where to begin when the checkpoint is empty (default 0:
 	// the whole ledger).
 	StartBlock uint64
+	// FromNewest starts at the next block to commit, when the checkpoint is
+	// empty, instead of StartBlock.
+	FromNewest bool
 	// MinBackoff and MaxBackoff bound the jittered wait before reconnecting
 	// (defaults 100ms and 5s).
 	MinBackoff, MaxBackoff time.Duration
@@ -98,7 +101,11 @@ func (c *Client) followOnce(ctx context.Context, cfg FollowConfig, h Handler) er
 	network, _ := c.network()
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	blocks, err := network.BlockEvents(sctx, client.WithStartBlock(start))
+	var opts []client.BlockEventsOption
+	if have || !cfg.FromNewest {
+		opts = append(opts, client.WithStartBlock(start))
+	}
+	blocks, err := network.BlockEvents(sctx, opts...)
 	if err != nil {
 		return classify(StageEvaluate, err)
 	}

@@ -7,6 +7,7 @@
 #   network.sh deploy          package, install, approve, commit (again: upgrade, sequence+1)
 #   network.sh down [--clean]  stop this network's processes (and delete its data)
 #   network.sh env ORG ROLE    print the peer CLI environment of org1|org2 and admin|publisher|invalidator|auditor
+#   network.sh profile ORG ROLE  print a connection profile (JSON) for the cachet command and the gateway package
 #   network.sh status          list this network's processes
 #
 # Settings (environment): CACHET_NET_DIR (.run/network), CACHET_PORT_BASE
@@ -296,6 +297,25 @@ cmd_env() {
   printf 'export ORDERER_ADDRESS=127.0.0.1:%s ORDERER_CA=%q\n' "$(orderer_port 0)" "$ORDERER_CA"
 }
 
+# cmd_profile ORG ROLE: the gateway package's Config as JSON, the org's own
+# peers first so failover stays inside the org while it can.
+cmd_profile() {
+  [[ $# -eq 2 ]] || die "usage: network.sh profile ORG ROLE"
+  as "$1" "$2"
+  local peers=() p
+  for p in "${PEERS[@]}"; do [[ ${p%-*} == "$1" ]] && peers+=("$p"); done
+  for p in "${PEERS[@]}"; do [[ ${p%-*} != "$1" ]] && peers+=("$p"); done
+  printf '{\n  "channel": "%s",\n  "chaincode": "%s",\n  "mspId": "%s",\n  "mspDir": "%s",\n  "peers": [\n' \
+    "$CHANNEL" "$CC_NAME" "$CORE_PEER_LOCALMSPID" "$CORE_PEER_MSPCONFIGPATH"
+  local sep=""
+  for p in "${peers[@]}"; do
+    printf '%s    {"endpoint": "127.0.0.1:%s", "tlsRootCert": "%s"}' "$sep" "$(peer_port "$p")" \
+      "$(org_dir "${p%-*}")/peers/$(peer_host "$p")/tls/ca.crt"
+    sep=$',\n'
+  done
+  printf '\n  ]\n}\n'
+}
+
 cmd_status() {
   local p
   for p in orderer0 orderer1 orderer2 "${PEERS[@]}" chaincode; do
@@ -308,6 +328,7 @@ up) cmd_up ;;
 down) shift; cmd_down "$@" ;;
 deploy) cmd_deploy ;;
 env) shift; cmd_env "$@" ;;
+profile) shift; cmd_profile "$@" ;;
 status) cmd_status ;;
-*) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+*) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
