@@ -17,9 +17,9 @@ network-clean: ## stop the network and delete its data and crypto material
 	network/network.sh down --clean
 
 vet-e2e:
-	go vet -tags e2e ./network/e2e/...
+	go vet -tags e2e ./e2e/...
 
 test-network: fabric vet-e2e ## end-to-end test on a real network (own folder and ports)
-	go test -tags e2e -count=1 -timeout 15m -v ./network/e2e/... 2>&1 | grep -Ev '^\s*$$|^=== (RUN|PAUSE|CONT)'
+	go test -tags e2e -count=1 -timeout 15m -v ./e2e/... 2>&1 | grep -Ev '^\s*$$|^=== (RUN|PAUSE|CONT)'
 
 TEST_TARGETS += test-network

@@ -1,7 +1,7 @@
 //go:build e2e
 
 // Package e2e drives a real Fabric network (network/network.sh) with the peer
-// CLI, as an operator would. Run with: go test -tags e2e ./network/e2e
+// CLI, as an operator would. Run with: go test -tags e2e ./e2e
 package e2e
 
 import (
@@ -24,7 +24,7 @@ var (
 
 func TestMain(m *testing.M) {
 	wd, _ := os.Getwd()
-	root = filepath.Clean(filepath.Join(wd, "..", ".."))
+	root = filepath.Clean(filepath.Join(wd, ".."))
 	netDir = filepath.Join(root, ".run", "e2e-network")
 	os.Setenv("CACHET_NET_DIR", netDir)
 	os.Setenv("CACHET_PORT_BASE", "28000")
