@@ -22,16 +22,6 @@ type Contract struct {
 	contractapi.Contract
 }
 
-// New returns the chaincode with Contract as its default contract, so
-// transactions are invoked by their bare names ("Publish").
-func New() (*contractapi.ContractChaincode, error) {
-	c := &Contract{}
-	c.Name = "cachet"
-	c.Info.Title = "Cachet cache state"
-	c.Info.Version = "1.0.0"
-	return contractapi.NewChaincode(c)
-}
-
 // Publish creates key or republishes it: version+1, state VALID. The first
 // publisher's org owns the key; only that org may republish or purge it, and
 // its peers must endorse every change (state-based endorsement).

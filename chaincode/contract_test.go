@@ -15,7 +15,7 @@ import (
 func TestPublishCreatesOwnedEntryWithKeyLevelPolicy(t *testing.T) {
 	e := newEnv(t)
 	entry := e.publish(org1Pub, "HTTPS://Shop.Example:443/cart?b=2&a=1#top", "catalog", "eu", "catalog")
-	want := chaincode.Entry{Key: "https://shop.example/cart?a=1&b=2", Version: 1, State: record.StateValid, ETag: `"e1"`, MaxAge: 60,
+	want := chaincode.Entry{Key: "https://shop.example/cart?a=1&b=2", Version: 1, State: record.StateValid, ETag: "e1", MaxAge: 60,
 		Tags: []string{"catalog", "eu"}, Owner: "Org1MSP", UpdatedAt: "2026-11-25T00:00:00.001Z", TxID: "tx000001"}
 	if fmt.Sprint(entry) != fmt.Sprint(want) {
 		t.Fatalf("got %+v\nwant %+v", entry, want)
@@ -116,10 +116,17 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"reason too long", org1Inv, chaincode.CodeLimitExceeded, "reason", []string{"Invalidate", "img:a", strings.Repeat("r", 257), "0"}},
 		{"page size too large", org1Inv, chaincode.CodeLimitExceeded, "page size", []string{"InvalidateTag", "catalog", "", "5000", ""}},
 		{"forged bookmark", org1Inv, chaincode.CodeInvalidArgument, "bookmark", []string{"InvalidateTag", "catalog", "x\x00y", "10", ""}},
-		{"tags JSON does not parse", org1Pub, "", "param", []string{"Publish", "img:t", "", "0", `["a",`, "0"}},
-		{"maxAge not a number", org1Pub, "", "param", []string{"Publish", "img:t", "", "sixty", "[]", "0"}},
-		{"wrong argument count", org1Pub, "", "params", []string{"Publish", "img:t"}},
-		{"unknown function", org1Pub, "", "Steal", []string{"Steal", "img:t"}},
+		{"tags JSON does not parse", org1Pub, chaincode.CodeInvalidArgument, "param", []string{"Publish", "img:t", "", "0", `["a",`, "0"}},
+		{"tags JSON is not a list of strings", org1Pub, chaincode.CodeInvalidArgument, "param", []string{"Publish", "img:t", "", "0", `{"a":1}`, "0"}},
+		{"maxAge not a number", org1Pub, chaincode.CodeInvalidArgument, "param", []string{"Publish", "img:t", "", "sixty", "[]", "0"}},
+		{"maxAge over uint32", org1Pub, chaincode.CodeInvalidArgument, "param", []string{"Publish", "img:t", "", "4294967296", "[]", "0"}},
+		{"negative expectedVersion", org1Inv, chaincode.CodeInvalidArgument, "param", []string{"Invalidate", "img:a", "", "-1"}},
+		{"too few arguments", org1Pub, chaincode.CodeInvalidArgument, "Publish takes 5 arguments, got 1", []string{"Publish", "img:t"}},
+		{"surplus argument", org1Inv, chaincode.CodeInvalidArgument, "Invalidate takes 3 arguments, got 4", []string{"Invalidate", "img:a", "", "0", "extra"}},
+		{"unknown function", org1Pub, chaincode.CodeInvalidArgument, "Steal", []string{"Steal", "img:t"}},
+		{"GetMany with a malformed key", org1Aud, chaincode.CodeInvalidArgument, "leading-nul", []string{"GetMany", `["img:a","\u0000x"]`}},
+		{"GetMany over limit", org1Aud, chaincode.CodeLimitExceeded, "1001 keys", []string{"GetMany", string(bigBatch)}},
+		{"ListByTag with a malformed bookmark", org1Aud, chaincode.CodeInvalidArgument, "bookmark", []string{"ListByTag", "catalog", "\x01tomb", "10"}},
 		{"no role", org1Plain, chaincode.CodeForbidden, "has none", []string{"Invalidate", "img:a", "", "0"}},
 		{"auditor writes", org1Aud, chaincode.CodeForbidden, `role "auditor"`, []string{"Invalidate", "img:a", "", "0"}},
 		{"invalidator publishes", org1Inv, chaincode.CodeForbidden, "Publish needs role", []string{"Publish", "img:new", "", "0", "[]", "0"}},

@@ -9,7 +9,6 @@ import (
 
 	"github.com/cachetsync/cachet/chaincode"
 	"github.com/cachetsync/cachet/chaincode/chaincodetest"
-	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
 var (
@@ -26,7 +25,7 @@ var epoch = time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 type env struct {
 	t  testing.TB
 	l  *chaincodetest.Ledger
-	cc *contractapi.ContractChaincode
+	cc *chaincode.Chaincode
 }
 
 func newEnv(t testing.TB) *env {
@@ -85,7 +84,7 @@ func (e *env) publish(id chaincodetest.Identity, key string, tags ...string) cha
 	e.t.Helper()
 	var entry chaincode.Entry
 	tj, _ := json.Marshal(append([]string{}, tags...))
-	e.ok(id, &entry, "Publish", key, `"e1"`, "60", string(tj), "0")
+	e.ok(id, &entry, "Publish", key, "e1", "60", string(tj), "0")
 	return entry
 }
 
