@@ -1,9 +1,12 @@
 // Package chaincodetest runs chaincode in memory for tests: a ledger with
 // Fabric's transaction semantics (reads see committed state only, writes
 // commit only when the chaincode succeeds, the last SetEvent wins, history
-// and key-level endorsement parameters are kept) and a stub that implements
-// what the Cachet contract uses. Calling a stub method the contract does
-// not use panics, which a test reports as a failure.
+// and key-level endorsement parameters are kept) and a stub with a peer's
+// rules for queries: composite keys, range and partial-composite-key scans,
+// paged scans with bookmarks that forbid later writes in the transaction,
+// history newest first, and an identity the real cid package parses.
+// Calling a stub method outside that set panics, which a test reports as a
+// failure.
 package chaincodetest
 
 import (

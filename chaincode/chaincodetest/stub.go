@@ -2,7 +2,6 @@ package chaincodetest
 
 import (
 	"errors"
-	"sort"
 	"time"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
@@ -23,10 +22,11 @@ type Stub struct {
 	ts        time.Time
 	args      [][]byte
 
-	writes map[string]*[]byte // nil value: delete
-	params map[string][]byte
-	event  *Event
-	events int
+	writes    map[string]*[]byte // nil value: delete
+	params    map[string][]byte
+	event     *Event
+	events    int
+	paginated bool // a paginated query ran: no writes from here on
 }
 
 // GetArgs implements shim.ChaincodeStubInterface.
@@ -74,6 +74,9 @@ func (s *Stub) PutState(key string, value []byte) error {
 	if key == "" {
 		return errors.New("empty key")
 	}
+	if s.paginated {
+		return errPaginatedWrite
+	}
 	v := append([]byte(nil), value...)
 	s.writes[key] = &v
 	return nil
@@ -81,12 +84,18 @@ func (s *Stub) PutState(key string, value []byte) error {
 
 // DelState implements shim.ChaincodeStubInterface.
 func (s *Stub) DelState(key string) error {
+	if s.paginated {
+		return errPaginatedWrite
+	}
 	s.writes[key] = nil
 	return nil
 }
 
 // SetStateValidationParameter implements shim.ChaincodeStubInterface.
 func (s *Stub) SetStateValidationParameter(key string, ep []byte) error {
+	if s.paginated {
+		return errPaginatedWrite
+	}
 	if s.params == nil {
 		s.params = map[string][]byte{}
 	}
@@ -107,26 +116,6 @@ func (s *Stub) SetEvent(name string, payload []byte) error {
 	s.event = &Event{Name: name, Payload: append([]byte(nil), payload...)}
 	s.events++
 	return nil
-}
-
-// GetStateByRange implements shim.ChaincodeStubInterface over committed
-// state, refusing 0x00-prefixed keys as Fabric does.
-func (s *Stub) GetStateByRange(startKey, endKey string) (shim.StateQueryIteratorInterface, error) {
-	for _, k := range []string{startKey, endKey} {
-		if len(k) > 0 && k[0] == 0 {
-			return nil, errors.New("first character of the key contains a null character which is not allowed")
-		}
-	}
-	s.ledger.mu.Lock()
-	defer s.ledger.mu.Unlock()
-	var kvs []*queryresult.KV
-	for k, v := range s.ledger.state {
-		if k >= startKey && (endKey == "" || k < endKey) {
-			kvs = append(kvs, &queryresult.KV{Namespace: "cachet", Key: k, Value: v})
-		}
-	}
-	sort.Slice(kvs, func(i, j int) bool { return kvs[i].Key < kvs[j].Key })
-	return &kvIterator{kvs: kvs}, nil
 }
 
 // GetHistoryForKey returns key's modifications newest first, as a Fabric
