@@ -141,7 +141,7 @@ start_orderer() {
     ORDERER_ADMIN_LISTENADDRESS="127.0.0.1:$(orderer_admin "$i")" ORDERER_ADMIN_TLS_ENABLED=true \
     ORDERER_ADMIN_TLS_CERTIFICATE="$dir/tls/server.crt" ORDERER_ADMIN_TLS_PRIVATEKEY="$dir/tls/server.key" \
     ORDERER_ADMIN_TLS_ROOTCAS="$dir/tls/ca.crt" ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true \
-    ORDERER_ADMIN_TLS_CLIENTROOTCAS="$ORDERER_CA" \
+    ORDERER_ADMIN_TLS_CLIENTROOTCAS="$ORDERER_CA" ORDERER_METRICS_PROVIDER=prometheus \
     -- orderer
 }
 
@@ -160,7 +160,7 @@ start_peer() {
     CORE_PEER_TLS_ENABLED=true CORE_PEER_TLS_CERT_FILE="$dir/tls/server.crt" CORE_PEER_TLS_KEY_FILE="$dir/tls/server.key" \
     CORE_PEER_TLS_ROOTCERT_FILE="$dir/tls/ca.crt" CORE_OPERATIONS_LISTENADDRESS="127.0.0.1:$((port + 2))" \
     CORE_PEER_FILESYSTEMPATH="$NET/data/$name" CORE_LEDGER_SNAPSHOTS_ROOTDIR="$NET/data/$name/snapshots" \
-    CORE_VM_ENDPOINT="" \
+    CORE_VM_ENDPOINT="" CORE_METRICS_PROVIDER=prometheus \
     -- peer node start
 }
 
@@ -209,6 +209,32 @@ retry() {
   done
 }
 
+# metric URL NAME: the value of a Prometheus metric with label channel=cachet.
+metric() {
+  curl -fsS --max-time 2 "$1" 2>/dev/null | awk -v m="$2" '$1 ~ "^"m"[{]" && $1 ~ /channel="cachet"/ {print $2; exit}'
+}
+
+# wait_ready: a raft leader exists and every peer knows the other two through
+# gossip (Org2's gateway needs Org1's peers to gather the owner's
+# endorsement). After a full restart raft needs up to ~20 s.
+wait_ready() {
+  local i p ok
+  for _ in $(seq 1 600); do
+    ok=1
+    leader=0
+    for i in 0 1 2; do
+      [[ $(metric "http://127.0.0.1:$(orderer_ops "$i")/metrics" consensus_etcdraft_is_leader) == 1 ]] && leader=1
+    done
+    [[ $leader == 1 ]] || ok=0
+    for p in "${PEERS[@]}"; do
+      [[ $(metric "http://127.0.0.1:$(($(peer_port "$p") + 2))/metrics" gossip_membership_total_peers_known) -ge 2 ]] 2>/dev/null || ok=0
+    done
+    [[ $ok == 1 ]] && return 0
+    sleep 0.1
+  done
+  die "not ready after 60 s (raft leader: $leader; see $NET/logs)"
+}
+
 cmd_up() {
   "$ROOT/scripts/install-fabric.sh"
   generate
@@ -218,6 +244,7 @@ cmd_up() {
   for p in "${PEERS[@]}"; do start_peer "$p"; done
   for p in "${PEERS[@]}"; do wait_port "$p" "$(peer_port "$p")"; done
   join_channel
+  wait_ready
   if [[ -f $NET/chaincode.id ]]; then start_chaincode "$(cat "$NET/chaincode.id")"; fi
   say "up: orderers on 127.0.0.1:$(orderer_port 0)-$(orderer_port 2), peers on $(peer_port org1-peer0), $(peer_port org1-peer1), $(peer_port org2-peer0); logs in $NET/logs"
 }

@@ -1,0 +1,209 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cachetsync/cachet/gateway"
+)
+
+// client connects to the test network as org's role through the gateway
+// package, with the connection profile network.sh writes.
+func client(t *testing.T, org, role string) *gateway.Client {
+	t.Helper()
+	prof, err := network("profile", org, role)
+	if err != nil {
+		t.Fatalf("profile: %v\n%s", err, prof)
+	}
+	path := filepath.Join(t.TempDir(), org+"-"+role+".json")
+	if err := os.WriteFile(path, []byte(prof), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := gateway.LoadProfile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := gateway.Connect(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	return cl
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestGatewayOperationsAndTypedErrors(t *testing.T) {
+	ctx := ctxT(t)
+	pub, inv, aud := client(t, "org1", "publisher"), client(t, "org2", "invalidator"), client(t, "org1", "auditor")
+	key := "https://shop.example/gw/item?b=1&a=2"
+	e, done, err := pub.Publish(ctx, gateway.PublishRequest{Key: key, ETag: `"v1"`, MaxAge: 60, Tags: []string{"gw"}})
+	if err != nil || e.Version != 1 || done.TxID == "" || done.Block == 0 {
+		t.Fatalf("publish: %+v %+v %v", e, done, err)
+	}
+	canon := e.Key
+	if got, err := aud.Get(ctx, canon); err != nil || got.Version != 1 {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	// Org2 invalidates an Org1 key: the gateway gathers Org1's endorsement.
+	if e, _, err := inv.Invalidate(ctx, key, "partner", 1); err != nil || e.Version != 2 {
+		t.Fatalf("cross-org invalidate: %+v %v", e, err)
+	}
+	tests := []struct {
+		name string
+		err  func() error
+		want error
+	}{
+		{"not found", func() error { _, err := aud.Get(ctx, "img:gw-missing"); return err }, gateway.ErrNotFound},
+		{"stale version", func() error { _, _, err := pub.Publish(ctx, gateway.PublishRequest{Key: key, ExpectedVersion: 1}); return err }, gateway.ErrStaleVersion},
+		{"bad transition", func() error { _, _, err := inv.Invalidate(ctx, key, "", 0); return err }, gateway.ErrBadTransition},
+		{"forbidden", func() error { _, _, err := aud.Publish(ctx, gateway.PublishRequest{Key: "img:gw-x"}); return err }, gateway.ErrForbidden},
+		{"invalid key", func() error { _, _, err := pub.Publish(ctx, gateway.PublishRequest{Key: "ftp://x/"}); return err }, gateway.ErrInvalidArgument},
+	}
+	for _, tt := range tests {
+		err := tt.err()
+		var ge *gateway.Error
+		if !errors.Is(err, tt.want) || !errors.As(err, &ge) || ge.Message == "" {
+			t.Errorf("%s: got %v, want %v", tt.name, err, tt.want)
+		}
+		if ge != nil && ge.Stage != gateway.StageEvaluate && ge.TxID == "" {
+			t.Errorf("%s: a submitted transaction's error must carry its ID", tt.name)
+		}
+	}
+	for i := range 5 {
+		if _, _, err := pub.Publish(ctx, gateway.PublishRequest{Key: fmt.Sprintf("img:gw-tag-%d", i), Tags: []string{"gw-tag"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pages := 0
+	n, err := inv.InvalidateTag(ctx, "gw-tag", "", 2, func(gateway.TagProgress) { pages++ })
+	if err != nil || n != 5 || pages != 3 {
+		t.Fatalf("invalidate-tag: %d keys in %d pages, %v", n, pages, err)
+	}
+	if p, _, err := pub.Purge(ctx, canon, 0); err != nil || p.State != "PURGED" {
+		t.Fatalf("purge: %+v %v", p, err)
+	}
+	h, err := aud.History(ctx, canon)
+	if err != nil || len(h) != 3 || !h[2].IsDelete || h[0].Entry.Version != 1 {
+		t.Fatalf("history: %+v %v", h, err)
+	}
+	page, err := aud.ListByTag(ctx, "gw-tag", "", 10)
+	if err != nil || len(page.Entries) != 5 {
+		t.Fatalf("list by tag: %d entries, %v", len(page.Entries), err)
+	}
+}
+
+func TestCoalescerUnderThousandCallers(t *testing.T) {
+	ctx := ctxT(t)
+	pub, inv := client(t, "org1", "publisher"), client(t, "org1", "invalidator")
+	const keys, callers = 250, 1000
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i := range keys {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if _, _, err := pub.Publish(ctx, gateway.PublishRequest{Key: fmt.Sprintf("img:co-%d", i)}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	co := gateway.NewCoalescer(inv.SubmitBatch, gateway.CoalescerConfig{Window: 10 * time.Millisecond})
+	results := make([]gateway.InvalidateResult, callers)
+	errs := make([]error, callers)
+	start := time.Now()
+	for i := range callers {
+		wg.Go(func() { results[i], errs[i] = co.Invalidate(ctx, fmt.Sprintf("img:co-%d", i%keys), "bulk") })
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	co.Close()
+	statuses := map[gateway.KeyStatus]int{}
+	invalidatedBy := map[string]string{} // key → the transaction that invalidated it
+	for i := range callers {
+		r := results[i]
+		if errs[i] != nil {
+			t.Fatalf("caller %d: %v", i, errs[i])
+		}
+		if r.TxID == "" || r.Block == 0 {
+			t.Fatalf("caller %d got no transaction", i)
+		}
+		statuses[r.Status]++
+		switch r.Status {
+		case gateway.KeyInvalidated:
+			if tx, ok := invalidatedBy[r.Key]; ok && tx != r.TxID {
+				t.Fatalf("%s invalidated by two transactions, %s and %s", r.Key, tx, r.TxID)
+			}
+			invalidatedBy[r.Key] = r.TxID
+		case gateway.KeyUnchanged: // a later batch found it already invalid
+		default:
+			t.Fatalf("caller %d: %s", i, r.Status)
+		}
+	}
+	if len(invalidatedBy) != keys {
+		t.Fatalf("%d keys reported invalidated, want %d (outcomes %v)", len(invalidatedBy), keys, statuses)
+	}
+	for i := range keys {
+		e, err := inv.Get(ctx, fmt.Sprintf("img:co-%d", i))
+		if err != nil || e.Version != 2 || e.State != "INVALIDATED" {
+			t.Fatalf("img:co-%d: %+v %v (want exactly one invalidation)", i, e, err)
+		}
+	}
+	t.Logf("%d callers (%d keys) answered by %d batch transactions in %v (%v)", callers, keys, co.Batches(), elapsed.Round(time.Millisecond), statuses)
+}
+
+func TestMVCCConflictsAreRetried(t *testing.T) {
+	ctx := ctxT(t)
+	const writers, each = 6, 4
+	key := "img:mvcc-hot"
+	pub := client(t, "org1", "publisher")
+	if _, _, err := pub.Publish(ctx, gateway.PublishRequest{Key: key}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	succeeded, retried := 0, 0
+	for range writers {
+		cl := client(t, "org1", "publisher")
+		wg.Go(func() {
+			for range each {
+				_, done, err := cl.Publish(ctx, gateway.PublishRequest{Key: key})
+				mu.Lock()
+				if err == nil {
+					succeeded++
+					if done.Attempts > 1 {
+						retried++
+					}
+				} else if !errors.Is(err, gateway.ErrConflict) {
+					t.Errorf("publish: %v", err)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	e, err := pub.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Version != uint64(1+succeeded) {
+		t.Fatalf("final version %d, want 1 + %d successful writes", e.Version, succeeded)
+	}
+	t.Logf("%d/%d concurrent writes of one key committed (%d after an MVCC retry); final version %d", succeeded, writers*each, retried, e.Version)
+}
