@@ -52,7 +52,7 @@ func (c *Contract) Publish(ctx contractapi.TransactionContextInterface, key, eta
 		return nil, err
 	}
 	var version uint64
-	owner := t.caller.msp
+	owner, revived := t.caller.msp, false
 	switch {
 	case old != nil:
 		version, owner = old.Version, old.Owner
@@ -62,7 +62,7 @@ func (c *Contract) Publish(ctx contractapi.TransactionContextInterface, key, eta
 			return nil, err
 		}
 		if ts != nil {
-			version, owner = ts.Version, ts.Owner
+			version, owner, revived = ts.Version, ts.Owner, true
 		}
 	}
 	if err := t.caller.requireOwner("Publish", key, owner); err != nil {
@@ -71,14 +71,14 @@ func (c *Contract) Publish(ctx contractapi.TransactionContextInterface, key, eta
 	if err := checkVersion(key, version, expectedVersion); err != nil {
 		return nil, err
 	}
+	if revived { // the tombstone's policy makes the owner endorse this
+		if err := t.stub.DelState(indexKey(tombstones, "", key)); err != nil {
+			return nil, err
+		}
+	}
 	e := &Entry{Key: key, Version: version + 1, State: record.StateValid, ETag: etag, MaxAge: maxAge, Tags: tags, Owner: owner}
 	if err := t.put(e, old); err != nil {
 		return nil, err
-	}
-	if old == nil {
-		if err := t.requireOwnerEndorsement(key, owner); err != nil {
-			return nil, err
-		}
 	}
 	t.record(OpPublish, e, "")
 	return e, t.emit()

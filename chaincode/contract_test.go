@@ -273,3 +273,69 @@ func TestHistoryKeepsPurges(t *testing.T) {
 		t.Fatalf("GetMany returned purged or unknown keys: %+v", got)
 	}
 }
+
+// TestEventPayload pins the JSON the relay decodes: field names, the
+// transaction header and every transition field.
+func TestEventPayload(t *testing.T) {
+	e := newEnv(t)
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	r := e.l.Invoke(e.cc, org1Pub, map[string][]byte{"traceparent": []byte(tp)}, "Publish", "https://shop.example/cart", `"v7"`, "300", `["catalog","eu"]`, "0")
+	want := `{"txId":"tx000001","timestamp":"2026-11-25T00:00:00.001Z","actor":"Org1MSP","traceparent":"` + tp + `",` +
+		`"transitions":[{"op":"publish","key":"https://shop.example/cart","version":1,"state":"VALID","etag":"\"v7\"","maxAge":300,"tags":["catalog","eu"],"owner":"Org1MSP"}]}`
+	if event(t, r); string(r.Event.Payload) != want {
+		t.Fatalf("publish event\n%s\nwant\n%s", r.Event.Payload, want)
+	}
+	r = e.ok(org2Inv, nil, "Invalidate", "https://shop.example/cart", "price change", "1")
+	want = `{"txId":"tx000002","timestamp":"2026-11-25T00:00:00.002Z","actor":"Org2MSP",` +
+		`"transitions":[{"op":"invalidate","key":"https://shop.example/cart","version":2,"state":"INVALIDATED","etag":"\"v7\"","maxAge":300,"tags":["catalog","eu"],"owner":"Org1MSP","reason":"price change"}]}`
+	if event(t, r); string(r.Event.Payload) != want {
+		t.Fatalf("invalidate event\n%s\nwant\n%s", r.Event.Payload, want)
+	}
+	r = e.ok(org1Pub, nil, "Purge", "https://shop.example/cart", "2")
+	if tr := event(t, r).Transitions; len(tr) != 1 || tr[0].Op != chaincode.OpPurge || tr[0].State != record.StatePurged || tr[0].Version != 3 {
+		t.Fatalf("purge transitions %+v", tr)
+	}
+	var batch chaincode.BatchResult
+	r = e.ok(org1Inv, &batch, "InvalidateBatch", `["img:none"]`, "")
+	if ev := event(t, r); len(ev.Transitions) != 0 || r.Events != 1 {
+		t.Fatalf("a batch that changes nothing still emits one event with no transitions, got %+v", ev)
+	}
+}
+
+// TestOwnerPolicyCoversIndexesAndTombstones checks that every key a
+// transaction creates for an entry (the entry, its owner and tag index
+// entries, its tombstone after a purge) requires the owner org's peer, so no
+// other org can change any of them on its own endorsement.
+func TestOwnerPolicyCoversIndexesAndTombstones(t *testing.T) {
+	e := newEnv(t)
+	everyKeyOwnedBy := func(stage, org string, wantKeys int) {
+		t.Helper()
+		snap := e.l.Snapshot()
+		if len(snap) != wantKeys {
+			t.Fatalf("%s: %d keys on the ledger, want %d", stage, len(snap), wantKeys)
+		}
+		for k := range snap {
+			ep, err := statebased.NewStateEP(e.l.ValidationParameter(k))
+			if err != nil {
+				t.Fatalf("%s: %q: %v", stage, k, err)
+			}
+			if orgs := ep.ListOrgs(); len(orgs) != 1 || orgs[0] != org {
+				t.Fatalf("%s: key %q requires %v, want only %s", stage, k, orgs, org)
+			}
+		}
+	}
+	e.publish(org2Pub, "img:a", "t1", "t2")
+	everyKeyOwnedBy("publish", "Org2MSP", 4) // entry, owner index, two tag index entries
+	e.ok(org2Pub, nil, "Publish", "img:a", "", "0", `["t2","t3"]`, "0")
+	everyKeyOwnedBy("retag", "Org2MSP", 4)
+	e.ok(org1Inv, nil, "Invalidate", "img:a", "", "0")
+	everyKeyOwnedBy("another org's invalidation", "Org2MSP", 4)
+	e.ok(org2Pub, nil, "Purge", "img:a", "0")
+	everyKeyOwnedBy("purge", "Org2MSP", 1) // the tombstone
+	var revived chaincode.Entry
+	e.ok(org2Pub, &revived, "Publish", "img:a", "", "0", `[]`, "4")
+	if revived.Version != 5 {
+		t.Fatalf("revived at version %d, want 5", revived.Version)
+	}
+	everyKeyOwnedBy("revival", "Org2MSP", 2) // tombstone deleted: entry and owner index
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,14 +93,48 @@ func (m *model) apply(id chaincodetest.Identity, op string, key string, tags []s
 	panic(op)
 }
 
-// TestContractMatchesModel runs random operations from several orgs and
-// roles against the contract and the model; codes, transitions, versions
-// and final states must agree.
+// batch is InvalidateBatch in the model: keys are canonical already.
+func (m *model) batch(id chaincodetest.Identity, keys []string) (outcome, chaincode.BatchResult) {
+	var res chaincode.BatchResult
+	if !writer(id, "publisher", "invalidator") {
+		return outcome{code: chaincode.CodeForbidden}, res
+	}
+	var out outcome
+	for i, key := range keys {
+		if slices.Contains(keys[:i], key) {
+			continue
+		}
+		e := m.entries[key]
+		switch {
+		case e == nil:
+			res.Missing = append(res.Missing, key)
+		case e.State != record.StateValid:
+			res.Unchanged = append(res.Unchanged, key)
+		default:
+			e.Version++
+			e.State = record.StateInvalidated
+			res.Invalidated = append(res.Invalidated, *e)
+			out.transitions = append(out.transitions, chaincode.Transition{Op: chaincode.OpInvalidate, Key: key, Version: e.Version, State: e.State, Owner: e.Owner, Tags: e.Tags})
+		}
+	}
+	return out, res
+}
+
+// TestContractMatchesModel runs random operations (publish, invalidate,
+// batch invalidate, purge) from several orgs and roles against the contract
+// and the model; codes, transitions, batch results, versions and final
+// states must agree.
 func TestContractMatchesModel(t *testing.T) {
 	ids := []chaincodetest.Identity{org1Pub, org1Pub, org1Pub, org1Inv, org1Aud, org2Pub, org2Pub, org2Inv, org1Plain}
 	keys := []string{"img:a", "img:b", "https://shop.example/x", "https://shop.example/y?b=1&a=2"}
 	allTags := []string{"t1", "t2", "t3"}
-	ops := []string{"Publish", "Publish", "Invalidate", "Invalidate", "Purge"}
+	ops := []string{"Publish", "Publish", "Invalidate", "Invalidate", "Purge", "InvalidateBatch"}
+	canonical := func(key string) string {
+		if strings.HasPrefix(key, "https://shop.example/y") {
+			return "https://shop.example/y?a=2&b=1"
+		}
+		return key
+	}
 	for seed := range uint64(8) {
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 0xcac4e7))
@@ -121,7 +156,16 @@ func TestContractMatchesModel(t *testing.T) {
 					expected = uint64(rng.IntN(6))
 				}
 				var args []string
+				var batchKeys []string
 				switch op {
+				case "InvalidateBatch":
+					raw := make([]string, 1+rng.IntN(4))
+					for i := range raw {
+						raw[i] = keys[rng.IntN(len(keys))]
+						batchKeys = append(batchKeys, canonical(raw[i]))
+					}
+					kj, _ := json.Marshal(raw)
+					args = []string{op, string(kj), "batch"}
 				case "Publish":
 					tj, _ := json.Marshal(append([]string{}, tags...))
 					args = []string{op, key, "", "0", string(tj), fmt.Sprint(expected)}
@@ -130,11 +174,13 @@ func TestContractMatchesModel(t *testing.T) {
 				case "Purge":
 					args = []string{op, key, fmt.Sprint(expected)}
 				}
-				canon := key
-				if strings.HasPrefix(key, "https://shop.example/y") {
-					canon = "https://shop.example/y?a=2&b=1"
+				var want outcome
+				var wantBatch chaincode.BatchResult
+				if op == "InvalidateBatch" {
+					want, wantBatch = m.batch(id, batchKeys)
+				} else {
+					want = m.apply(id, op, canonical(key), tags, expected)
 				}
-				want := m.apply(id, op, canon, tags, expected)
 				r := e.call(id, args...)
 				if want.code != "" {
 					if r.Status == 200 || !strings.HasPrefix(r.Message, string(want.code)+":") {
@@ -147,6 +193,13 @@ func TestContractMatchesModel(t *testing.T) {
 					t.Fatalf("step %d %v as %v: refused %q, model accepts", step, args, id, r.Message)
 				}
 				accepted++
+				if op == "InvalidateBatch" {
+					var res chaincode.BatchResult
+					json.Unmarshal(r.Payload, &res)
+					if len(res.Invalidated) != len(wantBatch.Invalidated) || fmt.Sprint(res.Unchanged) != fmt.Sprint(wantBatch.Unchanged) || fmt.Sprint(res.Missing) != fmt.Sprint(wantBatch.Missing) {
+						t.Fatalf("step %d %v: batch result %+v, model %+v", step, args, res, wantBatch)
+					}
+				}
 				got := event(t, r).Transitions
 				if len(got) != len(want.transitions) {
 					t.Fatalf("step %d: %d transitions, want %d", step, len(got), len(want.transitions))

@@ -44,6 +44,9 @@ type txn struct {
 	caller caller
 	now    string
 	event  Event
+
+	policy    []byte // the owner's key-level policy, built once per txn
+	policyOrg string
 }
 
 func begin(ctx contractapi.TransactionContextInterface) (*txn, error) {
@@ -113,7 +116,8 @@ func (t *txn) tombstone(key string) (*tombstone, error) {
 }
 
 // put writes e and keeps the tag and owner indexes in step with old (nil
-// for a new entry).
+// for a new entry). A new entry and every index entry it gains carry the
+// owner's key-level endorsement policy; a republished entry keeps its own.
 func (t *txn) put(e, old *Entry) error {
 	e.UpdatedAt, e.TxID = t.now, t.event.TxID
 	b, err := json.Marshal(e)
@@ -126,8 +130,15 @@ func (t *txn) put(e, old *Entry) error {
 	var oldTags []string
 	if old != nil {
 		oldTags = old.Tags
-	} else if err := t.stub.PutState(indexKey(indexOwner, e.Owner, e.Key), []byte{0}); err != nil {
-		return err
+	} else {
+		for _, k := range []string{e.Key, indexKey(indexOwner, e.Owner, e.Key)} {
+			if err := t.requireOwnerEndorsement(k, e.Owner); err != nil {
+				return err
+			}
+		}
+		if err := t.stub.PutState(indexKey(indexOwner, e.Owner, e.Key), []byte{0}); err != nil {
+			return err
+		}
 	}
 	for _, tag := range oldTags {
 		if !contains(e.Tags, tag) {
@@ -138,7 +149,11 @@ func (t *txn) put(e, old *Entry) error {
 	}
 	for _, tag := range e.Tags {
 		if !contains(oldTags, tag) {
-			if err := t.stub.PutState(indexKey(indexTag, tag, e.Key), []byte{0}); err != nil {
+			k := indexKey(indexTag, tag, e.Key)
+			if err := t.stub.PutState(k, []byte{0}); err != nil {
+				return err
+			}
+			if err := t.requireOwnerEndorsement(k, e.Owner); err != nil {
 				return err
 			}
 		}
@@ -147,7 +162,10 @@ func (t *txn) put(e, old *Entry) error {
 }
 
 // purge deletes e and its index entries and leaves a tombstone holding the
-// purge's own version, e.Version+1, which it also sets on e.
+// purge's own version, e.Version+1, which it also sets on e. Deleting a key
+// drops its endorsement policy, so the tombstone carries the owner's: the
+// Publish that revives the key deletes the tombstone, which only the owner
+// org's endorsement lets commit.
 func (t *txn) purge(e *Entry) error {
 	e.Version++
 	if err := t.stub.DelState(e.Key); err != nil {
@@ -162,24 +180,30 @@ func (t *txn) purge(e *Entry) error {
 		}
 	}
 	b, _ := json.Marshal(tombstone{Version: e.Version, Owner: e.Owner})
-	return t.stub.PutState(indexKey(tombstones, "", e.Key), b)
+	ts := indexKey(tombstones, "", e.Key)
+	if err := t.stub.PutState(ts, b); err != nil {
+		return err
+	}
+	return t.requireOwnerEndorsement(ts, e.Owner)
 }
 
 // requireOwnerEndorsement sets the key-level endorsement policy: a peer of
 // the owner org must endorse every later change of key.
 func (t *txn) requireOwnerEndorsement(key, owner string) error {
-	ep, err := statebased.NewStateEP(nil)
-	if err != nil {
-		return err
+	if t.policyOrg != owner {
+		ep, err := statebased.NewStateEP(nil)
+		if err != nil {
+			return err
+		}
+		if err := ep.AddOrgs(statebased.RoleTypePeer, owner); err != nil {
+			return err
+		}
+		if t.policy, err = ep.Policy(); err != nil {
+			return err
+		}
+		t.policyOrg = owner
 	}
-	if err := ep.AddOrgs(statebased.RoleTypePeer, owner); err != nil {
-		return err
-	}
-	policy, err := ep.Policy()
-	if err != nil {
-		return err
-	}
-	return t.stub.SetStateValidationParameter(key, policy)
+	return t.stub.SetStateValidationParameter(key, t.policy)
 }
 
 func (t *txn) record(op Op, e *Entry, reason string) {
