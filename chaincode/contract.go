@@ -180,7 +180,7 @@ func (c *Contract) InvalidateBatch(ctx contractapi.TransactionContextInterface, 
 			if err := t.invalidate(e, reason); err != nil {
 				return nil, err
 			}
-			res.Invalidated = append(res.Invalidated, *e)
+			res.Invalidated = append(res.Invalidated, Summary{Key: e.Key, Version: e.Version, State: e.State})
 		}
 	}
 	return res, t.emit()

@@ -113,7 +113,7 @@ func (m *model) batch(id chaincodetest.Identity, keys []string) (outcome, chainc
 		default:
 			e.Version++
 			e.State = record.StateInvalidated
-			res.Invalidated = append(res.Invalidated, *e)
+			res.Invalidated = append(res.Invalidated, chaincode.Summary{Key: key, Version: e.Version, State: e.State})
 			out.transitions = append(out.transitions, chaincode.Transition{Op: chaincode.OpInvalidate, Key: key, Version: e.Version, State: e.State, Owner: e.Owner, Tags: e.Tags})
 		}
 	}
@@ -196,7 +196,7 @@ func TestContractMatchesModel(t *testing.T) {
 				if op == "InvalidateBatch" {
 					var res chaincode.BatchResult
 					json.Unmarshal(r.Payload, &res)
-					if len(res.Invalidated) != len(wantBatch.Invalidated) || fmt.Sprint(res.Unchanged) != fmt.Sprint(wantBatch.Unchanged) || fmt.Sprint(res.Missing) != fmt.Sprint(wantBatch.Missing) {
+					if fmt.Sprint(res.Invalidated) != fmt.Sprint(wantBatch.Invalidated) || fmt.Sprint(res.Unchanged) != fmt.Sprint(wantBatch.Unchanged) || fmt.Sprint(res.Missing) != fmt.Sprint(wantBatch.Missing) {
 						t.Fatalf("step %d %v: batch result %+v, model %+v", step, args, res, wantBatch)
 					}
 				}

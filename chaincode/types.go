@@ -64,11 +64,19 @@ type Event struct {
 	Transitions []Transition `json:"transitions"`
 }
 
+// Summary names an entry's version and state after a transition: enough
+// for a client to follow a batch without the whole entry.
+type Summary struct {
+	Key     string       `json:"key"`
+	Version uint64       `json:"version"`
+	State   record.State `json:"state"`
+}
+
 // BatchResult is InvalidateBatch's answer.
 type BatchResult struct {
-	Invalidated []Entry  `json:"invalidated,omitempty" metadata:",optional"`
-	Unchanged   []string `json:"unchanged,omitempty" metadata:",optional"` // already invalidated
-	Missing     []string `json:"missing,omitempty" metadata:",optional"`   // never published or purged
+	Invalidated []Summary `json:"invalidated,omitempty" metadata:",optional"`
+	Unchanged   []string  `json:"unchanged,omitempty" metadata:",optional"` // already invalidated
+	Missing     []string  `json:"missing,omitempty" metadata:",optional"`   // never published or purged
 }
 
 // TagPage is InvalidateTag's answer for one page of the tag index.
