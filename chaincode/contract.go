@@ -166,12 +166,14 @@ func (c *Contract) InvalidateBatch(ctx contractapi.TransactionContextInterface, 
 			canon = append(canon, ck)
 		}
 	}
+	entries, err := t.getMany(canon)
+	if err != nil {
+		return nil, err
+	}
 	res := &BatchResult{}
-	for _, key := range canon {
-		e, err := t.get(key)
+	for i, key := range canon {
+		e := entries[i]
 		switch {
-		case err != nil:
-			return nil, err
 		case e == nil:
 			res.Missing = append(res.Missing, key)
 		case e.State != record.StateValid:
@@ -211,12 +213,13 @@ func (c *Contract) InvalidateTag(ctx contractapi.TransactionContextInterface, ta
 	if err != nil {
 		return nil, err
 	}
+	entries, err := t.getMany(keys)
+	if err != nil {
+		return nil, err
+	}
 	page := &TagPage{Bookmark: next}
-	for _, key := range keys {
-		e, err := t.get(key)
-		if err != nil {
-			return nil, err
-		}
+	for i, key := range keys {
+		e := entries[i]
 		if e == nil || e.State != record.StateValid {
 			continue
 		}

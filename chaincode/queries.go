@@ -31,17 +31,20 @@ func (c *Contract) GetMany(ctx contractapi.TransactionContextInterface, keys []s
 	if len(keys) > MaxBatchKeys {
 		return nil, refuse(CodeLimitExceeded, "%d keys, limit %d", len(keys), MaxBatchKeys)
 	}
-	t := &txn{stub: ctx.GetStub()}
-	out := make([]Entry, 0, len(keys))
-	for _, k := range keys {
+	canon := make([]string, len(keys))
+	for i, k := range keys {
 		key, err := canonicalKey(k)
 		if err != nil {
 			return nil, err
 		}
-		e, err := t.get(key)
-		if err != nil {
-			return nil, err
-		}
+		canon[i] = key
+	}
+	entries, err := (&txn{stub: ctx.GetStub()}).getMany(canon)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, 0, len(keys))
+	for _, e := range entries {
 		if e != nil {
 			out = append(out, *e)
 		}

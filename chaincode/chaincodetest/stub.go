@@ -69,6 +69,22 @@ func (s *Stub) GetTxTimestamp() (*timestamppb.Timestamp, error) { return timesta
 // its own writes.
 func (s *Stub) GetState(key string) ([]byte, error) { return s.ledger.State(key), nil }
 
+// GetMultipleStates reads committed state for several keys at once.
+func (s *Stub) GetMultipleStates(keys ...string) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		out[i] = s.ledger.State(k)
+	}
+	return out, nil
+}
+
+// StartWriteBatch implements shim.ChaincodeStubInterface; writes are always
+// held until commit here.
+func (s *Stub) StartWriteBatch() {}
+
+// FinishWriteBatch implements shim.ChaincodeStubInterface.
+func (s *Stub) FinishWriteBatch() error { return nil }
+
 // PutState implements shim.ChaincodeStubInterface.
 func (s *Stub) PutState(key string, value []byte) error {
 	if key == "" {
