@@ -1,0 +1,154 @@
+// Package engine turns the model's per-key rates into advice records: it
+// builds a structure-of-arrays batch from the tracker, scores it with the
+// chosen Scorer, and emits record.Advice for keys whose advice changed.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/cachetsync/cachet/analytics/model"
+	"github.com/cachetsync/cachet/analytics/score"
+	"github.com/cachetsync/cachet/record"
+)
+
+// Kind names a scoring engine on the command line.
+type Kind string
+
+// Engine kinds.
+const (
+	KindCPU  Kind = "cpu"
+	KindCUDA Kind = "cuda"
+	KindAuto Kind = "auto" // CUDA when a device is usable, else CPU
+)
+
+// ParseKind parses --engine.
+func ParseKind(s string) (Kind, error) {
+	switch k := Kind(s); k {
+	case KindCPU, KindCUDA, KindAuto:
+		return k, nil
+	}
+	return "", fmt.Errorf("engine %q: want cpu, cuda or auto", s)
+}
+
+// OpenScorer returns the scorer for kind. When CUDA is asked for (cuda or
+// auto) and cannot run here, it logs why and falls back to the CPU scorer;
+// it never fails for want of a GPU.
+func OpenScorer(kind Kind, log *slog.Logger) score.Scorer {
+	if kind == KindCPU {
+		return score.NewCPU()
+	}
+	s, err := score.NewCUDA()
+	if err != nil {
+		log.Warn("CUDA scorer unavailable; scoring on the CPU", "requested", string(kind), "err", err)
+		return score.NewCPU()
+	}
+	return s
+}
+
+// Engine scores every tracked key and tracks what advice was last emitted.
+type Engine struct {
+	Tracker *model.Tracker
+	scorer  score.Scorer
+	params  score.Params
+	batch   score.Batch
+	// last emitted advice per key index, to publish on change only.
+	emitted []bool
+	action  []uint8
+	maxAge  []uint32
+	pStale  []float32
+	invalid uint64
+}
+
+// New returns an engine over tracker scoring with s and p.
+func New(tracker *model.Tracker, s score.Scorer, p score.Params) (*Engine, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &Engine{Tracker: tracker, scorer: s, params: p}, nil
+}
+
+// Scorer is the scorer in use.
+func (e *Engine) Scorer() score.Scorer { return e.scorer }
+
+// Score scores every tracked key as of now and returns the batch (valid
+// until the next call); batch index i is e.Tracker.Key(i).
+func (e *Engine) Score(ctx context.Context, now time.Time) (*score.Batch, error) {
+	e.Tracker.Features(now, &e.batch)
+	if err := e.scorer.Score(ctx, e.params, &e.batch); err != nil {
+		return nil, fmt.Errorf("score %d keys on %s: %w", e.batch.Len(), e.scorer.Name(), err)
+	}
+	return &e.batch, nil
+}
+
+// Advice builds the advice record of key index i of b.
+func (e *Engine) Advice(b *score.Batch, i int, at time.Time) record.Advice {
+	return record.Advice{
+		V: record.Version, Key: e.Tracker.Key(i), At: at,
+		WriteRate: b.WriteRate[i], ReadRate: b.ReadRate[i],
+		PStale: b.PStale[i], ExpectedStaleReads: b.ExpectedStale[i], ConflictRisk: b.Conflict[i],
+		RecommendedMaxAge: b.RecMaxAge[i], Action: ActionName(b.Action[i]), Engine: e.scorer.Name(),
+	}
+}
+
+// ActionName maps a score action code to the record's action.
+func ActionName(a uint8) record.Action {
+	switch a {
+	case score.ActionInvalidateEarly:
+		return record.ActionInvalidateEarly
+	case score.ActionPin:
+		return record.ActionPin
+	case score.ActionBatch:
+		return record.ActionBatch
+	}
+	return record.ActionNone
+}
+
+// Changed scores all keys and returns advice for those whose advice is new
+// or changed materially since last emitted: another action, a recommended
+// max-age off by more than 10%, or P(stale) moved by more than 0.05.
+// Advice that fails record validation is counted (Invalid) and dropped.
+func (e *Engine) Changed(ctx context.Context, now time.Time) ([]record.Advice, error) {
+	b, err := e.Score(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	n := b.Len()
+	e.emitted = grow(e.emitted, n)
+	e.action = grow(e.action, n)
+	e.maxAge = grow(e.maxAge, n)
+	e.pStale = grow(e.pStale, n)
+	var out []record.Advice
+	for i := range n {
+		if e.emitted[i] && e.action[i] == b.Action[i] && !movedMaxAge(e.maxAge[i], b.RecMaxAge[i]) &&
+			math.Abs(float64(e.pStale[i])-b.PStale[i]) <= 0.05 {
+			continue
+		}
+		a := e.Advice(b, i, now)
+		if a.Validate() != nil {
+			e.invalid++
+			continue
+		}
+		e.emitted[i], e.action[i], e.maxAge[i], e.pStale[i] = true, b.Action[i], b.RecMaxAge[i], float32(b.PStale[i])
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// Invalid counts advice records dropped for failing validation.
+func (e *Engine) Invalid() uint64 { return e.invalid }
+
+func movedMaxAge(was, now uint32) bool {
+	lo, hi := min(was, now), max(was, now)
+	return float64(hi-lo) > 0.1*float64(hi)
+}
+
+func grow[T any](s []T, n int) []T {
+	if len(s) >= n {
+		return s[:n]
+	}
+	return append(s, make([]T, n-len(s))...)
+}

@@ -1,0 +1,98 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cachetsync/cachet/analytics/model"
+	"github.com/cachetsync/cachet/analytics/score"
+	"github.com/cachetsync/cachet/record"
+)
+
+var t0 = time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
+
+func tracker() *model.Tracker {
+	return model.NewTracker(model.Config{Clock: func() time.Time { return t0.Add(24 * time.Hour) }})
+}
+
+func feed(t *testing.T, tr *model.Tracker, key string, every time.Duration, n int, orgs ...string) {
+	t.Helper()
+	for v := 1; v <= n; v++ {
+		at := t0.Add(time.Duration(v) * every)
+		err := tr.ObserveTransition(record.Transition{V: 1, TxID: fmt.Sprint(key, v), Key: key, Version: uint64(v),
+			State: record.StateValid, Timestamp: at, Owner: orgs[0], Actor: orgs[v%len(orgs)], MaxAge: 600})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.ObserveRead(record.Read{V: 1, Kind: record.ReadHit, Key: key, Client: "c", At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestAdviceForHotColdAndSharedKeys(t *testing.T) {
+	tr := tracker()
+	feed(t, tr, "hot", 10*time.Second, 100, "Org1MSP")
+	feed(t, tr, "shared", 2*time.Second, 500, "Org1MSP", "Org2MSP")
+	feed(t, tr, "cold", time.Second, 1, "Org1MSP")
+	e, err := New(tr, score.NewCPU(), score.DefaultParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(1000 * time.Second)
+	out, err := e.Changed(context.Background(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]record.Advice{}
+	for _, a := range out {
+		if err := a.Validate(); err != nil {
+			t.Fatalf("advice %+v: %v", a, err)
+		}
+		got[a.Key] = a
+	}
+	if a := got["hot"]; a.Action != record.ActionInvalidateEarly || a.RecommendedMaxAge >= 600 || a.Engine != "cpu" {
+		t.Errorf("hot key (a write every 10 s, max-age 600 s): %+v, want invalidate-early and a max-age under 600", a)
+	}
+	if a := got["shared"]; a.Action != record.ActionBatch || !(a.ConflictRisk > 0.01) {
+		t.Errorf("key written by two orgs every 2 s: %+v, want batch with conflict risk > 0.01", a)
+	}
+	if a := got["cold"]; a.ConflictRisk != 0 || a.Action == record.ActionBatch {
+		t.Errorf("cold key: %+v, want no conflict risk", a)
+	}
+	// Nothing changed: nothing to publish.
+	if again, _ := e.Changed(context.Background(), now); len(again) != 0 {
+		t.Errorf("second pass re-emitted %d unchanged advice records", len(again))
+	}
+	top := Top(got, 1, ByConflict)
+	if len(top) != 1 || top[0].Key != "shared" {
+		t.Errorf("top by conflict = %+v, want the shared key", top)
+	}
+}
+
+func TestCUDARequestFallsBackToCPUWithALogLine(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	for _, k := range []Kind{KindAuto, KindCUDA} {
+		buf.Reset()
+		s := OpenScorer(k, log)
+		defer s.Close()
+		if s.Name() == "cuda" {
+			continue // a usable GPU: nothing to fall back from
+		}
+		if !strings.Contains(buf.String(), "scoring on the CPU") || !strings.Contains(buf.String(), "cuda scorer") {
+			t.Errorf("engine %s fell back without saying why: %q", k, buf.String())
+		}
+	}
+	if s := OpenScorer(KindCPU, log); s.Name() != "cpu" {
+		t.Errorf("engine cpu gave %s", s.Name())
+	}
+	if _, err := ParseKind("gpu"); err == nil {
+		t.Error("ParseKind accepted gpu")
+	}
+}
