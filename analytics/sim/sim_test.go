@@ -1,0 +1,56 @@
+package sim
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cachetsync/cachet/analytics/workload"
+)
+
+func TestRunCountsStaleReadsAndFetches(t *testing.T) {
+	w := &workload.Workload{Config: workload.Config{Keys: 1, Clients: 1}, Owner: []uint8{0}, Events: []workload.Event{
+		{At: 0, Kind: workload.Write},
+		{At: 1, Kind: workload.Read},  // fetch, cached until 11
+		{At: 2, Kind: workload.Write}, // the copy is now stale
+		{At: 5, Kind: workload.Read},  // stale hit
+		{At: 12, Kind: workload.Read}, // expired: fetch
+		{At: 13, Kind: workload.Read}, // fresh hit
+	}}
+	if got := Run(w, Fixed(10)); got != (Result{Reads: 4, Fetches: 2, Stale: 1}) {
+		t.Errorf("fixed 10 s: %+v", got)
+	}
+	// Adaptive, factor 1: fetched at 1 (age 1 s) until 2; at 5 (age 3 s)
+	// until 8; at 12 (age 10 s) until 22; 13 is a fresh hit.
+	if got := Run(w, Adaptive(1)); got != (Result{Reads: 4, Fetches: 3, Stale: 0}) {
+		t.Errorf("adaptive: %+v", got)
+	}
+}
+
+func TestCompareKeepsEqualOriginLoad(t *testing.T) {
+	c := workload.Default()
+	c.Keys, c.Clients, c.Duration, c.ReadsPerSec = 400, 100, 30*time.Minute, 20
+	w := workload.Generate(c)
+	rows, err := Compare(context.Background(), w, []float64{300}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3 {
+		t.Fatalf("%d rows, want 3", len(rows))
+	}
+	for _, r := range rows[1:] {
+		if r.Result.Fetches > rows[0].Result.Fetches {
+			t.Errorf("%s made %d fetches, over the fixed TTL's %d", r.Policy, r.Result.Fetches, rows[0].Result.Fetches)
+		}
+		if r.Result.Reads != rows[0].Result.Reads {
+			t.Errorf("%s saw %d reads, fixed TTL %d", r.Policy, r.Result.Reads, rows[0].Result.Reads)
+		}
+	}
+	var out strings.Builder
+	Print(&out, w, rows)
+	t.Log("\n" + out.String())
+	if !strings.Contains(out.String(), "cachet advice") {
+		t.Error("table lacks the advice row")
+	}
+}
