@@ -1,0 +1,169 @@
+// Package daemon runs analytics as a service: it consumes transitions and
+// reads, keeps the model, and publishes advice periodically for keys whose
+// advice changed. Kafka is reached through the small Consumer and Producer
+// interfaces, implemented over the kafka package in cmd/cachet.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cachetsync/cachet/analytics/engine"
+	"github.com/cachetsync/cachet/analytics/model"
+	"github.com/cachetsync/cachet/analytics/score"
+	"github.com/cachetsync/cachet/record"
+)
+
+// Message is one consumed record.
+type Message struct {
+	Topic string
+	Value []byte
+}
+
+// Consumer yields records from cachet.transitions and cachet.reads.
+type Consumer interface {
+	// Poll waits up to about its own short timeout; ok is false when
+	// nothing arrived.
+	Poll(ctx context.Context) (m Message, ok bool, err error)
+}
+
+// Producer publishes advice records to cachet.advice.
+type Producer interface {
+	Produce(ctx context.Context, key string, value []byte) error
+	Flush(ctx context.Context) error
+}
+
+// Config configures the daemon.
+type Config struct {
+	Engine   engine.Kind
+	Params   score.Params
+	Model    model.Config
+	Interval time.Duration // how often advice is recomputed (default 1 s)
+	Log      *slog.Logger
+	Clock    func() time.Time
+}
+
+// Daemon is a running analytics service.
+type Daemon struct {
+	cfg    Config
+	eng    *engine.Engine
+	skips  uint64
+	issued uint64
+}
+
+// New builds the daemon, choosing the scorer (with a CPU fallback).
+func New(cfg Config) (*Daemon, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Params == (score.Params{}) {
+		cfg.Params = score.DefaultParams()
+	}
+	if cfg.Model.Clock == nil {
+		cfg.Model.Clock = cfg.Clock
+	}
+	s := engine.OpenScorer(cfg.Engine, cfg.Log)
+	eng, err := engine.New(model.NewTracker(cfg.Model), s, cfg.Params)
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	cfg.Log.Info("analytics engine", "engine", s.Name(), "requested", string(cfg.Engine))
+	return &Daemon{cfg: cfg, eng: eng}, nil
+}
+
+// EngineName is the scorer in use: "cpu" or "cuda".
+func (d *Daemon) EngineName() string { return d.eng.Scorer().Name() }
+
+// Stats are the model's counters.
+func (d *Daemon) Stats() model.Stats { return d.eng.Tracker.Stats() }
+
+// Close releases the scorer.
+func (d *Daemon) Close() error { return d.eng.Scorer().Close() }
+
+// Handle feeds one record to the model. Unusable records are counted and
+// skipped; the returned error is only for logging.
+func (d *Daemon) Handle(m Message) error {
+	var err error
+	switch m.Topic {
+	case record.TopicTransitions:
+		err = d.eng.Tracker.IngestTransition(m.Value)
+	case record.TopicReads:
+		err = d.eng.Tracker.IngestRead(m.Value)
+	default:
+		return fmt.Errorf("record from unexpected topic %q", m.Topic)
+	}
+	if err != nil {
+		d.skips++
+	}
+	return err
+}
+
+// Publish scores every key now and produces advice for those that changed.
+func (d *Daemon) Publish(ctx context.Context, p Producer) (int, error) {
+	advice, err := d.eng.Changed(ctx, d.cfg.Clock())
+	if err != nil {
+		return 0, err
+	}
+	for _, a := range advice {
+		b, err := a.Marshal()
+		if err != nil {
+			return 0, fmt.Errorf("encode advice for %q: %w", a.Key, err)
+		}
+		if err := p.Produce(ctx, a.Key, b); err != nil {
+			return 0, fmt.Errorf("produce advice: %w", err)
+		}
+	}
+	if len(advice) > 0 {
+		if err := p.Flush(ctx); err != nil {
+			return 0, fmt.Errorf("flush advice: %w", err)
+		}
+	}
+	d.issued += uint64(len(advice))
+	return len(advice), nil
+}
+
+// Run consumes until ctx ends, publishing changed advice every Interval.
+func (d *Daemon) Run(ctx context.Context, c Consumer, p Producer) error {
+	next := d.cfg.Clock().Add(d.cfg.Interval)
+	for {
+		m, ok, err := c.Poll(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("consume: %w", err)
+		}
+		if ok {
+			if err := d.Handle(m); err != nil {
+				var se *model.SkipError
+				if !errors.As(err, &se) {
+					d.cfg.Log.Warn("record skipped", "err", err)
+				}
+			}
+		}
+		if now := d.cfg.Clock(); !now.Before(next) {
+			next = now.Add(d.cfg.Interval)
+			n, err := d.Publish(ctx, p)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			if n > 0 {
+				st := d.Stats()
+				d.cfg.Log.Debug("advice published", "records", n, "keys", st.Keys, "writes", st.Writes, "reads", st.Reads, "skipped", d.skips)
+			}
+		}
+	}
+}
