@@ -17,7 +17,7 @@ import (
 
 // client connects to the test network as org's role through the gateway
 // package, with the connection profile network.sh writes.
-func client(t *testing.T, org, role string) *gateway.Client {
+func client(t testing.TB, org, role string) *gateway.Client {
 	t.Helper()
 	prof, err := network("profile", org, role)
 	if err != nil {
@@ -67,7 +67,10 @@ func TestGatewayOperationsAndTypedErrors(t *testing.T) {
 		want error
 	}{
 		{"not found", func() error { _, err := aud.Get(ctx, "img:gw-missing"); return err }, gateway.ErrNotFound},
-		{"stale version", func() error { _, _, err := pub.Publish(ctx, gateway.PublishRequest{Key: key, ExpectedVersion: 1}); return err }, gateway.ErrStaleVersion},
+		{"stale version", func() error {
+			_, _, err := pub.Publish(ctx, gateway.PublishRequest{Key: key, ExpectedVersion: 1})
+			return err
+		}, gateway.ErrStaleVersion},
 		{"bad transition", func() error { _, _, err := inv.Invalidate(ctx, key, "", 0); return err }, gateway.ErrBadTransition},
 		{"forbidden", func() error { _, _, err := aud.Publish(ctx, gateway.PublishRequest{Key: "img:gw-x"}); return err }, gateway.ErrForbidden},
 		{"invalid key", func() error { _, _, err := pub.Publish(ctx, gateway.PublishRequest{Key: "ftp://x/"}); return err }, gateway.ErrInvalidArgument},

@@ -43,6 +43,13 @@ func killPeer(t *testing.T, name string) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	// The signal is asynchronous: wait until the process is gone, or a
+	// restart would still find it alive.
+	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(pid, 0) == nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s (pid %d) survived SIGKILL", name, pid)
+		}
+	}
 	t.Cleanup(func() {
 		if out, err := network("up"); err != nil {
 			t.Errorf("restarting %s: %v\n%s", name, err, out)

@@ -27,6 +27,12 @@ type FollowConfig struct {
 	// OnReconnect, if set, is told of every lost stream and the peer used
 	// next (for logs and metrics).
 	OnReconnect func(err error, attempt int)
+	// IncludeInvalid delivers transactions the peers marked invalid too
+	// (Valid false, no event). By default they are skipped, and counted
+	// through OnInvalid.
+	IncludeInvalid bool
+	// OnInvalid, if set, is told of each skipped invalid transaction.
+	OnInvalid func(tx Transaction)
 }
 
 // Handler processes one committed transaction. Follow saves the position only
@@ -38,8 +44,8 @@ type Handler func(ctx context.Context, tx Transaction) error
 // stream (the peer stopped or the connection broke).
 var ErrStreamEnded = errors.New("block stream ended")
 
-// Follow delivers every committed transaction of the contract's channel, in
-// ledger order, from the checkpoint on, until ctx ends or h fails. Lost
+// Follow delivers every valid committed transaction of the contract's
+// channel (see IncludeInvalid), in ledger order, from the checkpoint on, until ctx ends or h fails. Lost
 // streams and dead peers are retried with backoff, moving through the
 // configured peers; nothing is skipped and nothing handled twice within
 // one checkpoint's guarantees (a crash between h and Save repeats at most
@@ -119,8 +125,13 @@ func (c *Client) followOnce(ctx context.Context, cfg FollowConfig, h Handler) er
 			if have && !last.Less(tx.Position) {
 				continue // handled before the checkpoint
 			}
-			if err := h(ctx, tx); err != nil {
-				return &handlerError{err}
+			switch {
+			case tx.Valid || cfg.IncludeInvalid:
+				if err := h(ctx, tx); err != nil {
+					return &handlerError{err}
+				}
+			case cfg.OnInvalid != nil:
+				cfg.OnInvalid(tx)
 			}
 			if err := cfg.Checkpointer.Save(tx.Position); err != nil {
 				return &handlerError{err}

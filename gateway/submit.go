@@ -61,36 +61,46 @@ func (c *Client) submit(ctx context.Context, name string, args ...string) ([]byt
 	ctx, span := tracer.Start(ctx, "cachet.submit "+name, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attribute.String("cachet.transaction", name)))
 	defer span.End()
-	policy := c.cfg.Retry.withDefaults()
-	var err error
-	for attempt := 1; ; attempt++ {
+	result, done, err := retryConflicts(ctx, c.cfg.Retry, func(ctx context.Context) ([]byte, Committed, error) {
 		var result []byte
 		var done Committed
-		err = c.withFailover(ctx, func(contract *client.Contract, _ *client.Network) error {
+		err := c.withFailover(ctx, func(contract *client.Contract, _ *client.Network) error {
+			var err error
 			result, done, err = c.submitOnce(ctx, contract, name, args)
 			return err
 		})
+		return result, done, err
+	})
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+		return nil, done, err
+	}
+	span.SetAttributes(attribute.String("cachet.tx_id", done.TxID), attribute.Int64("cachet.block", int64(done.Block)), attribute.Int("cachet.attempts", done.Attempts))
+	return result, done, nil
+}
+
+// retryConflicts runs attempt until it succeeds, fails with an error that is
+// not a conflict, or the policy's attempts are spent, waiting a jittered
+// backoff between attempts.
+func retryConflicts(ctx context.Context, policy RetryPolicy, attempt func(context.Context) ([]byte, Committed, error)) ([]byte, Committed, error) {
+	policy = policy.withDefaults()
+	for n := 1; ; n++ {
+		result, done, err := attempt(ctx)
+		done.Attempts = n
 		if err == nil {
-			done.Attempts = attempt
-			span.SetAttributes(attribute.String("cachet.tx_id", done.TxID), attribute.Int64("cachet.block", int64(done.Block)), attribute.Int("cachet.attempts", attempt))
 			return result, done, nil
 		}
 		var ge *Error
-		if !errors.As(err, &ge) || !ge.Retryable() || attempt >= policy.MaxAttempts {
-			break
+		if !errors.As(err, &ge) || !ge.Retryable() || n >= policy.MaxAttempts {
+			return nil, done, err
 		}
 		select {
-		case <-time.After(policy.delay(attempt)):
+		case <-time.After(policy.delay(n)):
 		case <-ctx.Done():
-			err = classify(StageSubmit, ctx.Err())
-			span.RecordError(err)
-			span.SetStatus(codes.Error, err.Error())
-			return nil, Committed{}, err
+			return nil, done, classify(StageSubmit, ctx.Err())
 		}
 	}
-	span.RecordError(err)
-	span.SetStatus(codes.Error, err.Error())
-	return nil, Committed{}, err
 }
 
 func (c *Client) submitOnce(ctx context.Context, contract *client.Contract, name string, args []string) ([]byte, Committed, error) {

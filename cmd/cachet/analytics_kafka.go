@@ -2,10 +2,204 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/cachetsync/cachet/analytics/daemon"
+	"github.com/cachetsync/cachet/analytics/engine"
+	"github.com/cachetsync/cachet/analytics/score"
+	"github.com/cachetsync/cachet/record"
 )
 
-// runAnalyticsKafka is the Kafka side of cachet analytics (run, top).
-func runAnalyticsKafka(_ context.Context, sub string, _ []string, _ io.Writer) error {
-	return usageError{"cachet analytics " + sub + ": Kafka wiring is not in this build yet"}
+// runAnalyticsKafka runs `cachet analytics run` (the daemon) or `top`.
+func runAnalyticsKafka(ctx context.Context, sub string, args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("cachet analytics "+sub, flag.ContinueOnError)
+	brokers := fs.String("brokers", envOr("CACHET_BROKERS", "127.0.0.1:9092"), "Kafka bootstrap servers (env CACHET_BROKERS)")
+	if sub == "top" {
+		n := fs.Int("n", 20, "how many keys")
+		by := fs.String("by", "stale", "order: stale (expected stale reads) or conflict")
+		wait := fs.Duration("wait", 3*time.Second, "stop reading advice after this long without a new record")
+		if ok, err := parseFlags(fs, args); !ok {
+			return err
+		}
+		less := engine.Risk
+		switch *by {
+		case "stale":
+		case "conflict":
+			less = engine.ByConflict
+		default:
+			return usageError{"--by: want stale or conflict"}
+		}
+		return analyticsTop(ctx, *brokers, *n, less, *wait, w)
+	}
+	kind := fs.String("engine", "auto", "scorer: cpu, cuda or auto (cuda and auto fall back to cpu, with a log line)")
+	group := fs.String("group", "cachet-analytics", "consumer group")
+	interval := fs.Duration("interval", time.Second, "how often advice is recomputed and changes published")
+	p := score.DefaultParams()
+	fs.Float64Var(&p.PStaleTarget, "p-stale-target", p.PStaleTarget, "highest acceptable P(a copy goes stale before it expires)")
+	fs.Float64Var(&p.BlockWindow, "block-window", p.BlockWindow, "seconds within which two orgs' writes to one key collide")
+	if ok, err := parseFlags(fs, args); !ok {
+		return err
+	}
+	k, err := engine.ParseKind(*kind)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if err := p.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	d, err := daemon.New(daemon.Config{Engine: k, Params: p, Interval: *interval, Log: log})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	fmt.Fprintf(w, "analytics: engine %s (requested %s), brokers %s\n", d.EngineName(), k, *brokers)
+	if err := ensureTopics(ctx, *brokers, record.TopicTransitions, record.TopicReads, record.TopicAdvice); err != nil {
+		return err
+	}
+	c, err := ckafka.NewConsumer(&ckafka.ConfigMap{"bootstrap.servers": *brokers, "group.id": *group,
+		"auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+	if err != nil {
+		return fmt.Errorf("kafka consumer: %w", err)
+	}
+	defer c.Close()
+	if err := c.SubscribeTopics([]string{record.TopicTransitions, record.TopicReads}, nil); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	pr, err := ckafka.NewProducer(&ckafka.ConfigMap{"bootstrap.servers": *brokers, "enable.idempotence": true})
+	if err != nil {
+		return fmt.Errorf("kafka producer: %w", err)
+	}
+	defer pr.Close()
+	return d.Run(ctx, kafkaConsumer{c}, &kafkaProducer{p: pr, log: log})
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// ensureTopics creates the topics that do not exist yet.
+func ensureTopics(ctx context.Context, brokers string, topics ...string) error {
+	a, err := ckafka.NewAdminClient(&ckafka.ConfigMap{"bootstrap.servers": brokers})
+	if err != nil {
+		return fmt.Errorf("kafka admin: %w", err)
+	}
+	defer a.Close()
+	specs := make([]ckafka.TopicSpecification, len(topics))
+	for i, t := range topics {
+		specs[i] = ckafka.TopicSpecification{Topic: t, NumPartitions: 1, ReplicationFactor: 1}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	res, err := a.CreateTopics(cctx, specs)
+	if err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	for _, r := range res {
+		if c := r.Error.Code(); c != ckafka.ErrNoError && c != ckafka.ErrTopicAlreadyExists {
+			return fmt.Errorf("create topic %s: %w", r.Topic, r.Error)
+		}
+	}
+	return nil
+}
+
+type kafkaConsumer struct{ c *ckafka.Consumer }
+
+func (k kafkaConsumer) Poll(ctx context.Context) (daemon.Message, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return daemon.Message{}, false, err
+	}
+	switch ev := k.c.Poll(100).(type) {
+	case *ckafka.Message:
+		if ev.TopicPartition.Error != nil {
+			return daemon.Message{}, false, nil
+		}
+		return daemon.Message{Topic: *ev.TopicPartition.Topic, Value: ev.Value}, true, nil
+	case ckafka.Error:
+		if ev.IsFatal() {
+			return daemon.Message{}, false, ev
+		}
+	}
+	return daemon.Message{}, false, nil
+}
+
+type kafkaProducer struct {
+	p   *ckafka.Producer
+	log *slog.Logger
+}
+
+func (k *kafkaProducer) Produce(ctx context.Context, key string, value []byte) error {
+	topic := record.TopicAdvice
+	done := make(chan ckafka.Event, 1)
+	err := k.p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny},
+		Key: []byte(key), Value: value}, done)
+	if err != nil {
+		return err
+	}
+	go func() {
+		if m, ok := (<-done).(*ckafka.Message); ok && m.TopicPartition.Error != nil {
+			k.log.Warn("advice not delivered", "key", key, "err", m.TopicPartition.Error)
+		}
+	}()
+	return nil
+}
+
+func (k *kafkaProducer) Flush(ctx context.Context) error {
+	for k.p.Flush(100) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// analyticsTop reads cachet.advice from the start and prints the riskiest
+// keys by their latest advice.
+func analyticsTop(ctx context.Context, brokers string, n int, less func(a, b record.Advice) bool, wait time.Duration, w io.Writer) error {
+	c, err := ckafka.NewConsumer(&ckafka.ConfigMap{"bootstrap.servers": brokers, "group.id": fmt.Sprintf("cachet-top-%d", time.Now().UnixNano()),
+		"auto.offset.reset": "earliest", "enable.auto.commit": false})
+	if err != nil {
+		return fmt.Errorf("kafka consumer: %w", err)
+	}
+	defer c.Close()
+	if err := c.SubscribeTopics([]string{record.TopicAdvice}, nil); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	latest, bad := map[string]record.Advice{}, 0
+	last := time.Now()
+	for time.Since(last) < wait && ctx.Err() == nil {
+		m, ok := c.Poll(100).(*ckafka.Message)
+		if !ok || m.TopicPartition.Error != nil {
+			continue
+		}
+		last = time.Now()
+		a, err := record.DecodeAdvice(m.Value)
+		var inv *record.InvalidError
+		if errors.As(err, &inv) || err != nil {
+			bad++
+			continue
+		}
+		if prev, ok := latest[a.Key]; !ok || !a.At.Before(prev.At) {
+			latest[a.Key] = a
+		}
+	}
+	fmt.Fprintf(w, "%-48s %-16s %8s %10s %9s %9s %8s %6s\n", "key", "action", "pStale", "staleRds", "conflict", "maxAge", "writes/s", "engine")
+	for _, a := range engine.Top(latest, n, less) {
+		fmt.Fprintf(w, "%-48s %-16s %8.4f %10.3f %9.5f %8ds %8.4f %6s\n", a.Key, a.Action, a.PStale, a.ExpectedStaleReads, a.ConflictRisk, a.RecommendedMaxAge, a.WriteRate, a.Engine)
+	}
+	if bad > 0 {
+		fmt.Fprintf(w, "(%d unreadable advice records skipped)\n", bad)
+	}
+	return nil
 }

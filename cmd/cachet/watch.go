@@ -32,7 +32,7 @@ func runWatch(ctx context.Context, args []string, w io.Writer) error {
 		return err
 	}
 	defer cl.Close()
-	cfg := gateway.FollowConfig{FromNewest: *from < 0, Checkpointer: &gateway.MemoryCheckpointer{}}
+	cfg := gateway.FollowConfig{FromNewest: *from < 0, Checkpointer: &gateway.MemoryCheckpointer{}, IncludeInvalid: *invalid}
 	if *from >= 0 {
 		cfg.StartBlock = uint64(*from)
 	}
@@ -51,7 +51,7 @@ func runWatch(ctx context.Context, args []string, w io.Writer) error {
 	enc := json.NewEncoder(w)
 	err = cl.Follow(ctx, cfg, func(_ context.Context, tx gateway.Transaction) error {
 		switch {
-		case !tx.Valid && *invalid:
+		case !tx.Valid:
 			return printTx(w, enc, conn.asJSON, map[string]any{"position": tx.Position, "txId": tx.TxID, "invalid": tx.Code.String()},
 				fmt.Sprintf("%-8s INVALID %s  tx %s", tx.Position, tx.Code, tx.TxID))
 		case tx.EventErr != nil:
