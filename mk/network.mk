@@ -23,3 +23,8 @@ test-network: fabric vet-e2e ## end-to-end test on a real network (own folder an
 	go test -tags e2e -count=1 -timeout 15m -v ./e2e/... 2>&1 | grep -Ev '^\s*$$|^=== (RUN|PAUSE|CONT)'
 
 TEST_TARGETS += test-network
+
+bench-network: fabric ## invalidation throughput on a real network: single, coalesced, batched (ratios in one run)
+	go test -tags e2e -run '^$$' -bench InvalidationPaths -benchtime 1x -timeout 15m ./e2e/...
+
+BENCH_TARGETS += bench-network
