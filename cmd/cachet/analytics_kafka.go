@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -185,8 +184,7 @@ func analyticsTop(ctx context.Context, brokers string, n int, less func(a, b rec
 		}
 		last = time.Now()
 		a, err := record.DecodeAdvice(m.Value)
-		var inv *record.InvalidError
-		if errors.As(err, &inv) || err != nil {
+		if err != nil {
 			bad++
 			continue
 		}

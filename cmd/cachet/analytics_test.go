@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/cachetsync/cachet/record"
+)
+
+// TestAnalyticsEndToEnd produces generated transitions and reads to a real
+// Kafka-protocol broker over TCP, runs `cachet analytics run` in process,
+// and checks the advice records it publishes.
+func TestAnalyticsEndToEnd(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1),
+		kfake.SeedTopics(1, record.TopicTransitions, record.TopicReads, record.TopicAdvice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	brokers := strings.Join(cluster.ListenAddrs(), ",")
+
+	p, err := ckafka.NewProducer(&ckafka.ConfigMap{"bootstrap.servers": brokers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	go func() { // delivery reports: Flush counts them until read
+		for ev := range p.Events() {
+			if m, ok := ev.(*ckafka.Message); ok && m.TopicPartition.Error != nil {
+				t.Errorf("delivery: %v", m.TopicPartition.Error)
+			}
+		}
+	}()
+	send := func(topic, key string, v []byte) {
+		if err := p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny},
+			Key: []byte(key), Value: v}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const hot, shared, cold = "https://shop.example/cart", "https://shop.example/price", "https://shop.example/about"
+	t0 := time.Now().Add(-20 * time.Minute)
+	for i := 1; i <= 120; i++ {
+		at := t0.Add(time.Duration(i) * 10 * time.Second) // hot: one write every 10 s
+		tr, _ := record.Transition{TxID: fmt.Sprint("h", i), Key: hot, Version: uint64(i), State: record.StateValid,
+			Timestamp: at, Owner: "Org1MSP", Actor: "Org1MSP", MaxAge: 600}.Marshal()
+		send(record.TopicTransitions, hot, tr)
+		org := []string{"Org1MSP", "Org2MSP"}[i%2] // shared: two orgs, one write each 2 s
+		tr, _ = record.Transition{TxID: fmt.Sprint("s", i), Key: shared, Version: uint64(i), State: record.StateValid,
+			Timestamp: time.Now().Add(-time.Duration(240-2*i) * time.Second), Owner: "Org1MSP", Actor: org, MaxAge: 60}.Marshal()
+		send(record.TopicTransitions, shared, tr)
+		rd, _ := record.Read{Kind: record.ReadHit, Key: hot, Client: fmt.Sprint("c", i%7), At: at}.Marshal()
+		send(record.TopicReads, hot, rd)
+	}
+	tr, _ := record.Transition{TxID: "c1", Key: cold, Version: 1, State: record.StateValid, Timestamp: t0,
+		Owner: "Org1MSP", Actor: "Org1MSP", MaxAge: 3600}.Marshal()
+	send(record.TopicTransitions, cold, tr)
+	send(record.TopicTransitions, "junk", []byte(`{"v":1,"key":`))                                        // malformed
+	send(record.TopicReads, "junk", []byte(`{"v":1,"kind":"hit","key":"x","at":"1970-01-01T00:00:00Z"}`)) // absurd time
+	if left := p.Flush(30_000); left != 0 {
+		t.Fatalf("%d records not delivered", left)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var out strings.Builder
+	var runErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		runErr = runAnalytics(ctx, []string{"run", "--brokers", brokers, "--engine", "auto", "--interval", "200ms", "--group", "e2e"}, &out)
+	}()
+	defer func() {
+		cancel()
+		wg.Wait()
+		if runErr != nil {
+			t.Errorf("analytics run: %v", runErr)
+		}
+		if !strings.Contains(out.String(), "engine cpu") && !strings.Contains(out.String(), "engine cuda") {
+			t.Errorf("run did not report its engine: %q", out.String())
+		}
+	}()
+
+	c, err := ckafka.NewConsumer(&ckafka.ConfigMap{"bootstrap.servers": brokers, "group.id": "e2e-check", "auto.offset.reset": "earliest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SubscribeTopics([]string{record.TopicAdvice}, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]record.Advice{}
+	deadline := time.Now().Add(90 * time.Second)
+	done := func() bool { // advice is republished as more records arrive: wait for the settled state
+		h, s := got[hot], got[shared]
+		return h.Action == record.ActionInvalidateEarly && s.Action == record.ActionBatch && got[cold].Key != ""
+	}
+	for time.Now().Before(deadline) && !done() {
+		m, ok := c.Poll(200).(*ckafka.Message)
+		if !ok || m.TopicPartition.Error != nil {
+			continue
+		}
+		a, err := record.DecodeAdvice(m.Value)
+		if err != nil {
+			t.Fatalf("advice record does not decode: %v", err)
+		}
+		got[a.Key] = a
+	}
+	if a := got[hot]; a.Action != record.ActionInvalidateEarly || a.RecommendedMaxAge == 0 || a.RecommendedMaxAge >= 600 {
+		t.Errorf("hot key advice %+v: want invalidate-early and a max-age under its 600 s", a)
+	}
+	if a := got[shared]; !(a.ConflictRisk > 0) || a.Action != record.ActionBatch {
+		t.Errorf("key written by two orgs: %+v, want conflict risk > 0 and batch", a)
+	}
+	if a := got[cold]; a.Key == "" || a.ConflictRisk != 0 {
+		t.Errorf("cold key advice %+v: want advice with no conflict risk", a)
+	}
+	if _, ok := got["x"]; ok {
+		t.Error("advice for a key only seen in a bad read")
+	}
+}
