@@ -124,4 +124,11 @@ func TestAnalyticsEndToEnd(t *testing.T) {
 	if _, ok := got["x"]; ok {
 		t.Error("advice for a key only seen in a bad read")
 	}
+	var top strings.Builder
+	if err := runAnalytics(ctx, []string{"top", "--brokers", brokers, "--by", "conflict", "-n", "1", "--wait", "2s"}, &top); err != nil {
+		t.Fatalf("analytics top: %v", err)
+	}
+	if lines := strings.Split(strings.TrimSpace(top.String()), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], shared) {
+		t.Errorf("top by conflict:\n%s\nwant a header and the shared key", top.String())
+	}
 }
