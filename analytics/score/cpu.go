@@ -114,6 +114,9 @@ func newConsts(p Params) consts {
 // The CUDA kernel uses the same split and the same coefficients.
 const seriesBelow = 0.5
 
+// expNegligible: for x ≥ 38, e^(−x) < 2^(−54) and 1 − e^(−x) rounds to 1.
+const expNegligible = 38
+
 // gSeries is g(x) = 1 − (1 − e^(−x))/x for 0 ≤ x < seriesBelow, in Horner form.
 func gSeries(x float64) float64 {
 	return x * (c2 - x*(c3-x*(c4-x*(c5-x*(c6-x*(c7-x*(c8-x*(c9-x*(c10-x*(c11-x*(c12-x*(c13-x*(c14-x*(c15-x*c16))))))))))))))
@@ -165,7 +168,10 @@ func scoreRange(k *consts, b *Batch, lo, hi int) {
 			p = x * (1 - g)
 			e = rho * t * g
 		} else {
-			p = 1 - math.Exp(-x)
+			p = 1.0
+			if x < expNegligible {
+				p = 1 - math.Exp(-x)
+			}
 			e = rho * (t - p*inv) // ρ·T·(1 − p/x), no cancellation for x ≥ 1/2
 		}
 		if !(lam > 0 && rho > 0) {
