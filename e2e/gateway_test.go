@@ -173,7 +173,7 @@ func TestCoalescerUnderThousandCallers(t *testing.T) {
 
 func TestMVCCConflictsAreRetried(t *testing.T) {
 	ctx := ctxT(t)
-	const writers, each = 6, 4
+	const writers, each = 12, 3
 	key := "img:mvcc-hot"
 	pub := client(t, "org1", "publisher")
 	if _, _, err := pub.Publish(ctx, gateway.PublishRequest{Key: key}); err != nil {
@@ -181,25 +181,31 @@ func TestMVCCConflictsAreRetried(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	succeeded, retried := 0, 0
+	succeeded, retried, exhausted := 0, 0, 0
+	start := make(chan struct{})
 	for range writers {
 		cl := client(t, "org1", "publisher")
 		wg.Go(func() {
+			<-start // all writers read the same version at once
 			for range each {
 				_, done, err := cl.Publish(ctx, gateway.PublishRequest{Key: key})
 				mu.Lock()
-				if err == nil {
+				switch {
+				case err == nil:
 					succeeded++
 					if done.Attempts > 1 {
 						retried++
 					}
-				} else if !errors.Is(err, gateway.ErrConflict) {
+				case errors.Is(err, gateway.ErrConflict):
+					exhausted++ // every attempt lost the race: a typed, retryable error
+				default:
 					t.Errorf("publish: %v", err)
 				}
 				mu.Unlock()
 			}
 		})
 	}
+	close(start)
 	wg.Wait()
 	e, err := pub.Get(ctx, key)
 	if err != nil {
@@ -208,5 +214,9 @@ func TestMVCCConflictsAreRetried(t *testing.T) {
 	if e.Version != uint64(1+succeeded) {
 		t.Fatalf("final version %d, want 1 + %d successful writes", e.Version, succeeded)
 	}
-	t.Logf("%d/%d concurrent writes of one key committed (%d after an MVCC retry); final version %d", succeeded, writers*each, retried, e.Version)
+	if retried == 0 {
+		t.Fatalf("no write needed a retry: %d writers never conflicted, the retry path went untested", writers)
+	}
+	t.Logf("%d concurrent writes of one key: %d committed (%d after MVCC retries), %d gave up after every attempt conflicted; final version %d",
+		writers*each, succeeded, retried, exhausted, e.Version)
 }
