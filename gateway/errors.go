@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
+	"github.com/cachetsync/cachet/chaincode"
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	gwproto "github.com/hyperledger/fabric-protos-go-apiv2/gateway"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
@@ -16,14 +18,15 @@ import (
 // Code classifies why a transaction or query did not succeed.
 type Code string
 
-// Codes the contract returns (the prefix of its error messages).
+// Codes the contract returns, the prefix of its error messages; the
+// chaincode package defines them.
 const (
-	CodeInvalidArgument Code = "INVALID_ARGUMENT"
-	CodeNotFound        Code = "NOT_FOUND"
-	CodeStaleVersion    Code = "STALE_VERSION"
-	CodeBadTransition   Code = "BAD_TRANSITION"
-	CodeForbidden       Code = "FORBIDDEN"
-	CodeLimitExceeded   Code = "LIMIT_EXCEEDED"
+	CodeInvalidArgument = Code(chaincode.CodeInvalidArgument)
+	CodeNotFound        = Code(chaincode.CodeNotFound)
+	CodeStaleVersion    = Code(chaincode.CodeStaleVersion)
+	CodeBadTransition   = Code(chaincode.CodeBadTransition)
+	CodeForbidden       = Code(chaincode.CodeForbidden)
+	CodeLimitExceeded   = Code(chaincode.CodeLimitExceeded)
 )
 
 // Codes the network and the client produce.
@@ -101,7 +104,12 @@ var (
 // Retryable reports whether re-running the whole submit flow may succeed.
 func (e *Error) Retryable() bool { return e.Code == CodeConflict }
 
-var contractCode = regexp.MustCompile(`\b(INVALID_ARGUMENT|NOT_FOUND|STALE_VERSION|BAD_TRANSITION|FORBIDDEN|LIMIT_EXCEEDED): (.*)`)
+// contractCode finds "CODE: sentence" for any of the contract's codes in a
+// peer's message.
+var contractCode = regexp.MustCompile(`\b(` + strings.Join([]string{
+	string(CodeInvalidArgument), string(CodeNotFound), string(CodeStaleVersion),
+	string(CodeBadTransition), string(CodeForbidden), string(CodeLimitExceeded),
+}, "|") + `): (.*)`)
 
 // classify turns a fabric-gateway error into an *Error.
 func classify(stage Stage, err error) error {

@@ -46,6 +46,17 @@ org_dir() { echo "$CRYPTO/peerOrganizations/$1.example.com"; }
 msp_id() { case $1 in org1) echo Org1MSP ;; org2) echo Org2MSP ;; *) die "unknown org $1" ;; esac; }
 
 die() { echo "network: $*" >&2; exit 1; }
+
+# The ports each process listens on, checked free before it starts.
+declare -A PORTS_OF=(
+  [orderer0]="$(orderer_port 0) $(orderer_admin 0) $(orderer_ops 0)"
+  [orderer1]="$(orderer_port 1) $(orderer_admin 1) $(orderer_ops 1)"
+  [orderer2]="$(orderer_port 2) $(orderer_admin 2) $(orderer_ops 2)"
+  [org1-peer0]="$((PORT_BASE + 100)) $((PORT_BASE + 101)) $((PORT_BASE + 102))"
+  [org1-peer1]="$((PORT_BASE + 110)) $((PORT_BASE + 111)) $((PORT_BASE + 112))"
+  [org2-peer0]="$((PORT_BASE + 200)) $((PORT_BASE + 201)) $((PORT_BASE + 202))"
+  [chaincode]="$CC_PORT"
+)
 say() { echo "network: $*" >&2; }
 
 # ---- processes -----------------------------------------------------------
@@ -61,6 +72,12 @@ start() {
   shift
   mkdir -p "$NET/logs" "$NET/pids"
   if running "$name"; then return; fi
+  local port
+  for port in ${PORTS_OF[$name]:-}; do
+    if (: </dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
+      die "port $port, needed by $name, is already in use by a process this network did not start (another network on CACHET_PORT_BASE=$PORT_BASE?)"
+    fi
+  done
   setsid env "${envs[@]}" "$@" >>"$NET/logs/$name.log" 2>&1 < /dev/null &
   echo $! > "$(pidfile "$name")"
 }
