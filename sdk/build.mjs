@@ -1,0 +1,31 @@
+// Builds the SDK with esbuild: the page client (ES module), the Service
+// Worker (classic script), the key canonicalizer on its own, and the unit
+// tests for node. `node build.mjs --size` also enforces the page budget.
+import { build } from "esbuild";
+import { readdirSync, readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+
+const PAGE_BUDGET_GZ = 6 * 1024;
+
+const browser = { bundle: true, minify: true, target: "es2022", platform: "browser", legalComments: "none", logLevel: "warning" };
+
+await Promise.all([
+  build({ ...browser, entryPoints: ["src/index.ts"], format: "esm", outfile: "dist/cachet.js" }),
+  build({ ...browser, entryPoints: ["src/sw.ts"], format: "iife", outfile: "dist/cachet-sw.js" }),
+  build({ ...browser, entryPoints: ["src/cachekey.ts"], format: "esm", outfile: "dist/cachekey.js" }),
+  build({
+    bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", outdir: "dist/test", outExtension: { ".js": ".mjs" },
+    entryPoints: readdirSync("test/unit").filter((f) => f.endsWith(".test.ts")).map((f) => `test/unit/${f}`),
+  }),
+]);
+
+const sizes = {};
+for (const f of ["cachet.js", "cachet-sw.js", "cachekey.js"]) {
+  const raw = readFileSync(`dist/${f}`);
+  sizes[f] = { bytes: raw.length, gzip: gzipSync(raw, { level: 9 }).length };
+}
+for (const [f, s] of Object.entries(sizes)) console.log(`${f.padEnd(14)} ${String(s.bytes).padStart(7)} B  ${String(s.gzip).padStart(6)} B gzip`);
+if (process.argv.includes("--size") && sizes["cachet.js"].gzip > PAGE_BUDGET_GZ) {
+  console.error(`page client is ${sizes["cachet.js"].gzip} B gzipped, over the ${PAGE_BUDGET_GZ} B budget`);
+  process.exit(1);
+}

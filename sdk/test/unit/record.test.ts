@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  InvalidRecordError, UnsupportedVersionError, decodeAdvice, decodeRead, decodeTransition,
+} from "../../src/record";
+import { readTestdata } from "./testdata";
+
+const golden = {
+  transition: readTestdata("records", "transition.v1.json"),
+  read: readTestdata("records", "read.v1.json"),
+  advice: readTestdata("records", "advice.v1.json"),
+};
+const decoders = { transition: decodeTransition, read: decodeRead, advice: decodeAdvice };
+
+test("golden records decode to every field they carry", () => {
+  for (const [name, text] of Object.entries(golden)) {
+    const decoded = decoders[name as keyof typeof decoders](text);
+    assert.deepEqual({ ...decoded }, { ...decoded, ...JSON.parse(text) }, name);
+  }
+  const t = decodeTransition(golden.transition);
+  assert.equal(t.key, "https://shop.example/cart");
+  assert.equal(t.version, 7);
+  assert.equal(t.state, "INVALIDATED");
+  assert.deepEqual([t.block, t.txIndex], [42, 3]);
+  assert.deepEqual(t.tags, ["catalog", "eu"]);
+});
+
+test("golden records decode from bytes too", () => {
+  const t = decodeTransition(new TextEncoder().encode(golden.transition));
+  assert.equal(t.txId, JSON.parse(golden.transition).txId);
+});
+
+test("an unknown schema version is refused, never guessed", () => {
+  for (const [name, text] of Object.entries(golden)) {
+    const decode = decoders[name as keyof typeof decoders];
+    for (const v of [0, 2, 99]) {
+      const o = { ...JSON.parse(text), v };
+      assert.throws(() => decode(JSON.stringify(o)), (e) => e instanceof UnsupportedVersionError && e.got === v, `${name} v=${v}`);
+    }
+    const { v: _, ...noVersion } = JSON.parse(text);
+    assert.throws(() => decode(JSON.stringify(noVersion)), UnsupportedVersionError, `${name} without v`);
+  }
+});
+
+test("transitions that break a rule are refused with a reason", () => {
+  const base = JSON.parse(golden.transition);
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ["empty key", { key: "" }, /empty key/],
+    ["version 0", { version: 0 }, /version 0/],
+    ["unknown state", { state: "GONE" }, /unknown state GONE/],
+    ["empty txId", { txId: "" }, /empty txId/],
+    ["string version", { version: "7" }, /field version/],
+    ["negative block", { block: -1 }, /field block/],
+    ["txIndex over uint32", { txIndex: 2 ** 32 }, /field txIndex/],
+    ["bad timestamp", { ts: "yesterday" }, /field ts/],
+    ["tags not strings", { tags: [1] }, /field tags/],
+  ];
+  for (const [name, patch, want] of cases) {
+    assert.throws(() => decodeTransition(JSON.stringify({ ...base, ...patch })), (e) => e instanceof InvalidRecordError && want.test(e.message), name);
+  }
+});
+
+test("malformed and oversized input is refused", () => {
+  for (const bad of ["", "{", "[]", "null", "7", '"x"']) {
+    assert.throws(() => decodeTransition(bad), InvalidRecordError, JSON.stringify(bad));
+  }
+  const huge = JSON.stringify({ ...JSON.parse(golden.transition), reason: "x".repeat(70_000) });
+  assert.throws(() => decodeTransition(huge), /too large/);
+});
+
+test("reads and advice enforce their rules", () => {
+  const read = JSON.parse(golden.read);
+  assert.throws(() => decodeRead(JSON.stringify({ ...read, kind: "peek" })), /unknown kind peek/);
+  assert.throws(() => decodeRead(JSON.stringify({ ...read, at: undefined })), /missing time/);
+  const adv = JSON.parse(golden.advice);
+  assert.throws(() => decodeAdvice(JSON.stringify({ ...adv, pStale: 1.5 })), /pStale outside/);
+  assert.throws(() => decodeAdvice(JSON.stringify({ ...adv, readRate: -1 })), /readRate/);
+  assert.throws(() => decodeAdvice(JSON.stringify({ ...adv, action: "panic" })), /unknown action/);
+});

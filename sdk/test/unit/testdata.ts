@@ -1,0 +1,12 @@
+// Paths to the repository's shared golden files.
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// Bundled tests run from sdk/dist/test/; the repository root is three up.
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+
+/** readTestdata reads testdata/<parts...> from the repository root. */
+export function readTestdata(...parts: string[]): string {
+  return readFileSync(join(root, "testdata", ...parts), "utf8");
+}
