@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # make demo: bring up the Fabric network with the contract deployed and run a
-# short session as Org1's and Org2's users with the peer CLI.
+# short session as Org1's and Org2's users with the peer CLI. The network keeps
+# running afterwards; with --down (make demo DEMO_DOWN=1) it is stopped at the end.
 set -euo pipefail
+down=false
+[[ ${1:-} == --down ]] && down=true
 root=$(cd "$(dirname "$0")/.." && pwd)
 net=$root/network/network.sh
 
@@ -52,4 +55,9 @@ step "The ledger's history of the shoes page"
 as org1 auditor
 query '{"Args":["History","https://shop.example/catalog/shoes?color=red&size=42"]}'
 
-step "Done. The network keeps running: 'make network-down' stops it, 'make network-clean' deletes it."
+if $down; then
+  step "Stopping the network (its data stays under ${CACHET_NET_DIR:-.run/network}; 'make network-clean' deletes it)"
+  "$net" down
+else
+  step "Done. The network keeps running: 'make network-down' stops it, 'make network-clean' deletes it."
+fi
