@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/cachetsync/cachet/kafka"
+)
+
+func init() {
+	register(command{name: "dev", summary: "run an embedded Kafka broker (and the daemons) for development", run: runDev})
+}
+
+// devEnv is what the in-process services of `cachet dev` share.
+type devEnv struct {
+	Kafka kafka.Config // the embedded broker
+	Out   io.Writer
+}
+
+// devService is one daemon `cachet dev` runs in process once the broker is
+// up. run blocks until ctx is done; an error stops the whole stack.
+type devService struct {
+	name string
+	run  func(ctx context.Context, env devEnv) error
+}
+
+// devServices lists the daemons `cachet dev` starts, in order. A daemon
+// joins the stack by appending itself here from its own file's init.
+var devServices []devService
+
+func runDev(ctx context.Context, args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("cachet dev", flag.ContinueOnError)
+	port := fs.Int("port", 9092, "embedded broker port on 127.0.0.1 (0 picks a free one)")
+	partitions := fs.Int("partitions", kafka.DefaultTransitionPartitions, "partitions of the transitions, reads and advice topics")
+	dataDir := fs.String("data-dir", "", "keep the broker's data in this folder across restarts (default: memory only)")
+	if ok, err := parseFlags(fs, args); !ok {
+		return err
+	}
+	opts := []kafka.EmbeddedOption{kafka.WithPort(*port), kafka.WithPartitions(*partitions)}
+	if *dataDir != "" {
+		opts = append(opts, kafka.WithDataDir(*dataDir))
+	}
+	b, err := kafka.StartEmbedded(ctx, opts...)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	fmt.Fprintf(w, "kafka: embedded broker on %s (export CACHET_BROKERS=%s)\n", b.Addr(), b.Addr())
+	return runDevServices(ctx, devEnv{Kafka: b.Config("cachet-dev"), Out: w}, devServices)
+}
+
+// runDevServices runs every service until ctx is done or one fails, then
+// stops the others and returns the first failure.
+func runDevServices(ctx context.Context, env devEnv, services []devService) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for _, s := range services {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.run(ctx, env); err != nil && ctx.Err() == nil {
+				cancel(fmt.Errorf("%s: %w", s.name, err))
+			}
+		}()
+		fmt.Fprintf(env.Out, "%s: started\n", s.name)
+	}
+	<-ctx.Done()
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,134 @@
+package kafka
+
+import (
+	"strings"
+
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+)
+
+// Config is what every Cachet Kafka client needs. The helpers below turn it
+// into confluent-kafka-go ConfigMaps with Cachet's delivery guarantees.
+type Config struct {
+	// Brokers is the bootstrap list, "host:port[,host:port...]".
+	Brokers string
+	// ClientID names the client in broker logs and metrics (client.id).
+	ClientID string
+	// Extra holds librdkafka properties applied last, over Cachet's defaults
+	// (security.protocol, sasl.*, tuning). Use it knowingly: overriding
+	// acks or isolation.level gives up the guarantees documented here.
+	Extra ckafka.ConfigMap
+}
+
+// Validate reports a Config with no brokers or an empty broker entry.
+func (c Config) Validate() error {
+	if strings.TrimSpace(c.Brokers) == "" {
+		return &ConfigError{Field: "brokers", Reason: "empty bootstrap list"}
+	}
+	for _, b := range strings.Split(c.Brokers, ",") {
+		if strings.TrimSpace(b) == "" {
+			return &ConfigError{Field: "brokers", Reason: "empty entry in " + c.Brokers}
+		}
+	}
+	return nil
+}
+
+func (c Config) base() ckafka.ConfigMap {
+	m := ckafka.ConfigMap{"bootstrap.servers": c.Brokers}
+	if c.ClientID != "" {
+		m["client.id"] = c.ClientID
+	}
+	return m
+}
+
+func (c Config) finish(m ckafka.ConfigMap) (*ckafka.ConfigMap, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	for k, v := range c.Extra {
+		m[k] = v
+	}
+	return &m, nil
+}
+
+// ProducerConfig returns the ConfigMap of an idempotent producer that waits
+// for all in-sync replicas (acks=all). A non-empty transactionalID makes it
+// a transactional producer (call InitTransactions before use).
+func (c Config) ProducerConfig(transactionalID string) (*ckafka.ConfigMap, error) {
+	m := c.base()
+	m["enable.idempotence"] = true
+	m["acks"] = "all"
+	m["linger.ms"] = 5
+	if transactionalID != "" {
+		m["transactional.id"] = transactionalID
+	}
+	return c.finish(m)
+}
+
+// ConsumerConfig returns the ConfigMap of a consumer that reads only
+// committed records and never commits offsets on its own. group is the
+// consumer group; librdkafka needs one even for consumers that Assign
+// partitions themselves, so an empty group becomes "<client id>-assign".
+// offsetReset is "earliest" or "latest" (empty: earliest).
+func (c Config) ConsumerConfig(group, offsetReset string) (*ckafka.ConfigMap, error) {
+	if group == "" {
+		group = c.ClientID + "-assign"
+		if c.ClientID == "" {
+			group = "cachet-assign"
+		}
+	}
+	if offsetReset == "" {
+		offsetReset = "earliest"
+	}
+	if offsetReset != "earliest" && offsetReset != "latest" {
+		return nil, &ConfigError{Field: "auto.offset.reset", Reason: "want earliest or latest, got " + offsetReset}
+	}
+	m := c.base()
+	m["group.id"] = group
+	m["isolation.level"] = "read_committed"
+	m["enable.auto.commit"] = false
+	m["auto.offset.reset"] = offsetReset
+	m["enable.partition.eof"] = false
+	return c.finish(m)
+}
+
+// AdminConfig returns the ConfigMap of an admin client.
+func (c Config) AdminConfig() (*ckafka.ConfigMap, error) { return c.finish(c.base()) }
+
+// NewProducer builds a producer from ProducerConfig.
+func NewProducer(c Config, transactionalID string) (*ckafka.Producer, error) {
+	m, err := c.ProducerConfig(transactionalID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := ckafka.NewProducer(m)
+	if err != nil {
+		return nil, &ClientError{Kind: "producer", Err: err}
+	}
+	return p, nil
+}
+
+// NewConsumer builds a consumer from ConsumerConfig.
+func NewConsumer(c Config, group, offsetReset string) (*ckafka.Consumer, error) {
+	m, err := c.ConsumerConfig(group, offsetReset)
+	if err != nil {
+		return nil, err
+	}
+	cons, err := ckafka.NewConsumer(m)
+	if err != nil {
+		return nil, &ClientError{Kind: "consumer", Err: err}
+	}
+	return cons, nil
+}
+
+// NewAdmin builds an admin client from AdminConfig.
+func NewAdmin(c Config) (*ckafka.AdminClient, error) {
+	m, err := c.AdminConfig()
+	if err != nil {
+		return nil, err
+	}
+	a, err := ckafka.NewAdminClient(m)
+	if err != nil {
+		return nil, &ClientError{Kind: "admin", Err: err}
+	}
+	return a, nil
+}

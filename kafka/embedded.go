@@ -1,0 +1,110 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// Embedded is an in-process Kafka-protocol broker (franz-go's kfake) on
+// 127.0.0.1 with Cachet's topics created. It speaks enough of Kafka for
+// confluent-kafka-go producers (idempotent and transactional), read_committed
+// consumers and admin clients. It is for development and tests: one broker,
+// data in memory unless WithDataDir is given.
+type Embedded struct {
+	cluster *kfake.Cluster
+	addr    string
+	once    sync.Once
+}
+
+// EmbeddedOption configures StartEmbedded.
+type EmbeddedOption func(*embeddedConfig)
+
+type embeddedConfig struct {
+	port       int
+	partitions int
+	topics     []TopicSpec
+	dataDir    string
+	extra      []kfake.Opt
+}
+
+// WithPort makes the broker listen on 127.0.0.1:port (0, the default, picks
+// a free port).
+func WithPort(port int) EmbeddedOption { return func(c *embeddedConfig) { c.port = port } }
+
+// WithPartitions sets the partition count of the transitions, reads and
+// advice topics (default DefaultTransitionPartitions).
+func WithPartitions(n int) EmbeddedOption { return func(c *embeddedConfig) { c.partitions = n } }
+
+// WithTopics replaces the topics created at start (default CachetTopics).
+func WithTopics(specs ...TopicSpec) EmbeddedOption {
+	return func(c *embeddedConfig) { c.topics = specs }
+}
+
+// WithDataDir persists the broker's data in dir, so a restarted broker
+// keeps its records, offsets and topic IDs.
+func WithDataDir(dir string) EmbeddedOption { return func(c *embeddedConfig) { c.dataDir = dir } }
+
+// WithKfakeOptions passes options straight to kfake.NewCluster (tests use it
+// to inject faults).
+func WithKfakeOptions(opts ...kfake.Opt) EmbeddedOption {
+	return func(c *embeddedConfig) { c.extra = append(c.extra, opts...) }
+}
+
+// StartEmbedded starts the broker and creates its topics; ctx bounds the
+// start only. The broker runs until Close.
+func StartEmbedded(ctx context.Context, opts ...EmbeddedOption) (*Embedded, error) {
+	var c embeddedConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.port < 0 || c.port > 65535 {
+		return nil, &ConfigError{Field: "port", Reason: fmt.Sprintf("%d out of range", c.port)}
+	}
+	if c.topics == nil {
+		c.topics = CachetTopics(c.partitions, 1)
+	}
+	kopts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(c.port), kfake.ClusterID("cachet-embedded")}
+	for _, t := range c.topics {
+		if err := t.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if c.dataDir != "" {
+		kopts = append(kopts, kfake.DataDir(c.dataDir))
+	}
+	kopts = append(kopts, c.extra...)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cl, err := kfake.NewCluster(kopts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: start embedded broker: %w", err)
+	}
+	e := &Embedded{cluster: cl, addr: strings.Join(cl.ListenAddrs(), ",")}
+	if err := EnsureTopics(ctx, e.Config("cachet-embedded"), c.topics); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Addr returns the bootstrap address, "127.0.0.1:port".
+func (e *Embedded) Addr() string { return e.addr }
+
+// Config returns a client Config for this broker.
+func (e *Embedded) Config(clientID string) Config {
+	return Config{Brokers: e.addr, ClientID: clientID}
+}
+
+// Cluster exposes the kfake cluster for tests that drive it directly
+// (retention, fault injection).
+func (e *Embedded) Cluster() *kfake.Cluster { return e.cluster }
+
+// Close stops the broker; it is safe to call more than once.
+func (e *Embedded) Close() {
+	e.once.Do(e.cluster.Close)
+}
