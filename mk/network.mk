@@ -16,8 +16,9 @@ network-down: ## stop this network's processes (keeps its data)
 network-clean: ## stop the network and delete its data and crypto material
 	network/network.sh down --clean
 
-vet-e2e:
+vet-e2e: $(BIN)/staticcheck
 	go vet -tags e2e ./e2e/...
+	staticcheck -tags e2e ./e2e/...
 
 test-network: fabric vet-e2e ## end-to-end test on a real network (own folder and ports)
 	go test -tags e2e -count=1 -timeout 15m -v ./e2e/... 2>&1 | grep -Ev '^\s*$$|^=== (RUN|PAUSE|CONT)'
