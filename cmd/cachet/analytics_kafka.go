@@ -14,6 +14,7 @@ import (
 	"github.com/cachetsync/cachet/analytics/daemon"
 	"github.com/cachetsync/cachet/analytics/engine"
 	"github.com/cachetsync/cachet/analytics/score"
+	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 )
 
@@ -40,6 +41,8 @@ func runAnalyticsKafka(ctx context.Context, sub string, args []string, w io.Writ
 	}
 	kind := fs.String("engine", "auto", "scorer: cpu, cuda or auto (cuda and auto fall back to cpu, with a log line)")
 	group := fs.String("group", "cachet-analytics", "consumer group")
+	partitions := fs.Int("partitions", kafka.DefaultTransitionPartitions, "partitions of Cachet's topics when they must be created")
+	replication := fs.Int("replication", 1, "replication factor of Cachet's topics when they must be created")
 	interval := fs.Duration("interval", time.Second, "how often advice is recomputed and changes published")
 	p := score.DefaultParams()
 	fs.Float64Var(&p.PStaleTarget, "p-stale-target", p.PStaleTarget, "highest acceptable P(a copy goes stale before it expires)")
@@ -61,11 +64,11 @@ func runAnalyticsKafka(ctx context.Context, sub string, args []string, w io.Writ
 	}
 	defer d.Close()
 	fmt.Fprintf(w, "analytics: engine %s (requested %s), brokers %s\n", d.EngineName(), k, *brokers)
-	if err := ensureTopics(ctx, *brokers, record.TopicTransitions, record.TopicReads, record.TopicAdvice); err != nil {
+	cfg := kafka.Config{Brokers: *brokers, ClientID: "cachet-analytics"}
+	if err := kafka.EnsureTopics(ctx, cfg, kafka.CachetTopics(*partitions, *replication)); err != nil {
 		return err
 	}
-	c, err := ckafka.NewConsumer(&ckafka.ConfigMap{"bootstrap.servers": *brokers, "group.id": *group,
-		"auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+	c, err := kafka.NewConsumer(cfg, *group, "earliest")
 	if err != nil {
 		return fmt.Errorf("kafka consumer: %w", err)
 	}
@@ -73,7 +76,7 @@ func runAnalyticsKafka(ctx context.Context, sub string, args []string, w io.Writ
 	if err := c.SubscribeTopics([]string{record.TopicTransitions, record.TopicReads}, nil); err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}
-	pr, err := ckafka.NewProducer(&ckafka.ConfigMap{"bootstrap.servers": *brokers, "enable.idempotence": true})
+	pr, err := kafka.NewProducer(cfg, "")
 	if err != nil {
 		return fmt.Errorf("kafka producer: %w", err)
 	}
@@ -86,31 +89,6 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
-}
-
-// ensureTopics creates the topics that do not exist yet.
-func ensureTopics(ctx context.Context, brokers string, topics ...string) error {
-	a, err := ckafka.NewAdminClient(&ckafka.ConfigMap{"bootstrap.servers": brokers})
-	if err != nil {
-		return fmt.Errorf("kafka admin: %w", err)
-	}
-	defer a.Close()
-	specs := make([]ckafka.TopicSpecification, len(topics))
-	for i, t := range topics {
-		specs[i] = ckafka.TopicSpecification{Topic: t, NumPartitions: 1, ReplicationFactor: 1}
-	}
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	res, err := a.CreateTopics(cctx, specs)
-	if err != nil {
-		return fmt.Errorf("create topics: %w", err)
-	}
-	for _, r := range res {
-		if c := r.Error.Code(); c != ckafka.ErrNoError && c != ckafka.ErrTopicAlreadyExists {
-			return fmt.Errorf("create topic %s: %w", r.Topic, r.Error)
-		}
-	}
-	return nil
 }
 
 type kafkaConsumer struct{ c *ckafka.Consumer }
@@ -166,8 +144,7 @@ func (k *kafkaProducer) Flush(ctx context.Context) error {
 // analyticsTop reads cachet.advice from the start and prints the riskiest
 // keys by their latest advice.
 func analyticsTop(ctx context.Context, brokers string, n int, less func(a, b record.Advice) bool, wait time.Duration, w io.Writer) error {
-	c, err := ckafka.NewConsumer(&ckafka.ConfigMap{"bootstrap.servers": brokers, "group.id": fmt.Sprintf("cachet-top-%d", time.Now().UnixNano()),
-		"auto.offset.reset": "earliest", "enable.auto.commit": false})
+	c, err := kafka.NewConsumer(kafka.Config{Brokers: brokers, ClientID: "cachet-analytics-top"}, fmt.Sprintf("cachet-top-%d", time.Now().UnixNano()), "earliest")
 	if err != nil {
 		return fmt.Errorf("kafka consumer: %w", err)
 	}

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 )
 
@@ -18,13 +18,12 @@ import (
 // Kafka-protocol broker over TCP, runs `cachet analytics run` in process,
 // and checks the advice records it publishes.
 func TestAnalyticsEndToEnd(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1),
-		kfake.SeedTopics(1, record.TopicTransitions, record.TopicReads, record.TopicAdvice))
+	broker, err := kafka.StartEmbedded(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cluster.Close()
-	brokers := strings.Join(cluster.ListenAddrs(), ",")
+	defer broker.Close()
+	brokers := broker.Addr()
 
 	p, err := ckafka.NewProducer(&ckafka.ConfigMap{"bootstrap.servers": brokers})
 	if err != nil {
