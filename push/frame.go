@@ -1,0 +1,225 @@
+package push
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cachetsync/cachet/record"
+)
+
+// ProtocolVersion is the push protocol version this server speaks.
+const ProtocolVersion = 1
+
+// Frame types (the "t" field).
+const (
+	TypeHello      = "hello"
+	TypeRefresh    = "refresh"
+	TypePing       = "ping"
+	TypePong       = "pong"
+	TypeReceipts   = "receipts"
+	TypeWelcome    = "welcome"
+	TypeTransition = "transition"
+	TypeReset      = "reset"
+	TypeRefreshed  = "refreshed"
+	TypeError      = "error"
+)
+
+// Reset reasons.
+const (
+	ResetEpoch     = "epoch"
+	ResetRetention = "retention"
+	ResetChannels  = "channels"
+	ResetPosition  = "position"
+)
+
+// ClientFrame is any frame a client sends; fields not used by its type are
+// empty.
+type ClientFrame struct {
+	T        string          `json:"t"`
+	V        int             `json:"v,omitempty"`
+	Token    string          `json:"token,omitempty"`
+	Channels []string        `json:"channels,omitempty"`
+	Pos      string          `json:"pos,omitempty"`
+	Reads    json.RawMessage `json:"reads,omitempty"` // reserved
+}
+
+// FrameError reports a client frame that breaks the protocol.
+type FrameError struct {
+	Reason string
+	Err    error
+}
+
+func (e *FrameError) Error() string {
+	if e.Err != nil {
+		return "bad frame: " + e.Reason + ": " + e.Err.Error()
+	}
+	return "bad frame: " + e.Reason
+}
+
+func (e *FrameError) Unwrap() error { return e.Err }
+
+// ParseClientFrame decodes one client frame and checks its shape: a known
+// type, and for hello the version, channel syntax and position length. It
+// does not check tokens or limits.
+func ParseClientFrame(b []byte) (ClientFrame, error) {
+	var f ClientFrame
+	d := json.NewDecoder(bytes.NewReader(b))
+	if err := d.Decode(&f); err != nil {
+		return ClientFrame{}, &FrameError{Reason: "malformed JSON", Err: err}
+	}
+	if d.More() {
+		return ClientFrame{}, &FrameError{Reason: "trailing data after the frame"}
+	}
+	switch f.T {
+	case TypeHello:
+		if f.Token == "" {
+			return f, &FrameError{Reason: "hello without token"}
+		}
+		if len(f.Pos) > MaxPositionBytes {
+			return f, &FrameError{Reason: "position too long"}
+		}
+		for _, c := range f.Channels {
+			if err := ValidChannel(c); err != nil {
+				return f, err
+			}
+		}
+	case TypeRefresh:
+		if f.Token == "" {
+			return f, &FrameError{Reason: "refresh without token"}
+		}
+	case TypePing, TypePong, TypeReceipts:
+	case "":
+		return f, &FrameError{Reason: "missing frame type"}
+	default:
+		return f, &FrameError{Reason: fmt.Sprintf("unknown frame type %q", f.T)}
+	}
+	return f, nil
+}
+
+// ErrBadChannel is wrapped by the *FrameError for a malformed channel name.
+var ErrBadChannel = errors.New("malformed channel")
+
+// ValidChannel checks a channel name's syntax: origin:<scheme://host[:port]>
+// or tag:<tag>.
+func ValidChannel(c string) error {
+	bad := func(why string) error {
+		return &FrameError{Reason: fmt.Sprintf("channel %.80q: %s", c, why), Err: ErrBadChannel}
+	}
+	switch {
+	case len(c) > 300:
+		return bad("too long")
+	case len(c) > 4 && c[:4] == "tag:":
+		for i := 4; i < len(c); i++ {
+			if c[i] <= ' ' || c[i] >= 0x7f {
+				return bad("control, space or non-ASCII byte")
+			}
+		}
+	case len(c) > 7 && c[:7] == "origin:":
+		o := c[7:]
+		if !(len(o) > 8 && o[:8] == "https://" || len(o) > 7 && o[:7] == "http://") {
+			return bad("origin must start with http:// or https://")
+		}
+		for i := 0; i < len(o); i++ {
+			if o[i] <= ' ' || o[i] >= 0x7f {
+				return bad("control, space or non-ASCII byte")
+			}
+		}
+		if host := o[bytes.Index([]byte(o), []byte("://"))+3:]; host == "" || bytes.IndexByte([]byte(host), '/') >= 0 {
+			return bad("origin has a path or no host")
+		}
+	default:
+		return bad("want origin:<origin> or tag:<tag>")
+	}
+	return nil
+}
+
+// transitionFrame is the transition frame's JSON: the record's fields the
+// browser needs plus the position.
+type transitionFrame struct {
+	T           string       `json:"t"`
+	Pos         string       `json:"pos"`
+	Key         string       `json:"key"`
+	Version     uint64       `json:"version"`
+	State       record.State `json:"state"`
+	ETag        string       `json:"etag,omitempty"`
+	MaxAge      uint32       `json:"maxAge,omitempty"`
+	Tags        []string     `json:"tags,omitempty"`
+	Owner       string       `json:"owner"`
+	Actor       string       `json:"actor"`
+	Timestamp   time.Time    `json:"ts"`
+	TxID        string       `json:"txId"`
+	Block       uint64       `json:"block"`
+	TxIndex     uint32       `json:"txIndex"`
+	Reason      string       `json:"reason,omitempty"`
+	Traceparent string       `json:"traceparent,omitempty"`
+}
+
+// encodeTransitionBody encodes everything of the frame after the position:
+// `,"key":...}`. A delivery is then `{"t":"transition","pos":"` + pos + `"` + body.
+func encodeTransitionBody(tr record.Transition) []byte {
+	b, _ := json.Marshal(transitionFrame{T: TypeTransition, Key: tr.Key, Version: tr.Version, State: tr.State,
+		ETag: tr.ETag, MaxAge: tr.MaxAge, Tags: tr.Tags, Owner: tr.Owner, Actor: tr.Actor, Timestamp: tr.Timestamp,
+		TxID: tr.TxID, Block: tr.Block, TxIndex: tr.TxIndex, Reason: tr.Reason, Traceparent: tr.Traceparent})
+	// b starts with {"t":"transition","pos":"", ; keep from the comma on.
+	const prefix = `{"t":"transition","pos":""`
+	return b[len(prefix):]
+}
+
+func transitionFrameBytes(pos []byte, body []byte) []byte {
+	const head = `{"t":"transition","pos":"`
+	b := make([]byte, 0, len(head)+len(pos)+1+len(body))
+	b = append(b, head...)
+	b = append(b, pos...)
+	b = append(b, '"')
+	return append(b, body...)
+}
+
+type welcomeFrame struct {
+	T        string   `json:"t"`
+	V        int      `json:"v"`
+	Session  string   `json:"session"`
+	Channels []string `json:"channels"`
+	Pos      string   `json:"pos"`
+	Resumed  bool     `json:"resumed"`
+	Exp      int64    `json:"exp"`
+	Limits   limitsJS `json:"limits"`
+}
+
+type limitsJS struct {
+	Channels        int `json:"channels"`
+	MaxFrameBytes   int `json:"maxFrameBytes"`
+	FramesPerSecond int `json:"framesPerSecond"`
+}
+
+type resetFrame struct {
+	T      string `json:"t"`
+	Reason string `json:"reason"`
+	Pos    string `json:"pos"`
+}
+
+type posFrame struct {
+	T   string `json:"t"`
+	Pos string `json:"pos,omitempty"`
+}
+
+type refreshedFrame struct {
+	T   string `json:"t"`
+	Exp int64  `json:"exp"`
+}
+
+type errorFrame struct {
+	T       string `json:"t"`
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only fixed struct types reach here
+	}
+	return b
+}

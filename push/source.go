@@ -1,0 +1,155 @@
+package push
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/cachetsync/cachet/kafka"
+)
+
+// source is the consumer every push instance runs on the transitions topic:
+// all partitions assigned (no group balancing), read_committed.
+type source struct {
+	c     *ckafka.Consumer
+	topic string
+	parts int
+}
+
+// openSource describes the topic, derives the epoch and starts reading each
+// partition window records before its end, so the replay window is warm.
+func openSource(ctx context.Context, cfg kafka.Config, topic string, window int) (*source, string, []int64, error) {
+	info, err := kafka.DescribeTopic(ctx, cfg, topic)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	c, err := kafka.NewConsumer(cfg, "cachet-push", "earliest")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	s := &source{c: c, topic: topic, parts: info.Partitions}
+	start := make([]int64, info.Partitions)
+	tps := make([]ckafka.TopicPartition, info.Partitions)
+	for p := range start {
+		low, high, err := s.watermarks(ctx, int32(p))
+		if err != nil {
+			c.Close()
+			return nil, "", nil, err
+		}
+		start[p] = max(low, high-int64(window))
+		tps[p] = ckafka.TopicPartition{Topic: &s.topic, Partition: int32(p), Offset: ckafka.Offset(start[p])}
+	}
+	if err := c.Assign(tps); err != nil {
+		c.Close()
+		return nil, "", nil, fmt.Errorf("push: assign %s: %w", topic, err)
+	}
+	return s, Epoch(info.ID, info.Partitions), start, nil
+}
+
+// watermarks asks the broker for a partition's low and high watermarks.
+func (s *source) watermarks(ctx context.Context, part int32) (low, high int64, err error) {
+	ms := 10_000
+	if d, ok := ctx.Deadline(); ok {
+		ms = max(1, int(time.Until(d)/time.Millisecond))
+	}
+	low, high, err = s.c.QueryWatermarkOffsets(s.topic, part, ms)
+	if err != nil {
+		return 0, 0, fmt.Errorf("push: watermarks of %s/%d: %w", s.topic, part, err)
+	}
+	return low, high, nil
+}
+
+// run polls until ctx is done, handing each record to h.
+func (s *source) run(ctx context.Context, h *hub, m *metrics, onErr func(error)) {
+	lastLag := time.Now()
+	for ctx.Err() == nil {
+		switch ev := s.c.Poll(100).(type) {
+		case *ckafka.Message:
+			if ev.TopicPartition.Error != nil {
+				onErr(ev.TopicPartition.Error)
+				continue
+			}
+			m.consumed.Inc()
+			h.process(ev.TopicPartition.Partition, int64(ev.TopicPartition.Offset), ev.Value)
+		case ckafka.Error:
+			onErr(ev)
+		}
+		if time.Since(lastLag) > time.Second {
+			lastLag = time.Now()
+			next, _ := h.snapshot()
+			var lag int64
+			for p, n := range next {
+				if _, high, err := s.c.GetWatermarkOffsets(s.topic, int32(p)); err == nil && high > n {
+					lag += high - n
+				}
+			}
+			m.lag.Set(float64(lag))
+		}
+	}
+}
+
+// ErrCatchUp is wrapped by catch-up failures (the records are gone or
+// Kafka is unreachable); the client reconnects and is resumed or reset.
+var ErrCatchUp = errors.New("catch-up from Kafka failed")
+
+// catchUp reads each partition p from from[p] up to to[p] (exclusive) with
+// a dedicated consumer and calls fn for every record, in offset order per
+// partition.
+func catchUp(ctx context.Context, cfg kafka.Config, topic string, from, to []int64, fn func(part int32, off int64, value []byte)) error {
+	extra := ckafka.ConfigMap{}
+	for k, v := range cfg.Extra {
+		extra[k] = v
+	}
+	// Records gone past retention must fail the catch-up, never be skipped.
+	extra["auto.offset.reset"] = "error"
+	extra["enable.partition.eof"] = true
+	cfg.Extra = extra
+	c, err := kafka.NewConsumer(cfg, "cachet-push-catchup", "")
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrCatchUp, err)
+	}
+	defer c.Close()
+	var tps []ckafka.TopicPartition
+	left := map[int32]bool{}
+	for p := range from {
+		if from[p] < to[p] {
+			tps = append(tps, ckafka.TopicPartition{Topic: &topic, Partition: int32(p), Offset: ckafka.Offset(from[p])})
+			left[int32(p)] = true
+		}
+	}
+	if len(tps) == 0 {
+		return nil
+	}
+	if err := c.Assign(tps); err != nil {
+		return fmt.Errorf("%w: assign: %w", ErrCatchUp, err)
+	}
+	for len(left) > 0 {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%w: %w", ErrCatchUp, err)
+		}
+		switch ev := c.Poll(100).(type) {
+		case *ckafka.Message:
+			p, off := ev.TopicPartition.Partition, int64(ev.TopicPartition.Offset)
+			if !left[p] || off >= to[p] {
+				delete(left, p)
+				continue
+			}
+			fn(p, off, ev.Value)
+			if off+1 >= to[p] {
+				delete(left, p)
+			}
+		case ckafka.PartitionEOF:
+			if int64(ev.Offset) >= to[ev.Partition] {
+				delete(left, ev.Partition)
+			}
+		case ckafka.Error:
+			if ev.Code() == ckafka.ErrAutoOffsetReset || ev.IsFatal() {
+				return fmt.Errorf("%w: %w", ErrCatchUp, ev)
+			}
+		}
+	}
+	return nil
+}
