@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/coder/websocket"
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/cachetsync/cachet/kafka"
