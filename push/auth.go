@@ -131,8 +131,8 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 	return nil, &CloseError{Code: code, Message: msg, Err: err}
 }
 
-// ExpiresAt returns the claims' expiry (Verify guarantees there is one).
-func (c *Claims) ExpiresAt() time.Time {
+// Expiry returns the claims' expiry (Verify guarantees there is one).
+func (c *Claims) Expiry() time.Time {
 	if c.RegisteredClaims.ExpiresAt == nil {
 		return time.Time{}
 	}

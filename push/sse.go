@@ -59,9 +59,9 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ss := newSession(newSessionID(), "sse", chs, s.cfg.SendBuffer, s.cfg.SlowDeadline)
 	defer s.hub.unregister(ss)
-	expiry := time.AfterFunc(time.Until(claims.ExpiresAt()), func() { ss.close(closeErr(CodeTokenExpired, "token expired")) })
+	expiry := time.AfterFunc(time.Until(claims.Expiry()), func() { ss.close(closeErr(CodeTokenExpired, "token expired")) })
 	defer expiry.Stop()
-	if err := s.subscribe(ctx, ss, pos, claims.ExpiresAt()); err != nil {
+	if err := s.subscribe(ctx, ss, pos, claims.Expiry()); err != nil {
 		ss.close(&CloseError{Code: CodeInternal, Message: "resume failed, reconnect", Err: err})
 	}
 	s.writeSSE(ctx, rc, bw, ss)

@@ -65,10 +65,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ss := newSession(newSessionID(), "ws", chs, s.cfg.SendBuffer, s.cfg.SlowDeadline)
 	defer s.hub.unregister(ss)
-	expiry := time.AfterFunc(time.Until(claims.ExpiresAt()), func() { ss.close(closeErr(CodeTokenExpired, "token expired")) })
+	expiry := time.AfterFunc(time.Until(claims.Expiry()), func() { ss.close(closeErr(CodeTokenExpired, "token expired")) })
 	defer expiry.Stop()
 	go s.readWS(ctx, c, ss, expiry)
-	if err := s.subscribe(ctx, ss, f.Pos, claims.ExpiresAt()); err != nil {
+	if err := s.subscribe(ctx, ss, f.Pos, claims.Expiry()); err != nil {
 		ss.close(&CloseError{Code: CodeInternal, Message: "resume failed, reconnect", Err: err})
 	}
 	s.writeWS(ctx, c, ss)
@@ -136,8 +136,8 @@ func (s *Server) readWS(ctx context.Context, c *websocket.Conn, ss *session, exp
 				ss.close(asCloseError(err))
 				return
 			}
-			expiry.Reset(time.Until(claims.ExpiresAt()))
-			ss.enqueue(frame{t: TypeRefreshed, data: mustJSON(refreshedFrame{T: TypeRefreshed, Exp: claims.ExpiresAt().Unix()})}, time.Now())
+			expiry.Reset(time.Until(claims.Expiry()))
+			ss.enqueue(frame{t: TypeRefreshed, data: mustJSON(refreshedFrame{T: TypeRefreshed, Exp: claims.Expiry().Unix()})}, time.Now())
 		case TypeHello:
 			ss.close(closeErr(CodeProtocol, "second hello"))
 			return
