@@ -29,3 +29,11 @@ if (process.argv.includes("--size") && sizes["cachet.js"].gzip > PAGE_BUDGET_GZ)
   console.error(`page client is ${sizes["cachet.js"].gzip} B gzipped, over the ${PAGE_BUDGET_GZ} B budget`);
   process.exit(1);
 }
+
+if (process.argv.includes("--e2e")) {
+  await build({
+    bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", outdir: "dist/e2e", outExtension: { ".js": ".mjs" },
+    external: ["playwright-core"],
+    entryPoints: readdirSync("e2e").filter((f) => f.endsWith(".test.ts")).map((f) => `e2e/${f}`),
+  });
+}

@@ -1,1 +1,9 @@
-export {};
+// Cachet's page client. See sdk/README.md.
+import { start } from "./client";
+
+export type { ConnState, EvictEvent, Events, Options, Stats, Client } from "./client";
+export type { Transition } from "./record";
+export { start };
+
+/** Cachet is the SDK's entry point: Cachet.start({ pushUrl, token, channels }). */
+export const Cachet = { start };

@@ -1,0 +1,33 @@
+# Browser SDK (sdk/): TypeScript bundles built with esbuild, unit tests under
+# node's test runner, browser tests in Debian's Chromium via playwright-core
+# against a real `cachet push` on an embedded broker.
+.PHONY: sdk sdk-deps chromium test-sdk bench-sdk
+
+SDK_STAMP := sdk/node_modules/.cachet-npm-ci
+CHROMIUM_BIN := /usr/bin/chromium
+
+$(SDK_STAMP): sdk/package.json sdk/package-lock.json
+	cd sdk && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+sdk-deps: $(SDK_STAMP) ## install the SDK's pinned npm packages (npm ci, once per lockfile)
+
+chromium: ## install Debian's chromium for the browser tests (once)
+	@if [ -x $(CHROMIUM_BIN) ]; then $(CHROMIUM_BIN) --version; else \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi
+
+sdk: sdk-deps ## type-check and bundle the SDK into sdk/dist (page client, Service Worker)
+	cd sdk && npx --no-install tsc -p tsconfig.json && npx --no-install tsc -p tsconfig.sw.json && npx --no-install tsc -p tsconfig.node.json
+	cd sdk && node build.mjs --size --e2e
+
+$(BIN)/cachet: FORCE
+	go build -o $@ ./cmd/cachet
+
+.PHONY: FORCE
+FORCE:
+
+test-sdk: sdk chromium $(BIN)/cachet ## SDK: size budget, golden vectors under node, browser tests in Chromium
+	cd sdk && node --test --test-reporter=spec dist/test/
+	cd sdk && CACHET_BIN=$(BIN)/cachet node --test --test-concurrency=1 --test-timeout=180000 --test-reporter=spec dist/e2e/
+
+TEST_TARGETS += test-sdk

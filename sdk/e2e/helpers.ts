@@ -1,0 +1,53 @@
+// Typed wrappers around the test page's helpers (e2e/page/index.html).
+import type { Page } from "playwright-core";
+import type { Browser } from "./browser";
+import type { Origin } from "./origin";
+
+export interface Got {
+  status: number;
+  body: string;
+  fromCache: boolean;
+}
+
+interface PageHelpers {
+  ready(): Promise<void>;
+  get(path: string, headers?: Record<string, string>, method?: string): Promise<Got>;
+  cached(path: string): Promise<boolean>;
+  cachedCount(): Promise<number>;
+  start(opts: Record<string, unknown>): Promise<boolean>;
+  stopClient(): void;
+  events(): Record<string, unknown>[];
+  stats(): Promise<Record<string, unknown>>;
+}
+
+/** Tab is one browser tab on a test origin. */
+export class Tab {
+  private constructor(readonly page: Page) {}
+
+  /** open loads the test page on origin in a new tab and waits for the Service Worker. */
+  static async open(b: Browser, origin: Origin): Promise<Tab> {
+    const page = await b.context.newPage();
+    page.on("pageerror", (e) => console.error("page error:", e.message));
+    await page.goto(origin.url + "/");
+    await page.waitForFunction(() => "ready" in window);
+    const t = new Tab(page);
+    await t.call("ready");
+    return t;
+  }
+
+  /** call runs one of the page's helpers with JSON arguments. */
+  call<K extends keyof PageHelpers>(name: K, ...args: Parameters<PageHelpers[K]>): Promise<Awaited<ReturnType<PageHelpers[K]>>> {
+    return this.page.evaluate(
+      ([n, a]) => (window as unknown as Record<string, (...x: unknown[]) => unknown>)[n]!(...a),
+      [name, args] as [string, unknown[]],
+    ) as Promise<Awaited<ReturnType<PageHelpers[K]>>>;
+  }
+
+  get(path: string, headers: Record<string, string> = {}, method = "GET"): Promise<Got> {
+    return this.call("get", path, headers, method);
+  }
+
+  close(): Promise<void> {
+    return this.page.close();
+  }
+}

@@ -1,0 +1,78 @@
+// A static origin on 127.0.0.1: serves the SDK bundles, the test page and
+// resources whose caching headers the tests choose, and counts what reaches
+// it. Each test gets its own port, hence its own browser origin: its own
+// Service Worker, Cache Storage, IndexedDB and leader lock.
+import { readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// Bundled into sdk/dist/e2e/; the SDK root is two up.
+const sdk = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
+
+// Resources under /r/<name>: each answers with its own caching headers and a
+// body that carries the request count, so a test can tell copies apart.
+const resources: Record<string, Handler> = {
+  plain: (_q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600", etag: `"p${n}"` }).end(`plain ${n}`),
+  nostore: (_q, s, n) => s.writeHead(200, { "cache-control": "no-store" }).end(`nostore ${n}`),
+  private: (_q, s, n) => s.writeHead(200, { "cache-control": "private, max-age=3600" }).end(`private ${n}`),
+  cookie: (_q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600", "set-cookie": `visit=${n}; Path=/` }).end(`cookie ${n}`),
+  vary: (q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600", vary: "X-Variant" }).end(`vary ${String(q.headers["x-variant"])} ${n}`),
+  varystar: (_q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600", vary: "*" }).end(`varystar ${n}`),
+  nocache: (q, s, n) => {
+    if (q.headers["if-none-match"] === '"stable"') return void s.writeHead(304, { etag: '"stable"' }).end();
+    s.writeHead(200, { "cache-control": "no-cache", etag: '"stable"' }).end(`nocache ${n}`);
+  },
+};
+
+/** Origin is a running static server. */
+export class Origin {
+  /** Requests that reached the server, by path (with query). */
+  readonly hits = new Map<string, number>();
+  /** Conditional requests (If-None-Match) by path. */
+  readonly conditional = new Map<string, number>();
+  /** While true, resource requests fail at the TCP level, as if the origin were unreachable. */
+  down = false;
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<Origin> {
+    let origin: Origin | undefined;
+    const server = createServer((req, res) => origin!.handle(req, res));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    origin = new Origin(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return origin;
+  }
+
+  /** count returns how many requests for path (with query) reached the origin. */
+  count(path: string): number {
+    return this.hits.get(path) ?? 0;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = req.url ?? "/";
+    const pathname = path.split("?")[0] ?? "/";
+    if (pathname === "/") return void res.writeHead(200, { "content-type": "text/html" }).end(readFileSync(join(sdk, "e2e", "page", "index.html")));
+    if (pathname === "/cachet.js" || pathname === "/cachet-sw.js") {
+      return void res.writeHead(200, { "content-type": "text/javascript", "cache-control": "no-store" }).end(readFileSync(join(sdk, "dist", pathname)));
+    }
+    const m = /^\/r\/([a-z]+)$/.exec(pathname);
+    const h = m ? resources[m[1]!] : undefined;
+    if (!h) return void res.writeHead(404).end();
+    if (this.down) return void req.socket.destroy();
+    const n = (this.hits.get(path) ?? 0) + 1;
+    this.hits.set(path, n);
+    if (req.headers["if-none-match"]) this.conditional.set(path, (this.conditional.get(path) ?? 0) + 1);
+    h(req, res, n);
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
