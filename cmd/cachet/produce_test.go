@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cachetsync/cachet/record"
+)
+
+func TestWithVersion(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`{"key":"ns:a"}`, `{"v":1,"key":"ns:a"}`},
+		{`{"v":2,"key":"ns:a"}`, `{"v":2,"key":"ns:a"}`},
+		{`{}`, `{"v":1}`},
+		{` { } `, `{"v":1 }`},
+		{`[1]`, `[1]`},
+		{`not json`, `not json`},
+	}
+	for _, c := range cases {
+		if got := string(withVersion([]byte(c.in))); got != c.want {
+			t.Errorf("withVersion(%s) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}
+
+// TestProduceRefusesBadLines checks that a bad line stops the command with
+// its line number and a typed cause, before any broker is contacted.
+func TestProduceRefusesBadLines(t *testing.T) {
+	cases := []struct {
+		name  string
+		line  string
+		check func(error) bool
+	}{
+		{"unknown version", `{"v":9,"key":"ns:a","version":1,"state":"VALID","txId":"t"}`, func(err error) bool {
+			var e *record.UnsupportedVersionError
+			return errors.As(err, &e) && e.Got == 9
+		}},
+		{"bad key", `{"key":"ftp://x/","version":1,"state":"VALID","txId":"t"}`, func(err error) bool {
+			return strings.Contains(err.Error(), "unsupported-scheme")
+		}},
+		{"version 0", `{"key":"ns:a","version":0,"state":"VALID","txId":"t"}`, func(err error) bool {
+			var e *record.InvalidError
+			return errors.As(err, &e)
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), "in")
+			if err := os.WriteFile(f, []byte("\n"+c.line+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			in, err := os.Open(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.Close()
+			old := os.Stdin
+			os.Stdin = in
+			defer func() { os.Stdin = old }()
+			var out strings.Builder
+			err = runProduce(context.Background(), []string{"--brokers", "127.0.0.1:1"}, &out)
+			var pe *produceError
+			if !errors.As(err, &pe) || pe.Line != 2 || !c.check(err) {
+				t.Fatalf("err = %v, want a produceError on line 2 with the right cause", err)
+			}
+			if out.Len() != 0 {
+				t.Fatalf("printed %q for a refused line", out.String())
+			}
+		})
+	}
+}
