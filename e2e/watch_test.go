@@ -133,10 +133,7 @@ func TestFollowSurvivesPeerDeath(t *testing.T) {
 // transition printed at the instant of the kill is printed again.
 func TestWatchResumesAfterKill9(t *testing.T) {
 	ctx := ctxT(t)
-	bin := filepath.Join(t.TempDir(), "cachet")
-	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "cmd", "cachet")).CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := cachetBinary(t)
 	prof, _ := network("profile", "org1", "auditor")
 	profPath := filepath.Join(t.TempDir(), "auditor.json")
 	os.WriteFile(profPath, []byte(prof), 0o600)
@@ -221,4 +218,25 @@ func TestWatchResumesAfterKill9(t *testing.T) {
 		t.Errorf("%d repeats; at most the transition printed at the kill may repeat", repeats)
 	}
 	t.Logf("kill -9 after 6+ printed transitions: %d of 25 printed, %d repeated", len(count)-1, repeats)
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// cachetBinary builds cmd/cachet once per test run.
+func cachetBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binPath = filepath.Join(os.TempDir(), fmt.Sprintf("cachet-e2e-%d", os.Getpid()))
+		if out, err := exec.Command("go", "build", "-o", binPath, filepath.Join(root, "cmd", "cachet")).CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
 }
