@@ -3,7 +3,7 @@
 // it. Each test gets its own port, hence its own browser origin: its own
 // Service Worker, Cache Storage, IndexedDB and leader lock.
 import { readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,6 +36,8 @@ export class Origin {
   readonly conditional = new Map<string, number>();
   /** While true, resource requests fail at the TCP level, as if the origin were unreachable. */
   down = false;
+  /** When set, /push/* is proxied to this base URL (push served from the page's own origin). */
+  push: string | null = null;
   private constructor(
     private readonly server: Server,
     readonly url: string,
@@ -61,6 +63,7 @@ export class Origin {
     if (pathname === "/cachet.js" || pathname === "/cachet-sw.js") {
       return void res.writeHead(200, { "content-type": "text/javascript", "cache-control": "no-store" }).end(readFileSync(join(sdk, "dist", pathname)));
     }
+    if (pathname.startsWith("/push/") && this.push) return this.proxy(req, res, this.push + path.slice(5));
     const m = /^\/r\/([a-z]+)$/.exec(pathname);
     const h = m ? resources[m[1]!] : undefined;
     if (!h) return void res.writeHead(404).end();
@@ -69,6 +72,17 @@ export class Origin {
     this.hits.set(path, n);
     if (req.headers["if-none-match"]) this.conditional.set(path, (this.conditional.get(path) ?? 0) + 1);
     h(req, res, n);
+  }
+
+  // proxy forwards one request, streaming the answer (Server-Sent Events).
+  private proxy(req: IncomingMessage, res: ServerResponse, target: string): void {
+    const up = request(target, { method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on("error", () => res.destroy());
+    res.on("close", () => up.destroy());
+    req.pipe(up);
   }
 
   close(): Promise<void> {

@@ -6,26 +6,26 @@
 // replay is harmless because versions only move forward.
 
 import { backoffDelay, type BackoffOptions } from "./backoff";
+import { origin } from "./cachekey";
 import { Emitter } from "./emitter";
 import { applyTransition, flush, type Outcome } from "./evict";
-import { connect, type Position, type Session, type Frame } from "./transport";
 import { getMeta, openStore, setMeta, type Store } from "./store";
-
+import { connect, type After, type Frame, type Session } from "./transport";
 /** Options of Cachet.start. */
 export interface Options {
-  /** ws(s):// URL of `cachet push` (http(s):// works too). */
+  /** Base URL of `cachet push` (http(s):// or ws(s)://); /ws and /sse are appended. */
   pushUrl: string;
-  /** Signed subscriber token, or a function that fetches a fresh one. */
+  /** Signed subscriber token, or a function that fetches a fresh one (then it is refreshed before expiry). */
   token: string | (() => string | Promise<string>);
-  /** Channels to follow, e.g. "origin:https://shop.example", "tag:catalog". */
+  /** Channels to follow: "origin:https://shop.example", "tag:catalog". */
   channels: string[];
-  /** Cache Storage (and IndexedDB) name shared with the Service Worker. */
+  /** Cache Storage (and IndexedDB) name shared with the Service Worker. Default "cachet". */
   cacheName?: string;
   /** URL of the Service Worker script to register, if the page should. */
   serviceWorker?: string;
-  /** "websocket" (default "auto": WebSocket, then SSE after failures) or "sse". */
+  /** "auto" (default: WebSocket, SSE after three failed attempts), "websocket" or "sse". */
   transport?: "auto" | "websocket" | "sse";
-  /** Reconnect backoff (exponential with full jitter). */
+  /** Reconnect backoff (exponential with full jitter); default 0.5 s doubling to 30 s. */
   backoff?: BackoffOptions;
 }
 
@@ -36,19 +36,22 @@ export type ConnState = "connecting" | "live" | "offline" | "stopped";
 export interface EvictEvent {
   key: string;
   version: number;
-  channel: string;
   outcome: Outcome;
 }
 
 /** Events a Client emits. */
 export interface Events {
+  /** A transition reached this origin: evicted, a duplicate, or older than what was applied. */
   evict: EvictEvent;
+  /** The connection state changed (leader is whether this tab holds the connection). */
   state: { state: ConnState; leader: boolean };
-  reset: { channel: string; flushed: number };
+  /** Entries that could not be proven fresh were flushed. */
+  reset: { reason: string; flushed: number };
+  /** Something went wrong; the client recovers unless the state is "stopped". */
   error: Error;
 }
 
-/** Counters and positions; sw holds the Service Worker's own counters. */
+/** Counters and the stored position; sw holds the Service Worker's own counters. */
 export interface Stats {
   state: ConnState;
   leader: boolean;
@@ -58,13 +61,14 @@ export interface Stats {
   stale: number;
   resets: number;
   reconnects: number;
-  positions: Record<string, Position>;
+  position: string | null;
   sw: Record<string, unknown> | null;
 }
 
 type Wire = { t: "evict"; e: EvictEvent } | { t: "state"; s: ConnState } | { t: "reset"; r: Events["reset"] };
 
-const posKey = (channel: string): string => "pos:" + channel;
+const POS = "pos";
+const SLOW_MS = 30_000;
 
 /** Client is a running SDK instance in one tab. */
 export class Client extends Emitter<Events> {
@@ -74,9 +78,10 @@ export class Client extends Emitter<Events> {
   private session: Session | null = null;
   private wake: (() => void) | null = null;
   private release: (() => void) | null = null;
+  private pos: string | null = null;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly bc: BroadcastChannel;
   private readonly cacheName: string;
-  private readonly positions: Record<string, Position> = {};
   private readonly counts = { received: 0, evicted: 0, duplicates: 0, stale: 0, resets: 0, reconnects: 0 };
 
   /** Use Cachet.start. */
@@ -100,16 +105,16 @@ export class Client extends Emitter<Events> {
   /** stats reports this tab's counters and, if one controls the page, the Service Worker's. */
   async stats(): Promise<Stats> {
     const sw = await swStats();
-    return { state: this.state, leader: this.leader, ...this.counts, positions: { ...this.positions }, sw };
+    return { state: this.state, leader: this.leader, ...this.counts, position: this.pos, sw };
   }
 
   /** stop closes the connection (if this tab leads) and hands leadership on. */
   stop(): void {
     this.stopped = true;
     removeEventListener("online", this.nudge);
+    clearTimeout(this.refreshTimer);
     this.session?.close();
     this.nudge();
-    this.release?.();
     this.setState("stopped", false);
     this.bc.close();
   }
@@ -118,9 +123,13 @@ export class Client extends Emitter<Events> {
     this.wake?.();
   };
 
+  private count(outcome: Outcome): void {
+    this.counts[outcome === "evicted" ? "evicted" : outcome === "duplicate" ? "duplicates" : "stale"]++;
+  }
+
   private heard(w: Wire): void {
     if (w.t === "evict") {
-      if (w.e.outcome !== "stale") this.counts[w.e.outcome === "evicted" ? "evicted" : "duplicates"]++;
+      this.count(w.e.outcome);
       this.emit("evict", w.e);
     } else if (w.t === "state") {
       if (!this.leader) this.setState(w.s, false);
@@ -131,35 +140,32 @@ export class Client extends Emitter<Events> {
   }
 
   private setState(s: ConnState, tell: boolean): void {
-    if (tell) this.bc.postMessage({ t: "state", s } satisfies Wire);
+    if (tell && !this.stopped) this.bc.postMessage({ t: "state", s } satisfies Wire);
     if (s === this.state) return;
     this.state = s;
     this.emit("state", { state: s, leader: this.leader });
   }
 
-  // lead runs while this tab holds the lock: connect, apply, reconnect.
+  // lead runs while this tab holds the lock: connect, apply, reconnect. The
+  // lock is released when it returns (or when the tab goes away).
   private async lead(): Promise<void> {
     this.leader = true;
-    const held = new Promise<void>((r) => (this.release = r));
-    for (const ch of this.o.channels) {
-      const p = await getMeta<Position>(this.db, posKey(ch));
-      if (p) this.positions[ch] = p;
-    }
+    this.pos = (await getMeta<string>(this.db, POS)) ?? null;
     let attempt = 0;
     let failures = 0;
     while (!this.stopped) {
       this.setState(attempt ? "offline" : "connecting", true);
-      const live = await this.connectOnce(failures);
+      const [live, after] = await this.connectOnce(failures);
       if (this.stopped) break;
-      if (live) {
-        attempt = 0;
-        failures = 0;
-      } else {
-        failures++;
+      if (after === "stop") {
+        this.setState("stopped", true);
+        break;
       }
+      if (live) attempt = failures = 0;
+      else failures++;
       this.counts.reconnects++;
-      const delay = backoffDelay(attempt++, this.o.backoff);
       this.setState("offline", true);
+      const delay = Math.max(after === "slow" ? SLOW_MS : 0, backoffDelay(attempt++, { baseMs: 500, ...this.o.backoff }));
       await new Promise<void>((r) => {
         const t = setTimeout(r, delay);
         this.wake = () => {
@@ -170,68 +176,102 @@ export class Client extends Emitter<Events> {
       this.wake = null;
     }
     this.leader = false;
-    await held;
   }
 
-  // connectOnce runs one connection until it closes; true if it went live.
-  private async connectOnce(failures: number): Promise<boolean> {
+  private async token(): Promise<string> {
+    return typeof this.o.token === "function" ? this.o.token() : this.o.token;
+  }
+
+  // connectOnce runs one connection until it closes: whether it went live,
+  // and what to do next.
+  private async connectOnce(failures: number): Promise<[boolean, After]> {
     let live = false;
     let queue = Promise.resolve();
     let token: string;
     try {
-      token = typeof this.o.token === "function" ? await this.o.token() : this.o.token;
+      token = await this.token();
     } catch (e) {
       this.emit("error", e as Error);
-      return false;
+      return [false, "retry"];
     }
-    const kind = this.o.transport === "sse" || (this.o.transport !== "websocket" && failures >= 3) ? "sse" : "websocket";
-    await new Promise<void>((closed) => {
-      this.session = connect(kind, this.o.pushUrl, token, this.o.channels, { ...this.positions }, {
+    const t = this.o.transport ?? "auto";
+    const kind = t === "sse" || (t === "auto" && failures >= 3) ? "sse" : "ws";
+    const sentPos = this.pos ?? undefined;
+    const after = await new Promise<After>((closed) => {
+      this.session = connect(kind, this.o.pushUrl, token, this.o.channels, sentPos, {
         frame: (f: Frame) => {
+          if (f.t === "welcome") {
+            live = true;
+            this.setState("live", true);
+            this.scheduleRefresh(f.exp);
+          }
           // Frames are applied strictly in order: a position is stored only
           // after everything before it is in Cache Storage.
-          queue = queue.then(() => this.apply(f)).catch((e: unknown) => {
+          queue = queue.then(() => this.apply(f, sentPos)).catch((e: unknown) => {
             this.emit("error", e as Error);
             this.session?.close();
           });
         },
-        open: () => {
-          live = true;
-          this.setState("live", true);
-        },
-        close: (err) => {
-          if (err) this.emit("error", err);
-          void queue.then(closed);
+        close: (a, why) => {
+          if (a !== "retry" || live) this.emit("error", new Error("push connection: " + why));
+          void queue.then(() => closed(a === "token" && typeof this.o.token === "string" ? "stop" : a));
         },
       });
     });
+    clearTimeout(this.refreshTimer);
     this.session = null;
-    return live;
+    return [live, after];
   }
 
-  private async apply(f: Frame): Promise<void> {
-    if (f.type === "transition") {
+  // scheduleRefresh renews the token a minute before exp (WebSocket only;
+  // an SSE stream ends at expiry and reconnects with a fresh token).
+  private scheduleRefresh(exp: number): void {
+    clearTimeout(this.refreshTimer);
+    if (typeof this.o.token !== "function" || !exp) return;
+    const ms = Math.max(1000, exp * 1000 - Date.now() - 60_000);
+    this.refreshTimer = setTimeout(() => {
+      this.token().then((t) => this.session?.refresh(t), (e: unknown) => this.emit("error", e as Error));
+    }, ms);
+  }
+
+  private async apply(f: Frame, sentPos: string | undefined): Promise<void> {
+    if (f.t === "transition") {
       this.counts.received++;
       const outcome = await applyTransition(this.db, this.cacheName, f.record);
-      this.counts[outcome === "evicted" ? "evicted" : outcome === "duplicate" ? "duplicates" : "stale"]++;
-      await this.advance(f.channel, f.position);
-      const e: EvictEvent = { key: f.record.key, version: f.record.version, channel: f.channel, outcome };
+      this.count(outcome);
+      // Tell before storing the position: if this tab dies in between, the
+      // next leader replays the transition and the other tabs hear it again
+      // (at least once) rather than never.
+      const e: EvictEvent = { key: f.record.key, version: f.record.version, outcome };
       this.bc.postMessage({ t: "evict", e } satisfies Wire);
       this.emit("evict", e);
-    } else {
-      // A gap the server cannot fill: nothing stored can be proven fresh.
-      this.counts.resets++;
-      const flushed = await flush(this.cacheName);
-      await this.advance(f.channel, f.position);
-      const r = { channel: f.channel, flushed };
-      this.bc.postMessage({ t: "reset", r } satisfies Wire);
-      this.emit("reset", r);
+      await this.advance(f.pos);
+    } else if (f.t === "reset" || (f.t === "welcome" && !f.resumed && !sentPos)) {
+      // A gap the server cannot fill, or a first connection with entries
+      // stored before it: nothing on these channels can be proven fresh.
+      await this.reset(f.t === "reset" ? f.reason : "first-connection");
+      await this.advance(f.pos);
+    } else if (f.pos) {
+      await this.advance(f.pos);
     }
   }
 
-  private async advance(channel: string, p: Position): Promise<void> {
-    this.positions[channel] = p;
-    await setMeta(this.db, posKey(channel), p);
+  private async reset(reason: string): Promise<void> {
+    const origins = this.o.channels.map((c) => (c.startsWith("origin:") ? c.slice(7) : null));
+    // Entries carry no tags, so a tag channel's reset flushes everything.
+    const match = origins.includes(null) ? undefined : (url: string) => origins.includes(origin(url));
+    const flushed = await flush(this.cacheName, match);
+    if (reason === "first-connection" && !flushed) return;
+    this.counts.resets++;
+    const r = { reason, flushed };
+    this.bc.postMessage({ t: "reset", r } satisfies Wire);
+    this.emit("reset", r);
+  }
+
+  private async advance(pos: string): Promise<void> {
+    if (!pos || pos === this.pos) return;
+    this.pos = pos;
+    await setMeta(this.db, POS, pos);
   }
 }
 
@@ -250,8 +290,6 @@ async function swStats(): Promise<Record<string, unknown> | null> {
 /** start opens the SDK's database, registers the Service Worker if asked, and joins the leader election. */
 export async function start(o: Options): Promise<Client> {
   if (!o.pushUrl || !o.channels.length) throw new TypeError("Cachet.start needs pushUrl and at least one channel");
-  if (o.serviceWorker) {
-    await navigator.serviceWorker.register(o.serviceWorker);
-  }
+  if (o.serviceWorker) await navigator.serviceWorker.register(o.serviceWorker);
   return new Client(o, await openStore(o.cacheName ?? "cachet"));
 }

@@ -2,24 +2,26 @@
 // (pages reach Cache Storage), so a sleeping Service Worker misses nothing.
 
 import type { Transition } from "./record";
-import { raiseVersion, type Store } from "./store";
+import { finishVersion, raiseVersion, type Store } from "./store";
 
 /** What applying a transition did. */
 export type Outcome = "evicted" | "duplicate" | "stale";
 
 /**
- * applyTransition evicts every variant of t.key unless a newer version was
- * already applied. The version is raised before the eviction so a Service
- * Worker that stores a response concurrently sees it changed and drops its
- * copy; a replay of the same version evicts again (harmless), so a crash
- * between the two steps cannot leave a stale entry behind.
+ * applyTransition evicts every variant of t.key unless this version was
+ * already applied. The version is recorded (as under way) before the
+ * eviction, so a Service Worker storing a response concurrently sees it move
+ * and drops its copy, and marked finished after it: a crash in between makes
+ * the replay evict again instead of taking it for a duplicate.
  */
 export async function applyTransition(db: Store, cacheName: string, t: Transition): Promise<Outcome> {
-  const before = await raiseVersion(db, t.key, t.version);
-  if (before > t.version) return "stale";
+  const prev = await raiseVersion(db, t.key, t.version);
+  if (prev.version > t.version) return "stale";
+  if (prev.version === t.version && prev.finished) return "duplicate";
   const cache = await caches.open(cacheName);
   await cache.delete(t.key, { ignoreVary: true });
-  return before === t.version ? "duplicate" : "evicted";
+  await finishVersion(db, t.key, t.version);
+  return "evicted";
 }
 
 /**

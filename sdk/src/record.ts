@@ -115,7 +115,10 @@ function decode(type: string, input: string | Uint8Array, shape: Shape): Record<
     throw new InvalidRecordError(type, `malformed JSON: ${(e as Error).message}`);
   }
   if (typeof o !== "object" || o === null || Array.isArray(o)) throw new InvalidRecordError(type, "malformed JSON: not an object");
-  const rec = o as Record<string, unknown>;
+  return check(type, o as Record<string, unknown>, shape);
+}
+
+function check(type: string, rec: Record<string, unknown>, shape: Shape): Record<string, unknown> {
   for (const [name, kind] of Object.entries({ v: "u", ...shape } as Shape)) {
     const x = rec[name];
     if (x === undefined || x === null) {
@@ -135,7 +138,18 @@ const TRANSITION: Shape = {
 
 /** decodeTransition parses and validates a transition record. */
 export function decodeTransition(input: string | Uint8Array): Transition {
-  const t = decode("transition", input, TRANSITION);
+  return validTransition(decode("transition", input, TRANSITION));
+}
+
+/**
+ * transitionOf checks an already parsed object (a push frame carries the
+ * record's fields inline, without "v") against the transition rules.
+ */
+export function transitionOf(o: Record<string, unknown>): Transition {
+  return validTransition(check("transition", { ...o, v: RECORD_VERSION }, TRANSITION));
+}
+
+function validTransition(t: Record<string, unknown>): Transition {
   const bad = (reason: string): never => {
     throw new InvalidRecordError("transition", reason);
   };

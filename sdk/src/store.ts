@@ -24,16 +24,26 @@ export function openStore(name: string): Promise<Store> {
   return done(r);
 }
 
+// A key's record is its newest version, negated while the eviction for it
+// is still under way: a replay of a version whose eviction never finished
+// evicts again, a replay of a finished one is a duplicate.
+
 /** versionOf returns the newest version recorded for key, 0 if none. */
 export async function versionOf(db: Store, key: string): Promise<number> {
-  return ((await done(db.transaction(VERSIONS).objectStore(VERSIONS).get(key))) as number | undefined) ?? 0;
+  return Math.abs(((await done(db.transaction(VERSIONS).objectStore(VERSIONS).get(key))) as number | undefined) ?? 0);
+}
+
+/** Previous is what raiseVersion found: the version and whether its eviction finished. */
+export interface Previous {
+  version: number;
+  finished: boolean;
 }
 
 /**
- * raiseVersion records version for key unless a newer one is there, in one
- * transaction, and returns the version that was there before (0 if none).
+ * raiseVersion records version for key as under way unless a newer or equal
+ * one is there, in one transaction, and returns what was there before.
  */
-export function raiseVersion(db: Store, key: string, version: number): Promise<number> {
+export function raiseVersion(db: Store, key: string, version: number): Promise<Previous> {
   return new Promise((resolve, reject) => {
     const tx = db.transaction(VERSIONS, "readwrite");
     const os = tx.objectStore(VERSIONS);
@@ -41,9 +51,23 @@ export function raiseVersion(db: Store, key: string, version: number): Promise<n
     const r = os.get(key);
     r.onsuccess = () => {
       before = (r.result as number | undefined) ?? 0;
-      if (version > before) os.put(version, key);
+      if (version > Math.abs(before)) os.put(-version, key);
     };
-    tx.oncomplete = () => resolve(before);
+    tx.oncomplete = () => resolve({ version: Math.abs(before), finished: before >= 0 });
+    tx.onerror = tx.onabort = () => reject(tx.error);
+  });
+}
+
+/** finishVersion marks the eviction for version of key as done. */
+export function finishVersion(db: Store, key: string, version: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(VERSIONS, "readwrite");
+    const os = tx.objectStore(VERSIONS);
+    const r = os.get(key);
+    r.onsuccess = () => {
+      if (r.result === -version) os.put(version, key);
+    };
+    tx.oncomplete = () => resolve();
     tx.onerror = tx.onabort = () => reject(tx.error);
   });
 }
