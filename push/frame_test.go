@@ -1,0 +1,86 @@
+package push
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestParseClientFrame(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		ok   bool
+		want string
+	}{
+		{`{"t":"hello","v":1,"token":"x","channels":["origin:https://a.example","tag:b"]}`, true, TypeHello},
+		{`{"t":"hello","v":1,"channels":["tag:b"]}`, false, ""},
+		{`{"t":"hello","v":1,"token":"x","channels":["origin:https://a.example/path"]}`, false, ""},
+		{`{"t":"hello","v":1,"token":"x","channels":["origin:ftp://a"]}`, false, ""},
+		{`{"t":"hello","v":1,"token":"x","channels":["shop"]}`, false, ""},
+		{`{"t":"refresh","token":"y"}`, true, TypeRefresh},
+		{`{"t":"ping"}`, true, TypePing},
+		{`{"t":"receipts","reads":[]}`, true, TypeReceipts},
+		{`{"t":"ping"} {"t":"ping"}`, false, ""},
+		{`{"t":"launch"}`, false, ""},
+		{`{}`, false, ""},
+		{`[`, false, ""},
+	} {
+		f, err := ParseClientFrame([]byte(tc.in))
+		if tc.ok != (err == nil) {
+			t.Errorf("%s: err = %v, want ok=%v", tc.in, err, tc.ok)
+			continue
+		}
+		var fe *FrameError
+		if err != nil && !errors.As(err, &fe) {
+			t.Errorf("%s: error %T is not a *FrameError", tc.in, err)
+		}
+		if tc.ok && f.T != tc.want {
+			t.Errorf("%s: type %q, want %q", tc.in, f.T, tc.want)
+		}
+	}
+}
+
+func TestPositionRoundTrip(t *testing.T) {
+	p := Position{Epoch: Epoch("abc", 3), Channels: ChannelHash([]string{"tag:b", "tag:a"}), Offsets: []int64{0, 17, 123456789}}
+	q, err := ParsePosition(p.String())
+	if err != nil || q.String() != p.String() || q.Channels != ChannelHash([]string{"tag:a", "tag:b"}) {
+		t.Fatalf("round trip %q → %+v, %v", p, q, err)
+	}
+	if Epoch("abc", 3) == Epoch("abc", 4) || Epoch("abc", 3) == Epoch("abd", 3) {
+		t.Fatal("epoch ignores topic ID or partition count")
+	}
+	for _, bad := range []string{"", "p2~0123456789abcdef~01234567~1", "p1~0123456789abcdef~01234567~-1",
+		"p1~0123456789abcdef~01234567~01", "p1~0123456789ABCDEF~01234567~1", "p1~0123456789abcdef~0123~1"} {
+		if _, err := ParsePosition(bad); !errors.Is(err, ErrBadPosition) {
+			t.Errorf("%q: err = %v, want ErrBadPosition", bad, err)
+		}
+	}
+}
+
+func FuzzParseClientFrame(f *testing.F) {
+	for _, s := range []string{`{"t":"hello","v":1,"token":"x","channels":["tag:a"],"pos":"p1~0123456789abcdef~01234567~1.2"}`,
+		`{"t":"refresh","token":"y"}`, `{"t":"ping"}`, `{"t":"receipts","reads":[{"kind":"hit"}]}`, `{`, `null`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fr, err := ParseClientFrame(b)
+		if err != nil {
+			var fe *FrameError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %T is not a *FrameError", err)
+			}
+			return
+		}
+		if fr.T == TypeHello {
+			for _, c := range fr.Channels {
+				if ValidChannel(c) != nil {
+					t.Fatalf("accepted hello with bad channel %q", c)
+				}
+			}
+			if fr.Pos != "" {
+				if p, err := ParsePosition(fr.Pos); err == nil && p.String() != fr.Pos {
+					t.Fatalf("position %q re-encodes as %q", fr.Pos, p.String())
+				}
+			}
+		}
+	})
+}
