@@ -1,7 +1,7 @@
 # Browser SDK (sdk/): TypeScript bundles built with esbuild, unit tests under
 # node's test runner, browser tests in Debian's Chromium via playwright-core
 # against a real `cachet push` on an embedded broker.
-.PHONY: sdk sdk-deps chromium test-sdk bench-sdk
+.PHONY: sdk sdk-deps chromium sdk-cachet test-sdk
 
 SDK_STAMP := sdk/node_modules/.cachet-npm-ci
 CHROMIUM_BIN := /usr/bin/chromium
@@ -20,13 +20,12 @@ sdk: sdk-deps ## type-check and bundle the SDK into sdk/dist (page client, Servi
 	cd sdk && npx --no-install tsc -p tsconfig.json && npx --no-install tsc -p tsconfig.sw.json && npx --no-install tsc -p tsconfig.node.json
 	cd sdk && node build.mjs --size --e2e
 
-$(BIN)/cachet: FORCE
-	go build -o $@ ./cmd/cachet
+# The browser tests run the real daemons: cachet dev (embedded broker),
+# cachet push and cachet produce, built from this tree.
+sdk-cachet:
+	go build -o $(BIN)/cachet ./cmd/cachet
 
-.PHONY: FORCE
-FORCE:
-
-test-sdk: sdk chromium $(BIN)/cachet ## SDK: size budget, golden vectors under node, browser tests in Chromium
+test-sdk: sdk chromium sdk-cachet ## SDK: size budget, golden vectors under node, browser tests in Chromium
 	cd sdk && node --test --test-reporter=spec dist/test/
 	cd sdk && CACHET_BIN=$(BIN)/cachet node --test --test-concurrency=1 --test-timeout=180000 --test-reporter=spec dist/e2e/
 
