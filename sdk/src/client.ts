@@ -37,6 +37,8 @@ export interface EvictEvent {
   key: string;
   version: number;
   outcome: Outcome;
+  /** W3C trace context of the transaction, when the ledger carried one. */
+  traceparent?: string;
 }
 
 /** Events a Client emits. */
@@ -242,7 +244,8 @@ export class Client extends Emitter<Events> {
       // Tell before storing the position: if this tab dies in between, the
       // next leader replays the transition and the other tabs hear it again
       // (at least once) rather than never.
-      const e: EvictEvent = { key: f.record.key, version: f.record.version, outcome };
+      const { key, version, traceparent } = f.record;
+      const e: EvictEvent = { key, version, outcome, traceparent };
       this.bc.postMessage({ t: "evict", e } satisfies Wire);
       this.emit("evict", e);
       await this.advance(f.pos);
