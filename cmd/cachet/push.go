@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/push"
+)
+
+func init() {
+	register(command{name: "push", summary: "WebSocket/SSE push server: fans transitions out to browsers", run: runPush})
+}
+
+func runPush(ctx context.Context, args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("cachet push", flag.ContinueOnError)
+	brokers := fs.String("brokers", envOr("CACHET_BROKERS", "127.0.0.1:9092"), "Kafka bootstrap servers (env CACHET_BROKERS)")
+	embedded := fs.Bool("embedded", false, "start an embedded Kafka broker in process and use it (a quick try)")
+	listen := fs.String("listen", "127.0.0.1:8090", "HTTP address serving /ws, /sse, /metrics and /healthz")
+	secret := fs.String("jwt-secret", os.Getenv("CACHET_PUSH_SECRET"), "HS256 secret for tokens (env CACHET_PUSH_SECRET)")
+	jwks := fs.String("jwks", "", "JWKS file with the ES256/RS256 keys tokens may be signed with")
+	audience := fs.String("audience", push.DefaultAudience, "audience tokens must name")
+	issuer := fs.String("issuer", "", "issuer tokens must name (empty: not checked)")
+	origins := fs.String("allowed-origins", "", "comma-separated page origins allowed to connect (empty: any)")
+	var cfg push.Config
+	fs.IntVar(&cfg.Window, "window", 4096, "replay window per partition, records")
+	fs.IntVar(&cfg.SendBuffer, "send-buffer", 1024, "frames queued per connection before it counts as full")
+	fs.DurationVar(&cfg.SlowDeadline, "slow-deadline", 5*time.Second, "how long a connection's buffer may stay full")
+	fs.IntVar(&cfg.MaxChannels, "max-channels", 64, "channels per connection")
+	fs.IntVar(&cfg.MaxFrameBytes, "max-frame-bytes", 16<<10, "largest client frame")
+	fs.IntVar(&cfg.FramesPerSecond, "frames-per-second", 20, "client frames per second (bursts of twice that)")
+	fs.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", 256, "connections per client IP")
+	fs.IntVar(&cfg.MaxConns, "max-conns", 19000, "connections in total")
+	if ok, err := parseFlags(fs, args); !ok {
+		return err
+	}
+	if *secret == "" && *jwks == "" {
+		return usageError{"need --jwt-secret or --jwks"}
+	}
+	v, err := push.NewVerifierFromFile([]byte(*secret), *jwks, *audience, *issuer)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	cfg.Verifier = v
+	if *origins != "" {
+		cfg.AllowedOrigins = strings.Split(*origins, ",")
+	}
+	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	cfg.Kafka = kafka.Config{Brokers: *brokers, ClientID: "cachet-push"}
+	if *embedded {
+		b, err := kafka.StartEmbedded(ctx)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		cfg.Kafka = b.Config("cachet-push")
+		fmt.Fprintf(w, "kafka: embedded broker on %s\n", b.Addr())
+	}
+	return servePush(ctx, cfg, *listen, w)
+}
+
+// servePush runs a push server on listen until ctx is done.
+func servePush(ctx context.Context, cfg push.Config, listen string, w io.Writer) error {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	srv, err := push.New(ctx, cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(w, "push: listening on http://%s (epoch %s)\n", ln.Addr(), srv.Epoch())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	srv.Close() // tells clients to reconnect (4000) before the listener goes
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	hs.Shutdown(sctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
