@@ -11,6 +11,7 @@ import { createInterface } from "node:readline";
 const BIN = process.env.CACHET_BIN ?? "../.bin/cachet";
 // CACHET_PUSH_BIN runs another build of the push server (same flags).
 const PUSH_BIN = process.env.CACHET_PUSH_BIN ?? BIN;
+
 export const SECRET = "sdk-browser-tests-secret-0123456789";
 export const AUDIENCE = "cachet-push";
 
@@ -61,14 +62,6 @@ class Proc {
 
 function run(name: string, args: string[], env: Record<string, string> = {}, bin = BIN): Proc {
   return new Proc(name, spawn(bin, args, { env: { ...process.env, ...env }, stdio: "pipe" }));
-}
-
-async function freePort(): Promise<number> {
-  const s = createTCPServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** Proxy forwards TCP to push; partition() cuts every connection until heal(). */
@@ -127,10 +120,8 @@ export class Stack {
   private tx = 0;
   private pending: ((line: string) => void)[] = [];
   private constructor(
-    readonly brokers: string,
     private readonly dev: Proc,
-    private push: Proc,
-    private readonly pushPort: number,
+    private readonly push: Proc,
     private readonly producer: Proc,
     readonly proxy: Proxy,
   ) {
@@ -140,19 +131,14 @@ export class Stack {
   static async start(): Promise<Stack> {
     const dev = run("cachet dev", ["dev", "--port", "0"]);
     const brokers = (await dev.waitFor(/embedded broker on (\S+)/))[1]!;
-    const pushPort = await freePort();
-    const push = await Stack.startPush(brokers, pushPort);
-    const producer = run("cachet produce", ["produce", "--brokers", brokers]);
-    const proxy = await Proxy.start(pushPort);
-    return new Stack(brokers, dev, push, pushPort, producer, proxy);
-  }
-
-  private static async startPush(brokers: string, port: number): Promise<Proc> {
-    const p = run("cachet push", ["push", "--brokers", brokers, "--listen", `127.0.0.1:${port}`, "--audience", AUDIENCE], {
+    const push = run("cachet push", ["push", "--brokers", brokers, "--listen", "127.0.0.1:0", "--audience", AUDIENCE], {
       CACHET_PUSH_SECRET: SECRET,
     }, PUSH_BIN);
-    await waitHTTP(`http://127.0.0.1:${port}/healthz`, p);
-    return p;
+    const pushAddr = (await push.waitFor(/listening on http:\/\/(\S+)/))[1]!;
+    await waitHTTP(`http://${pushAddr}/healthz`, push);
+    const producer = run("cachet produce", ["produce", "--brokers", brokers]);
+    const proxy = await Proxy.start(Number(pushAddr.split(":").pop()));
+    return new Stack(dev, push, producer, proxy);
   }
 
   /** url is where browsers reach push (through the proxy). */
@@ -174,12 +160,6 @@ export class Stack {
       const got = await Promise.race([ack, this.producer.exited.then((c) => `exit ${c}`)]);
       if (!got.startsWith("ok ")) throw new Error(`cachet produce: ${got}\n${this.producer.lines.slice(-10).join("\n")}`);
     }
-  }
-
-  /** restartPush stops the push server and starts a new one on the same port. */
-  async restartPush(): Promise<void> {
-    await this.push.stop();
-    this.push = await Stack.startPush(this.brokers, this.pushPort);
   }
 
   async close(): Promise<void> {
