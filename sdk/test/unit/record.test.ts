@@ -77,3 +77,31 @@ test("reads and advice enforce their rules", () => {
   assert.throws(() => decodeAdvice(JSON.stringify({ ...adv, readRate: -1 })), /readRate/);
   assert.throws(() => decodeAdvice(JSON.stringify({ ...adv, action: "panic" })), /unknown action/);
 });
+
+test("mutated transitions decode to a valid record or fail with a typed error", () => {
+  // A seeded fuzz pass over the golden encoding: flip, drop and insert bytes.
+  let seed = 7;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const src = golden.transition;
+  const pool = '{}[]":,0123456789-.eE truefalsnul\\u';
+  for (let i = 0; i < 5000; i++) {
+    let s = src;
+    for (let n = 1 + rnd(4); n > 0; n--) {
+      const at = rnd(s.length);
+      const op = rnd(3);
+      const c = pool[rnd(pool.length)]!;
+      s = op === 0 ? s.slice(0, at) + c + s.slice(at + 1) : op === 1 ? s.slice(0, at) + s.slice(at + 1) : s.slice(0, at) + c + s.slice(at);
+    }
+    try {
+      const t = decodeTransition(s);
+      assert.ok(t.key !== "" && t.version > 0 && t.txId !== "", s);
+      assert.ok(["VALID", "INVALIDATED", "PURGED"].includes(t.state), s);
+      assert.ok(Number.isSafeInteger(t.block) && Number.isSafeInteger(t.txIndex), s);
+    } catch (e) {
+      assert.ok(e instanceof InvalidRecordError || e instanceof UnsupportedVersionError, `${s}: ${String(e)}`);
+    }
+  }
+});
