@@ -18,6 +18,8 @@ interface PageHelpers {
   stopClient(): void;
   events(): Record<string, unknown>[];
   stats(): Promise<Record<string, unknown>>;
+  startGet(path: string): void;
+  awaitGet(path: string): Promise<Got>;
 }
 
 /** Tab is one browser tab on a test origin. */

@@ -22,6 +22,7 @@ const resources: Record<string, Handler> = {
   cookie: (_q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600", "set-cookie": `visit=${n}; Path=/` }).end(`cookie ${n}`),
   vary: (q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600", vary: "X-Variant" }).end(`vary ${String(q.headers["x-variant"])} ${n}`),
   varystar: (_q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600", vary: "*" }).end(`varystar ${n}`),
+  slow: (_q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600" }).end(`slow ${n}`),
   nocache: (q, s, n) => {
     if (q.headers["if-none-match"] === '"stable"') return void s.writeHead(304, { etag: '"stable"' }).end();
     s.writeHead(200, { "cache-control": "no-cache", etag: '"stable"' }).end(`nocache ${n}`);
@@ -36,6 +37,8 @@ export class Origin {
   readonly conditional = new Map<string, number>();
   /** While true, resource requests fail at the TCP level, as if the origin were unreachable. */
   down = false;
+  /** While set, /r/slow answers only once this promise resolves. */
+  gate: Promise<void> | null = null;
   /** When set, /push/* is proxied to this base URL (push served from the page's own origin). */
   push: string | null = null;
   private constructor(
@@ -71,6 +74,10 @@ export class Origin {
     const n = (this.hits.get(path) ?? 0) + 1;
     this.hits.set(path, n);
     if (req.headers["if-none-match"]) this.conditional.set(path, (this.conditional.get(path) ?? 0) + 1);
+    if (m![1] === "slow" && this.gate) {
+      const gate = this.gate;
+      return void gate.then(() => h(req, res, n));
+    }
     h(req, res, n);
   }
 

@@ -70,6 +70,24 @@ test("a produced invalidation evicts the cached response; only newer versions ap
   assert.equal(s.origin.count("/r/plain"), 2);
 });
 
+test("a response in flight when its key is invalidated is served but never stored", async (t) => {
+  const s = await site(t);
+  const a = await tab(t, s);
+  await eventually("live", () => live(a));
+  let release = (): void => undefined;
+  s.origin.gate = new Promise((r) => (release = r));
+  await a.call("startGet", "/r/slow");
+  await eventually("the request at the origin", async () => s.origin.count("/r/slow") === 1);
+  await stack.produce({ key: s.key("/r/slow"), version: 1 });
+  await eventually("the eviction applied", async () => (await evictions(a)).some((e) => e.key === s.key("/r/slow")));
+  release();
+  assert.equal((await a.call("awaitGet", "/r/slow")).body, "slow 1");
+  await eventually("the worker dropped its copy", async () => ((await stats(a)).sw as Record<string, number>).raced === 1);
+  assert.equal(await a.call("cached", "/r/slow"), false);
+  s.origin.gate = null;
+  await cache(a, "/r/slow"); // the next response, fetched after the invalidation, is stored
+});
+
 test("closing the leader hands over to another tab without losing a transition", async (t) => {
   const s = await site(t);
   const a = await tab(t, s);

@@ -79,7 +79,6 @@ export class Client extends Emitter<Events> {
   private stopped = false;
   private session: Session | null = null;
   private wake: (() => void) | null = null;
-  private release: (() => void) | null = null;
   private pos: string | null = null;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly bc: BroadcastChannel;
