@@ -33,7 +33,9 @@ func (c Config) Validate() error {
 }
 
 func (c Config) base() ckafka.ConfigMap {
-	m := ckafka.ConfigMap{"bootstrap.servers": c.Brokers}
+	// librdkafka logs at info level by default (telemetry, reconnects);
+	// warnings and errors are what an operator needs.
+	m := ckafka.ConfigMap{"bootstrap.servers": c.Brokers, "log_level": 4}
 	if c.ClientID != "" {
 		m["client.id"] = c.ClientID
 	}
