@@ -176,11 +176,15 @@ func ParseJWKS(b []byte) (map[string]crypto.PublicKey, error) {
 			}
 			x, err1 := num(k.X)
 			y, err2 := num(k.Y)
-			if err1 != nil || err2 != nil {
+			if err1 != nil || err2 != nil || len(x.Bytes()) > 32 || len(y.Bytes()) > 32 {
 				return nil, fail("bad x or y")
 			}
-			pk := &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}
-			if _, err := pk.ECDH(); err != nil { // validates the point
+			point := make([]byte, 65) // uncompressed: 0x04 || x || y
+			point[0] = 4
+			x.FillBytes(point[1:33])
+			y.FillBytes(point[33:])
+			pk, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), point) // validates the point
+			if err != nil {
 				return nil, fail("point not on P-256")
 			}
 			keys[k.Kid] = pk
