@@ -166,3 +166,13 @@ test("over Server-Sent Events too", async (t) => {
   await stack.produce({ key: s.key("/r/plain"), version: 2 });
   await eventually("eviction", async () => !(await a.call("cached", "/r/plain")));
 });
+
+test("a refused token stops the client instead of retrying forever", async (t) => {
+  const s = await site(t);
+  // Signed for another channel: push closes with 4404 (channel forbidden).
+  const a = await tab(t, s, { token: token(["origin:https://elsewhere.example"]) });
+  await eventually("stopped", async () => (await stats(a)).state === "stopped");
+  const states = (await a.call("events")).filter((e) => e.type === "state").map((e) => e.state);
+  assert.ok(!states.includes("live"), `went live: ${states.join(",")}`);
+  assert.equal((await stats(a)).reconnects, 0);
+});
