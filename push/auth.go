@@ -174,17 +174,13 @@ func ParseJWKS(b []byte) (map[string]crypto.PublicKey, error) {
 			if k.Crv != "P-256" {
 				return nil, fail("curve " + k.Crv + " not supported (want P-256)")
 			}
-			x, err1 := num(k.X)
-			y, err2 := num(k.Y)
-			if err1 != nil || err2 != nil || len(x.Bytes()) > 32 || len(y.Bytes()) > 32 {
+			x, err1 := base64.RawURLEncoding.DecodeString(k.X)
+			y, err2 := base64.RawURLEncoding.DecodeString(k.Y)
+			if err1 != nil || err2 != nil || len(x) != 32 || len(y) != 32 {
 				return nil, fail("bad x or y")
 			}
-			point := make([]byte, 65) // uncompressed: 0x04 || x || y
-			point[0] = 4
-			x.FillBytes(point[1:33])
-			y.FillBytes(point[33:])
-			pk, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), point) // validates the point
-			if err != nil {
+			pk, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+			if err != nil { // validates the point
 				return nil, fail("point not on P-256")
 			}
 			keys[k.Kid] = pk

@@ -71,9 +71,13 @@ func TestBadTokensRefused(t *testing.T) {
 func TestES256FromJWKS(t *testing.T) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pub, err := key.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		t.Fatal(err)
+	}
 	enc := func(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 	jwks, _ := json.Marshal(map[string]any{"keys": []map[string]string{{"kty": "EC", "crv": "P-256", "kid": "k1",
-		"x": enc(key.X.FillBytes(make([]byte, 32))), "y": enc(key.Y.FillBytes(make([]byte, 32)))}}})
+		"x": enc(pub[1:33]), "y": enc(pub[33:])}}})
 	v, err := push.NewVerifier(nil, jwks, "", "")
 	if err != nil {
 		t.Fatal(err)
