@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -79,7 +80,9 @@ func TestConnectionLimitPerIP(t *testing.T) {
 // while another one on the same channel receives every transition.
 func TestSlowConsumerDropped(t *testing.T) {
 	b := startBroker(t, 1)
-	srv := startServer(t, b, func(c *push.Config) { c.SendBuffer = 16; c.SlowDeadline = 500 * 1e6 })
+	// The margins let a client that reads keep up on a loaded machine (race
+	// detector, parallel packages); one that never reads exhausts them anyway.
+	srv := startServer(t, b, func(c *push.Config) { c.SendBuffer = 64; c.SlowDeadline = 2 * time.Second })
 	fast := subscribe(t, srv.url, "", shopCh)
 	fast.next()
 	// The slow client sends hello and never reads.
