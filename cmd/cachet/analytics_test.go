@@ -54,16 +54,26 @@ func TestAnalyticsEndToEnd(t *testing.T) {
 		tr, _ = record.Transition{TxID: fmt.Sprint("s", i), Key: shared, Version: uint64(i), State: record.StateValid,
 			Timestamp: time.Now().Add(-time.Duration(240-2*i) * time.Second), Owner: "Org1MSP", Actor: org, MaxAge: 60}.Marshal()
 		send(record.TopicTransitions, shared, tr)
-		rd, _ := record.Read{Kind: record.ReadHit, Key: hot, Client: fmt.Sprint("c", i%7), At: at}.Marshal()
-		send(record.TopicReads, hot, rd)
 	}
 	tr, _ := record.Transition{TxID: "c1", Key: cold, Version: 1, State: record.StateValid, Timestamp: t0,
 		Owner: "Org1MSP", Actor: "Org1MSP", MaxAge: 3600}.Marshal()
 	send(record.TopicTransitions, cold, tr)
-	send(record.TopicTransitions, "junk", []byte(`{"v":1,"key":`))                                        // malformed
-	send(record.TopicReads, "junk", []byte(`{"v":1,"kind":"hit","key":"x","at":"1970-01-01T00:00:00Z"}`)) // absurd time
+	send(record.TopicTransitions, "junk", []byte(`{"v":1,"key":`)) // malformed
 	if left := p.Flush(30_000); left != 0 {
 		t.Fatalf("%d records not delivered", left)
+	}
+	// Reads of a key the model has not seen written are skipped (documented),
+	// and the two topics are consumed independently: the reads go out only
+	// once the daemon has advised on the hot key, i.e. has seen its writes.
+	sendReads := func() {
+		for i := 1; i <= 120; i++ {
+			rd, _ := record.Read{Kind: record.ReadHit, Key: hot, Client: fmt.Sprint("c", i%7), At: t0.Add(time.Duration(i) * 10 * time.Second)}.Marshal()
+			send(record.TopicReads, hot, rd)
+		}
+		send(record.TopicReads, "junk", []byte(`{"v":1,"kind":"hit","key":"x","at":"1970-01-01T00:00:00Z"}`)) // absurd time
+		if left := p.Flush(30_000); left != 0 {
+			t.Fatalf("%d read records not delivered", left)
+		}
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -100,7 +110,12 @@ func TestAnalyticsEndToEnd(t *testing.T) {
 		h, s := got[hot], got[shared]
 		return h.Action == record.ActionInvalidateEarly && s.Action == record.ActionBatch && got[cold].Key != ""
 	}
+	readsSent := false
 	for time.Now().Before(deadline) && !done() {
+		if !readsSent && got[hot].Key != "" {
+			sendReads()
+			readsSent = true
+		}
 		m, ok := c.Poll(200).(*ckafka.Message)
 		if !ok || m.TopicPartition.Error != nil {
 			continue
