@@ -90,7 +90,7 @@ func TestDaemonSkipsJunkAndPublishesAdvice(t *testing.T) {
 	if last.Key != "https://a.example/hot" || last.Action != record.ActionInvalidateEarly || last.RecommendedMaxAge >= 600 {
 		t.Errorf("advice %+v: want invalidate-early under max-age 600 for a key written every 15 s", last)
 	}
-	if st := d.Stats(); st.Skipped["malformed record"] != 1 || st.Skipped["read of a key never written"] != 1 {
-		t.Errorf("skips %v: want one malformed record and one unknown key", st.Skipped)
+	if stats := d.Stats(); stats.Skipped["malformed record"] != 1 || stats.Skipped["read of a key never written"] != 1 {
+		t.Errorf("skips %v: want one malformed record and one unknown key", stats.Skipped)
 	}
 }

@@ -56,7 +56,8 @@ func (t *Tracker) Len() int { return len(t.keys) }
 // Key returns the key at batch index i.
 func (t *Tracker) Key(i int) string { return t.keys[i] }
 
-func (t *Tracker) skip(r Reason, key string, err error) error {
+// drop counts a record refused for reason r and returns its typed error.
+func (t *Tracker) drop(r Reason, key string, err error) error {
 	t.skipped[r]++
 	return &SkipError{Reason: r, Key: key, Err: err}
 }
@@ -82,9 +83,9 @@ func (t *Tracker) IngestRead(b []byte) error {
 func (t *Tracker) decodeSkip(err error) error {
 	var uv *record.UnsupportedVersionError
 	if errors.As(err, &uv) {
-		return t.skip(ReasonVersion, "", err)
+		return t.drop(ReasonVersion, "", err)
 	}
-	return t.skip(ReasonMalformed, "", err)
+	return t.drop(ReasonMalformed, "", err)
 }
 
 // checkTime refuses timestamps outside what Cachet can have produced.
@@ -92,9 +93,9 @@ func (t *Tracker) checkTime(ts time.Time, key string) error {
 	now := t.cfg.Clock()
 	switch {
 	case ts.Before(minTime):
-		return t.skip(ReasonAbsurdTime, key, nil)
+		return t.drop(ReasonAbsurdTime, key, nil)
 	case ts.After(now.Add(t.cfg.MaxFuture)):
-		return t.skip(ReasonFuture, key, nil)
+		return t.drop(ReasonFuture, key, nil)
 	}
 	return nil
 }
@@ -102,7 +103,7 @@ func (t *Tracker) checkTime(ts time.Time, key string) error {
 // ObserveTransition applies one committed transition: a write of its key.
 func (t *Tracker) ObserveTransition(tr record.Transition) error {
 	if err := tr.Validate(); err != nil {
-		return t.skip(ReasonMalformed, tr.Key, err)
+		return t.drop(ReasonMalformed, tr.Key, err)
 	}
 	if err := t.checkTime(tr.Timestamp, tr.Key); err != nil {
 		return err
@@ -110,7 +111,7 @@ func (t *Tracker) ObserveTransition(tr record.Transition) error {
 	i, ok := t.index[tr.Key]
 	if !ok {
 		if len(t.keys) >= t.cfg.MaxKeys {
-			return t.skip(ReasonTableFull, tr.Key, nil)
+			return t.drop(ReasonTableFull, tr.Key, nil)
 		}
 		i = int32(len(t.keys))
 		t.index[tr.Key] = i
@@ -119,13 +120,13 @@ func (t *Tracker) ObserveTransition(tr record.Transition) error {
 	}
 	s := &t.st[i]
 	if tr.Version <= s.version {
-		return t.skip(ReasonStaleVersion, tr.Key, nil)
+		return t.drop(ReasonStaleVersion, tr.Key, nil)
 	}
 	ts := tr.Timestamp.UnixNano()
 	if s.writes > 0 {
 		gap := ts - s.lastWrite
 		if gap < -int64(t.cfg.MaxSkew) {
-			return t.skip(ReasonClockSkew, tr.Key, nil)
+			return t.drop(ReasonClockSkew, tr.Key, nil)
 		}
 		// A write slightly behind the last one (another org's clock) counts
 		// as simultaneous.
@@ -191,20 +192,20 @@ func (t *Tracker) countOrg(s *keyState, org string, ts int64) {
 // ObserveRead applies one read from browser telemetry.
 func (t *Tracker) ObserveRead(r record.Read) error {
 	if err := r.Validate(); err != nil {
-		return t.skip(ReasonMalformed, r.Key, err)
+		return t.drop(ReasonMalformed, r.Key, err)
 	}
 	if r.Kind == record.ReadEvict {
-		return t.skip(ReasonEvictReceipt, r.Key, nil)
+		return t.drop(ReasonEvictReceipt, r.Key, nil)
 	}
 	if err := t.checkTime(r.At, r.Key); err != nil {
 		return err
 	}
 	if r.At.Before(t.cfg.Clock().Add(-t.cfg.MaxLag)) {
-		return t.skip(ReasonTooOld, r.Key, nil)
+		return t.drop(ReasonTooOld, r.Key, nil)
 	}
 	i, ok := t.index[r.Key]
 	if !ok {
-		return t.skip(ReasonUnknownKey, r.Key, nil)
+		return t.drop(ReasonUnknownKey, r.Key, nil)
 	}
 	s := &t.st[i]
 	ts := r.At.UnixNano()
