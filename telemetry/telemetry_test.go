@@ -1,0 +1,68 @@
+package telemetry_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/cachetsync/cachet/telemetry"
+)
+
+// A span exported through Setup's OTLP/HTTP exporter arrives at the
+// in-process receiver as a child of the traceparent it was started from.
+func TestSetupExportsToReceiver(t *testing.T) {
+	recv := telemetry.NewReceiver(0)
+	srv := httptest.NewServer(recv)
+	defer srv.Close()
+	ctx := context.Background()
+	shutdown, err := telemetry.Setup(ctx, telemetry.Config{Service: "cachet-test", Endpoint: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	sctx, span := otel.Tracer("test").Start(telemetry.WithTraceparent(ctx, parent), "relay.transition")
+	span.SetAttributes(attribute.Int64("cache.version", 7))
+	if tp := telemetry.Traceparent(sctx); !strings.HasPrefix(tp, "00-4bf92f3577b34da6a3ce929d0e0e4736-") || tp == parent {
+		t.Errorf("Traceparent of the child = %q, want the same trace and a new span", tp)
+	}
+	span.End()
+	if err := shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := recv.Trace("4bf92f3577b34da6a3ce929d0e0e4736")
+	if len(got) != 1 {
+		t.Fatalf("receiver holds %d spans of the trace, want 1: %+v", len(got), recv.Spans())
+	}
+	s := got[0]
+	if s.Service != "cachet-test" || s.Name != "relay.transition" || s.ParentSpanID != "00f067aa0ba902b7" || s.Attributes["cache.version"] != "7" {
+		t.Errorf("span = %+v", s)
+	}
+	if s.Duration() < 0 || s.Duration() > time.Minute {
+		t.Errorf("duration %v", s.Duration())
+	}
+}
+
+func TestWithTraceparentIgnoresGarbage(t *testing.T) {
+	for _, tp := range []string{"", "garbage", "00-00000000000000000000000000000000-00f067aa0ba902b7-01"} {
+		if got := telemetry.Traceparent(telemetry.WithTraceparent(context.Background(), tp)); got != "" {
+			t.Errorf("WithTraceparent(%q) carried %q", tp, got)
+		}
+	}
+}
+
+func TestReceiverRefusesNonOTLP(t *testing.T) {
+	srv := httptest.NewServer(telemetry.NewReceiver(0))
+	defer srv.Close()
+	resp, err := srv.Client().Post(srv.URL+"/v1/traces", "application/x-protobuf", strings.NewReader("\xff\xff not protobuf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 400 {
+		t.Errorf("status %d, want 400", resp.StatusCode)
+	}
+}
