@@ -29,13 +29,14 @@ func TestMain(m *testing.M) {
 	wd, _ := os.Getwd()
 	root = filepath.Clean(filepath.Join(wd, ".."))
 	netDir = filepath.Join(root, ".run", "e2e-network")
-	os.Setenv("CACHET_NET_DIR", netDir)
 	if v := os.Getenv("CACHET_E2E_PORT_BASE"); v != "" {
 		if _, err := fmt.Sscan(v, &portBase); err != nil {
 			fmt.Fprintf(os.Stderr, "CACHET_E2E_PORT_BASE=%q: %v\n", v, err)
 			os.Exit(2)
 		}
+		netDir += fmt.Sprint("-", portBase) // its own folder too
 	}
+	os.Setenv("CACHET_NET_DIR", netDir)
 	os.Setenv("CACHET_PORT_BASE", fmt.Sprint(portBase))
 	os.RemoveAll(netDir)
 	code := 1
