@@ -6,12 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/cachetsync/cachet/gateway"
 )
 
 func init() {
-	register(ledgerCommand("watch", "follow committed transitions live (resumable with --checkpoint)", "[flags]", func(fs *flag.FlagSet) func(context.Context, *gateway.Client, *connFlags, []string, io.Writer) error {
+	ledger := ledgerCommand("watch", "follow transitions live: from the ledger (default), --kafka or --push", "[--kafka|--push] [flags]", func(fs *flag.FlagSet) func(context.Context, *gateway.Client, *connFlags, []string, io.Writer) error {
 		checkpoint := fs.String("checkpoint", "", "file that records the last printed position; a restart resumes right after it")
 		from := fs.Int64("from", -1, "start at this block when there is no checkpoint (default: the next block)")
 		invalid := fs.Bool("invalid", false, "also print transactions the peers marked invalid")
@@ -40,7 +41,33 @@ func init() {
 			}
 			return err
 		}
-	}))
+	})
+	register(command{name: ledger.name, summary: ledger.summary, run: func(ctx context.Context, args []string, w io.Writer) error {
+		if src, rest, ok := watchSource(args); ok {
+			return classify(src.run(ctx, rest, w))
+		}
+		return ledger.run(ctx, args, w)
+	}})
+}
+
+// watchSources are the streams `cachet watch` can follow besides the ledger,
+// each selected by its flag (--kafka, --push) and registered from its own
+// file. A source's run gets the remaining arguments, its flag removed.
+var watchSources = map[string]command{}
+
+// watchSource finds the source named by a leading-or-anywhere --<name> flag.
+func watchSource(args []string) (command, []string, bool) {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		name := strings.TrimLeft(a, "-")
+		if src, ok := watchSources[name]; ok && strings.HasPrefix(a, "-") {
+			rest := append(append([]string{}, args[:i]...), args[i+1:]...)
+			return src, rest, true
+		}
+	}
+	return command{}, nil, false
 }
 
 // printTransaction writes one line per transition (or one for an invalid or
