@@ -21,22 +21,37 @@ type devEnv struct {
 	Out   io.Writer
 }
 
-// devService is one daemon `cachet dev` runs in process once the broker is
-// up. run blocks until ctx is done; an error stops the whole stack.
+// devService is one daemon `cachet dev` can run in process once the broker
+// is up. setup defines the service's flags (prefixed with its name, such as
+// --push-listen) and returns its run function, which decides after parsing
+// whether the service is on: it returns errDevOff at once when its flags
+// leave it off. run blocks until ctx is done; an error stops the whole stack.
 type devService struct {
+	name  string
+	setup func(fs *flag.FlagSet) func(ctx context.Context, env devEnv) error
+}
+
+// errDevOff is what a dev service returns when its flags leave it off.
+var errDevOff = errors.New("off")
+
+// devServices lists the daemons `cachet dev` can start. A daemon joins the
+// stack by appending itself here from its own file's init.
+var devServices []devService
+
+type runningService struct {
 	name string
 	run  func(ctx context.Context, env devEnv) error
 }
-
-// devServices lists the daemons `cachet dev` starts, in order. A daemon
-// joins the stack by appending itself here from its own file's init.
-var devServices []devService
 
 func runDev(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("cachet dev", flag.ContinueOnError)
 	port := fs.Int("port", 9092, "embedded broker port on 127.0.0.1 (0 picks a free one)")
 	partitions := fs.Int("partitions", kafka.DefaultTransitionPartitions, "partitions of the transitions, reads and advice topics")
 	dataDir := fs.String("data-dir", "", "keep the broker's data in this folder across restarts (default: memory only)")
+	services := make([]runningService, len(devServices))
+	for i, s := range devServices {
+		services[i] = runningService{s.name, s.setup(fs)}
+	}
 	if ok, err := parseFlags(fs, args); !ok {
 		return err
 	}
@@ -50,12 +65,14 @@ func runDev(ctx context.Context, args []string, w io.Writer) error {
 	}
 	defer b.Close()
 	fmt.Fprintf(w, "kafka: embedded broker on %s (export CACHET_BROKERS=%s)\n", b.Addr(), b.Addr())
-	return runDevServices(ctx, devEnv{Kafka: b.Config("cachet-dev"), Out: w}, devServices)
+	return runDevServices(ctx, devEnv{Kafka: b.Config("cachet-dev"), Out: w}, services)
 }
 
 // runDevServices runs every service until ctx is done or one fails, then
 // stops the others and returns the first failure.
-func runDevServices(ctx context.Context, env devEnv, services []devService) error {
+// A service that reports errDevOff is left out; each prints its own
+// "started" line with what it serves.
+func runDevServices(ctx context.Context, env devEnv, services []runningService) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
@@ -63,11 +80,14 @@ func runDevServices(ctx context.Context, env devEnv, services []devService) erro
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.run(ctx, env); err != nil && ctx.Err() == nil {
+			err := s.run(ctx, env)
+			switch {
+			case errors.Is(err, errDevOff):
+				fmt.Fprintf(env.Out, "%s: off (cachet dev -h shows its flags)\n", s.name)
+			case err != nil && ctx.Err() == nil:
 				cancel(fmt.Errorf("%s: %w", s.name, err))
 			}
 		}()
-		fmt.Fprintf(env.Out, "%s: started\n", s.name)
 	}
 	<-ctx.Done()
 	wg.Wait()

@@ -68,7 +68,8 @@ func TestDevStartsBroker(t *testing.T) {
 func TestDevServicesStopOnFailure(t *testing.T) {
 	boom := errors.New("boom")
 	stopped := make(chan struct{})
-	services := []devService{
+	services := []runningService{
+		{name: "off", run: func(context.Context, devEnv) error { return errDevOff }},
 		{name: "waits", run: func(ctx context.Context, _ devEnv) error { <-ctx.Done(); close(stopped); return nil }},
 		{name: "fails", run: func(context.Context, devEnv) error { return boom }},
 	}
