@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/telemetry"
 )
 
 func init() {
@@ -48,6 +49,7 @@ func runDev(ctx context.Context, args []string, w io.Writer) error {
 	port := fs.Int("port", 9092, "embedded broker port on 127.0.0.1 (0 picks a free one)")
 	partitions := fs.Int("partitions", kafka.DefaultTransitionPartitions, "partitions of the transitions, reads and advice topics")
 	dataDir := fs.String("data-dir", "", "keep the broker's data in this folder across restarts (default: memory only)")
+	otlp := fs.String("otlp-endpoint", "", "OTLP/HTTP endpoint for the daemons' spans (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no export)")
 	services := make([]runningService, len(devServices))
 	for i, s := range devServices {
 		services[i] = runningService{s.name, s.setup(fs)}
@@ -55,6 +57,11 @@ func runDev(ctx context.Context, args []string, w io.Writer) error {
 	if ok, err := parseFlags(fs, args); !ok {
 		return err
 	}
+	shutdown, err := telemetry.Setup(ctx, telemetry.Config{Service: "cachet-dev", Endpoint: *otlp})
+	if err != nil {
+		return err
+	}
+	defer shutdown(context.WithoutCancel(ctx))
 	opts := []kafka.EmbeddedOption{kafka.WithPort(*port), kafka.WithPartitions(*partitions)}
 	if *dataDir != "" {
 		opts = append(opts, kafka.WithDataDir(*dataDir))
