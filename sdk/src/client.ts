@@ -4,18 +4,28 @@
 // the lock passes to another tab, which resumes from the positions the old
 // leader persisted after each applied transition: nothing is lost, and a
 // replay is harmless because versions only move forward.
+//
+// The leader also reports back: eviction receipts and the Service Worker's
+// read telemetry go through an IndexedDB outbox to push ("receipts" frames,
+// forgotten only once acknowledged), each eviction becomes a span of the
+// ledger transaction's trace, and analytics' advice is stored where the
+// Service Worker honours it.
 
 import { backoffDelay, type BackoffOptions } from "./backoff";
 import { origin } from "./cachekey";
 import { Emitter } from "./emitter";
 import { applyTransition, flush, type Outcome } from "./evict";
-import { getMeta, openStore, setMeta, type Store } from "./store";
-import { connect, type After, type Frame, type Session } from "./transport";
+import type { Advice, Read, ReadKind, SwRead } from "./record";
+import { enqueue, forget, getMeta, openStore, peek, setHint, setMeta, type Store } from "./store";
+import { batch, connect, now, type After, type Frame, type Session } from "./transport";
 /** Options of Cachet.start. */
 export interface Options {
   /** Base URL of `cachet push` (http(s):// or ws(s)://); /ws and /sse are appended. */
   pushUrl: string;
-  /** Signed subscriber token, or a function that fetches a fresh one (then it is refreshed before expiry). */
+  /**
+   * Signed subscriber token, or a function that fetches a fresh one: then it
+   * is renewed before it expires ("refresh") and fetched anew after a 41xx close.
+   */
   token: string | (() => string | Promise<string>);
   /** Channels to follow: "origin:https://shop.example", "tag:catalog". */
   channels: string[];
@@ -39,6 +49,10 @@ export interface EvictEvent {
   outcome: Outcome;
   /** W3C trace context of the transaction, when the ledger carried one. */
   traceparent?: string;
+  /** The ledger transaction's timestamp (RFC 3339). */
+  ts: string;
+  /** When the leader finished applying it, Unix epoch milliseconds. */
+  at: number;
 }
 
 /** Events a Client emits. */
@@ -49,6 +63,8 @@ export interface Events {
   state: { state: ConnState; leader: boolean };
   /** Entries that could not be proven fresh were flushed. */
   reset: { reason: string; flushed: number };
+  /** Analytics' advice for a key reached this tab's connection (leader only) and was stored. */
+  advice: Advice;
   /** Something went wrong; the client recovers unless the state is "stopped". */
   error: Error;
 }
@@ -63,14 +79,35 @@ export interface Stats {
   stale: number;
   resets: number;
   reconnects: number;
+  /** Token renewals accepted by push on a live connection. */
+  refreshes: number;
+  /** Receipts and reads acknowledged by push ("receipted"). */
+  receipted: number;
+  /** Reads dropped because the outbox was full. */
+  dropped: number;
+  /** Eviction spans sent. */
+  spans: number;
+  /** Advice frames stored. */
+  advice: number;
   position: string | null;
   sw: Record<string, unknown> | null;
 }
 
-type Wire = { t: "evict"; e: EvictEvent } | { t: "state"; s: ConnState } | { t: "reset"; r: Events["reset"] };
+type Wire =
+  | { t: "evict"; e: EvictEvent }
+  | { t: "state"; s: ConnState }
+  | { t: "reset"; r: Events["reset"] }
+  | { t: "reads"; r: SwRead[] };
 
 const POS = "pos";
 const SLOW_MS = 30_000;
+// Receipts frames go at most this often (push allows 20 client frames a second).
+const RECEIPTS_GAP_MS = 300;
+// Eviction spans: a burst of 10, then 5 a second; beyond that they are not reported.
+const SPAN_BURST = 10;
+const SPAN_RATE = 5 / 1000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Client is a running SDK instance in one tab. */
 export class Client extends Emitter<Events> {
@@ -81,9 +118,18 @@ export class Client extends Emitter<Events> {
   private wake: (() => void) | null = null;
   private pos: string | null = null;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private flushing = false;
+  private dirty = false;
+  private id = "";
+  private spanTokens = SPAN_BURST;
+  private spanAt = 0;
   private readonly bc: BroadcastChannel;
   private readonly cacheName: string;
-  private readonly counts = { received: 0, evicted: 0, duplicates: 0, stale: 0, resets: 0, reconnects: 0 };
+  private readonly counts = {
+    received: 0, evicted: 0, duplicates: 0, stale: 0, resets: 0, reconnects: 0,
+    refreshes: 0, receipted: 0, dropped: 0, spans: 0, advice: 0,
+  };
 
   /** Use Cachet.start. */
   constructor(
@@ -114,6 +160,7 @@ export class Client extends Emitter<Events> {
     this.stopped = true;
     removeEventListener("online", this.nudge);
     clearTimeout(this.refreshTimer);
+    clearTimeout(this.flushTimer);
     this.session?.close();
     this.nudge();
     this.setState("stopped", false);
@@ -129,7 +176,12 @@ export class Client extends Emitter<Events> {
   }
 
   private heard(w: Wire): void {
-    if (w.t === "evict") {
+    if (w.t === "reads") {
+      // Only the leader sends; reads of keys outside the subscribed origins
+      // would be refused by push.
+      const mine = w.r.filter((r) => this.o.channels.includes("origin:" + origin(r.key)));
+      if (this.leader) void this.queue(mine.map((r) => this.read(r.kind, r.key, r.version, r.at)));
+    } else if (w.t === "evict") {
       this.count(w.e.outcome);
       this.emit("evict", w.e);
     } else if (w.t === "state") {
@@ -152,6 +204,11 @@ export class Client extends Emitter<Events> {
   private async lead(): Promise<void> {
     this.leader = true;
     this.pos = (await getMeta<string>(this.db, POS)) ?? null;
+    this.id = (await getMeta<string>(this.db, "client")) ?? "";
+    if (!this.id) {
+      this.id = crypto.randomUUID();
+      await setMeta(this.db, "client", this.id);
+    }
     let attempt = 0;
     let failures = 0;
     while (!this.stopped) {
@@ -205,6 +262,15 @@ export class Client extends Emitter<Events> {
             live = true;
             this.setState("live", true);
             this.scheduleRefresh(f.exp);
+            this.kick();
+          } else if (f.t === "refreshed") {
+            this.counts.refreshes++;
+            this.scheduleRefresh(f.exp);
+            return;
+          } else if (f.t === "advice") {
+            // A hint outside the ordered stream: stored at once.
+            void this.advise(f.advice);
+            return;
           }
           // Frames are applied strictly in order: a position is stored only
           // after everything before it is in Cache Storage.
@@ -224,27 +290,100 @@ export class Client extends Emitter<Events> {
     return [live, after];
   }
 
-  // scheduleRefresh renews the token a minute before exp (WebSocket only;
-  // an SSE stream ends at expiry and reconnects with a fresh token).
+  // scheduleRefresh renews the token before exp: a minute before, or a
+  // quarter of its remaining life before when that is shorter (WebSocket
+  // only; an SSE stream ends at expiry and reconnects with a fresh token).
   private scheduleRefresh(exp: number): void {
     clearTimeout(this.refreshTimer);
     if (typeof this.o.token !== "function" || !exp) return;
-    const ms = Math.max(1000, exp * 1000 - Date.now() - 60_000);
+    const left = exp * 1000 - Date.now();
     this.refreshTimer = setTimeout(() => {
       this.token().then((t) => this.session?.refresh(t), (e: unknown) => this.emit("error", e as Error));
-    }, ms);
+    }, Math.max(500, left - Math.min(60_000, left / 4)));
+  }
+
+  // read builds a read record of this browser.
+  private read(kind: ReadKind, key: string, version?: number, at = new Date().toISOString(), traceparent?: string): Read {
+    return { v: 1, kind, key, version, origin: location.origin, client: this.id, at, traceparent };
+  }
+
+  // queue puts reads in the outbox; they are sent once connected.
+  private async queue(reads: Read[]): Promise<void> {
+    if (!reads.length) return;
+    this.counts.dropped += await enqueue(this.db, reads);
+    this.kick();
+  }
+
+  // kick schedules a flush of the outbox shortly (batching what arrives meanwhile).
+  private kick(): void {
+    this.dirty = true;
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush().catch((e: unknown) => this.emit("error", e as Error));
+    }, 200);
+  }
+
+  // flush sends the outbox in order, one batch at a time, and forgets a
+  // batch only after push acknowledged it; a batch not acknowledged stays
+  // for the next connection.
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.dirty) {
+        this.dirty = false;
+        for (;;) {
+          const s = this.session;
+          if (!s || this.state !== "live") return;
+          const { items, keys } = await peek<Read>(this.db, 100);
+          if (!items.length) break;
+          const b = batch(items, s.maxFrameBytes);
+          if (!(await s.receipts(b))) return void (this.dirty = true);
+          await forget(this.db, keys[b.length - 1]!);
+          this.counts.receipted += b.length;
+          await sleep(RECEIPTS_GAP_MS);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  // span reports the eviction of one transition as a child of its trace.
+  private span(f: Extract<Frame, { t: "transition" }>, evicted: number): void {
+    const { traceparent, key, version } = f.record;
+    const end = now();
+    this.spanTokens = Math.min(SPAN_BURST, this.spanTokens + (end - this.spanAt) * SPAN_RATE);
+    this.spanAt = end;
+    if (!traceparent || !this.session || this.spanTokens < 1) return;
+    this.spanTokens--;
+    this.counts.spans++;
+    this.session.span({
+      traceparent, name: "cachet.sdk.evict", startMs: f.at, endMs: end,
+      attributes: { "cache.key": key.slice(0, 256), "cache.version": String(version), "cache.evicted": String(evicted) },
+    });
+  }
+
+  private async advise(a: Advice): Promise<void> {
+    await setHint(this.db, a.key, { maxAge: a.recommendedMaxAge, early: a.action === "invalidate-early" });
+    this.counts.advice++;
+    this.emit("advice", a);
   }
 
   private async apply(f: Frame, sentPos: string | undefined): Promise<void> {
     if (f.t === "transition") {
       this.counts.received++;
-      const outcome = await applyTransition(this.db, this.cacheName, f.record);
+      const [outcome, n] = await applyTransition(this.db, this.cacheName, f.record);
       this.count(outcome);
+      const { key, version, traceparent, ts } = f.record;
+      if (outcome === "evicted") {
+        this.span(f, n);
+        await this.queue([this.read("evict", key, version, undefined, traceparent)]);
+      }
       // Tell before storing the position: if this tab dies in between, the
       // next leader replays the transition and the other tabs hear it again
       // (at least once) rather than never.
-      const { key, version, traceparent } = f.record;
-      const e: EvictEvent = { key, version, outcome, traceparent };
+      const e: EvictEvent = { key, version, outcome, traceparent, ts, at: Date.now() };
       this.bc.postMessage({ t: "evict", e } satisfies Wire);
       this.emit("evict", e);
       await this.advance(f.pos);
@@ -253,7 +392,7 @@ export class Client extends Emitter<Events> {
       // stored before it: nothing on these channels can be proven fresh.
       await this.reset(f.t === "reset" ? f.reason : "first-connection");
       await this.advance(f.pos);
-    } else if (f.pos) {
+    } else if ("pos" in f) {
       await this.advance(f.pos);
     }
   }

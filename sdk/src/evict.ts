@@ -9,19 +9,23 @@ export type Outcome = "evicted" | "duplicate" | "stale";
 
 /**
  * applyTransition evicts every variant of t.key unless this version was
- * already applied. The version is recorded (as under way) before the
- * eviction, so a Service Worker storing a response concurrently sees it move
- * and drops its copy, and marked finished after it: a crash in between makes
- * the replay evict again instead of taking it for a duplicate.
+ * already applied, and returns the outcome with the number of entries
+ * removed. The version is recorded (as under way) before the eviction, so a
+ * Service Worker storing a response concurrently sees it move and drops its
+ * copy, and marked finished after it: a crash in between makes the replay
+ * evict again instead of taking it for a duplicate.
  */
-export async function applyTransition(db: Store, cacheName: string, t: Transition): Promise<Outcome> {
+export async function applyTransition(db: Store, cacheName: string, t: Transition): Promise<[Outcome, number]> {
   const prev = await raiseVersion(db, t.key, t.version);
-  if (prev.version > t.version) return "stale";
-  if (prev.version === t.version && prev.finished) return "duplicate";
+  if (prev.version > t.version) return ["stale", 0];
+  if (prev.version === t.version && prev.finished) return ["duplicate", 0];
   const cache = await caches.open(cacheName);
-  await cache.delete(t.key, { ignoreVary: true });
+  let n = 0;
+  for (const req of await cache.keys(t.key, { ignoreVary: true })) {
+    if (await cache.delete(req, { ignoreVary: true })) n++;
+  }
   await finishVersion(db, t.key, t.version);
-  return "evicted";
+  return ["evicted", n];
 }
 
 /**

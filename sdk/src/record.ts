@@ -64,6 +64,14 @@ export interface Read {
   traceparent?: string;
 }
 
+/** A read the Service Worker saw, as it tells the pages (the leader completes it into a Read). */
+export interface SwRead {
+  kind: ReadKind;
+  key: string;
+  version?: number;
+  at: string;
+}
+
 export type Action = "none" | "invalidate-early" | "pin" | "batch";
 
 /** Analytics' recommendation for one key (Go: record.Advice). */
@@ -173,12 +181,22 @@ export function decodeRead(input: string | Uint8Array): Read {
   return { origin: "", client: "", ...r } as Read;
 }
 
+const ADVICE: Shape = {
+  key: "s", at: "t", writeRate: "f", readRate: "f", pStale: "f", expectedStaleReads: "f",
+  conflictRisk: "f", recommendedMaxAge: "u32", action: "s", engine: "s",
+};
+
 /** decodeAdvice parses and validates an advice record. */
 export function decodeAdvice(input: string | Uint8Array): Advice {
-  const a = decode("advice", input, {
-    key: "s", at: "t", writeRate: "f", readRate: "f", pStale: "f", expectedStaleReads: "f",
-    conflictRisk: "f", recommendedMaxAge: "u32", action: "s", engine: "s",
-  });
+  return validAdvice(decode("advice", input, ADVICE));
+}
+
+/** adviceOf checks an already parsed object (an advice frame's fields, "v" optional) against the advice rules. */
+export function adviceOf(o: Record<string, unknown>): Advice {
+  return validAdvice(check("advice", { v: RECORD_VERSION, ...o }, ADVICE));
+}
+
+function validAdvice(a: Record<string, unknown>): Advice {
   const num = (n: string): number => (a[n] as number | undefined) ?? 0;
   if (!a.key) throw new InvalidRecordError("advice", "empty key");
   for (const n of ["pStale", "conflictRisk"]) {

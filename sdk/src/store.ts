@@ -1,9 +1,12 @@
 // The SDK's IndexedDB database, shared by every tab and the Service Worker
-// of an origin: the newest version seen per cache key, and the stream
-// positions the leader resumes from.
+// of an origin: the newest version seen per cache key, the stream positions
+// the leader resumes from, the outbox of receipts and read telemetry not yet
+// acknowledged by push, and analytics' advice per key.
 
 const VERSIONS = "versions";
 const META = "meta";
+const OUTBOX = "outbox";
+const ADVICE = "advice";
 
 /** Store is an open database. */
 export type Store = IDBDatabase;
@@ -16,13 +19,22 @@ const done = <T>(r: IDBRequest<T>): Promise<T> =>
 
 /** openStore opens (and on first use creates) the database called name. */
 export function openStore(name: string): Promise<Store> {
-  const r = indexedDB.open(name, 1);
+  const r = indexedDB.open(name, 2);
   r.onupgradeneeded = () => {
-    r.result.createObjectStore(VERSIONS);
-    r.result.createObjectStore(META);
+    const db = r.result;
+    for (const s of [VERSIONS, META, ADVICE]) if (!db.objectStoreNames.contains(s)) db.createObjectStore(s);
+    if (!db.objectStoreNames.contains(OUTBOX)) db.createObjectStore(OUTBOX, { autoIncrement: true });
   };
-  return done(r);
+  // A newer build of the SDK (in another tab or a new worker) upgrading the
+  // schema must not wait on this connection.
+  return done(r).then((db) => ((db.onversionchange = () => db.close()), db));
 }
+
+const txDone = (tx: IDBTransaction): Promise<void> =>
+  new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = tx.onabort = () => reject(tx.error);
+  });
 
 // A key's record is its newest version, negated while the eviction for it
 // is still under way: a replay of a version whose eviction never finished
@@ -81,8 +93,69 @@ export async function getMeta<T>(db: Store, name: string): Promise<T | undefined
 export function setMeta(db: Store, name: string, value: unknown): Promise<void> {
   const tx = db.transaction(META, "readwrite");
   tx.objectStore(META).put(value, name);
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
-  });
+  return txDone(tx);
+}
+
+/** Largest number of records the outbox keeps; more are dropped until push acknowledges some. */
+export const OUTBOX_MAX = 10_000;
+
+/** enqueue appends records to the outbox; it returns how many were dropped because it was full. */
+export function enqueue(db: Store, items: unknown[]): Promise<number> {
+  const tx = db.transaction(OUTBOX, "readwrite");
+  const os = tx.objectStore(OUTBOX);
+  let dropped = 0;
+  const c = os.count();
+  c.onsuccess = () => {
+    const room = Math.max(0, OUTBOX_MAX - c.result);
+    dropped = Math.max(0, items.length - room);
+    for (const it of items.slice(0, room)) os.add(it);
+  };
+  return txDone(tx).then(() => dropped);
+}
+
+/** peek returns the oldest n outbox records and the key of the last one. */
+export function peek<T>(db: Store, n: number): Promise<{ items: T[]; keys: IDBValidKey[] }> {
+  const os = db.transaction(OUTBOX).objectStore(OUTBOX);
+  return Promise.all([done(os.getAll(null, n)), done(os.getAllKeys(null, n))]).then(([items, keys]) => ({ items: items as T[], keys }));
+}
+
+/** forget deletes the outbox records up to and including key last. */
+export function forget(db: Store, last: IDBValidKey): Promise<void> {
+  const tx = db.transaction(OUTBOX, "readwrite");
+  tx.objectStore(OUTBOX).delete(IDBKeyRange.upperBound(last));
+  return txDone(tx);
+}
+
+/** Hint is the advice the Service Worker honours for a key. */
+export interface Hint {
+  /** Serve without revalidation at most this many seconds (0: no cap). */
+  maxAge: number;
+  /** Revalidate the next read instead of serving the stored copy. */
+  early: boolean;
+}
+
+/** setHint stores (or, given null, removes) the advice for key. */
+export function setHint(db: Store, key: string, h: Hint | null): Promise<void> {
+  const tx = db.transaction(ADVICE, "readwrite");
+  const os = tx.objectStore(ADVICE);
+  if (h) os.put(h, key);
+  else os.delete(key);
+  return txDone(tx);
+}
+
+/** hintOf returns the advice stored for key, if any. */
+export async function hintOf(db: Store, key: string): Promise<Hint | undefined> {
+  return (await done(db.transaction(ADVICE).objectStore(ADVICE).get(key))) as Hint | undefined;
+}
+
+/** spendEarly clears the one-shot "revalidate next read" flag of key. */
+export function spendEarly(db: Store, key: string): Promise<void> {
+  const tx = db.transaction(ADVICE, "readwrite");
+  const os = tx.objectStore(ADVICE);
+  const r = os.get(key);
+  r.onsuccess = () => {
+    const h = r.result as Hint | undefined;
+    if (h?.early) os.put({ ...h, early: false }, key);
+  };
+  return txDone(tx);
 }

@@ -7,9 +7,16 @@
 //   /cachet-sw.js?cache=cachet&strategy=cache-first
 // strategy: cache-first (default; revalidates by ETag once max-age or
 // no-cache says so), network-first, stale-while-revalidate.
+//
+// Analytics' advice, stored by the leader tab in IndexedDB, is honoured on
+// every read: a recommended max-age caps how long a copy is served without
+// revalidation, and "invalidate-early" makes the next read revalidate. What
+// each read was (hit, miss, stale) is told to the pages on the
+// BroadcastChannel; the leader tab sends it to push.
 
 import { canonical } from "./cachekey";
-import { openStore, versionOf, type Store } from "./store";
+import type { ReadKind, SwRead } from "./record";
+import { hintOf, openStore, spendEarly, versionOf, type Store } from "./store";
 import { needsRevalidation, refusal } from "./sw/policy";
 
 declare const self: ServiceWorkerGlobalScope;
@@ -29,6 +36,26 @@ const bump = (name: string): void => {
 
 let store: Promise<Store> | undefined;
 const db = (): Promise<Store> => (store ??= openStore(CACHE));
+
+// Reads are told to the pages in batches, at most every 200 ms.
+const bc = new BroadcastChannel("cachet:" + CACHE);
+const seen: SwRead[] = [];
+let told: Promise<void> | null = null;
+
+// report records one read of key; the worker stays up until it is told.
+function report(e: FetchEvent, kind: ReadKind, key: string): void {
+  const at = new Date().toISOString();
+  e.waitUntil(
+    (async () => {
+      const version = await versionOf(await db(), key);
+      seen.push({ kind, key, at, ...(version ? { version } : {}) });
+      await (told ??= new Promise<void>((r) => setTimeout(r, 200)).then(() => {
+        told = null;
+        bc.postMessage({ t: "reads", r: seen.splice(0) });
+      }));
+    })().catch(() => undefined),
+  );
+}
 
 interface CookieJar {
   getAll(): Promise<unknown[]>;
@@ -69,25 +96,40 @@ async function serve(e: FetchEvent, req: Request, key: string): Promise<Response
     try {
       const res = await fetchAndStore(e, req, keyReq, key);
       if (!hit) bump("miss");
+      report(e, "miss", key);
       return res;
     } catch (err) {
       if (!hit) throw err;
       bump("offline");
+      report(e, "hit", key);
       return hit;
     }
   }
   const storedAt = Number(hit.headers.get(STORED_AT) ?? 0);
-  if (STRATEGY === "stale-while-revalidate") {
-    e.waitUntil(revalidate(e, req, keyReq, key, hit).catch(() => undefined));
-  } else if (needsRevalidation(hit, storedAt, Date.now())) {
+  const hint = await hintOf(await db(), key);
+  if (STRATEGY === "stale-while-revalidate" && !hint?.early) {
+    // Served now; the revalidation tells whether what was served was stale.
+    e.waitUntil(
+      revalidate(e, req, keyReq, key, hit).then(
+        (res) => report(e, res === hit ? "hit" : "stale", key),
+        () => report(e, "hit", key),
+      ),
+    );
+  } else if (hint?.early || needsRevalidation(hit, storedAt, Date.now(), hint?.maxAge)) {
     try {
-      return await revalidate(e, req, keyReq, key, hit);
+      const res = await revalidate(e, req, keyReq, key, hit);
+      // The origin answered: the one-shot early revalidation is spent.
+      if (hint?.early) e.waitUntil(spendEarly(await db(), key));
+      report(e, res === hit ? "hit" : "miss", key);
+      return res;
     } catch {
       bump("offline");
+      report(e, "hit", key);
       return hit; // offline: the cached copy is the best there is
     }
   }
   bump("hit");
+  report(e, "hit", key);
   return hit;
 }
 

@@ -4,17 +4,28 @@
 // back on resume. This file only speaks the protocol: what a frame means for
 // the caches is decided in client.ts.
 
-import { transitionOf, type Transition } from "./record";
+import { adviceOf, transitionOf, type Advice, type Read, type Transition } from "./record";
 
 /** What the client must do after a connection closes. */
 export type After = "retry" | "slow" | "token" | "stop";
 
 /** A frame from the server, reduced to what the client acts on. */
 export type Frame =
-  | { t: "welcome"; pos: string; resumed: boolean; exp: number }
-  | { t: "transition"; pos: string; record: Transition }
+  | { t: "welcome"; pos: string; resumed: boolean; exp: number; limit?: number }
+  | { t: "transition"; pos: string; record: Transition; at: number }
   | { t: "reset"; pos: string; reason: string }
-  | { t: "ping"; pos: string };
+  | { t: "ping"; pos: string }
+  | { t: "refreshed"; exp: number }
+  | { t: "advice"; advice: Advice };
+
+/** The browser's eviction span (frame "span"), times in Unix epoch milliseconds. */
+export interface Span {
+  traceparent: string;
+  name: string;
+  startMs: number;
+  endMs: number;
+  attributes: Record<string, string>;
+}
 
 /** Handlers of one connection; close is called exactly once. */
 export interface Handlers {
@@ -26,6 +37,16 @@ export interface Handlers {
 export interface Session {
   /** refresh sends a new token (WebSocket only; SSE reconnects instead). */
   refresh(token: string): void;
+  /**
+   * receipts sends one batch of reads (a "receipts" frame, or POST /receipts
+   * over SSE) and resolves true once push acknowledged it, false if it was
+   * not (connection lost, no answer): the batch must then be sent again.
+   */
+  receipts(reads: Read[]): Promise<boolean>;
+  /** span reports one span (a "span" frame, or POST /spans over SSE); nothing answers. */
+  span(s: Span): void;
+  /** Largest client frame the server accepts, in bytes (welcome's limits.maxFrameBytes). */
+  maxFrameBytes: number;
   close(): void;
 }
 
@@ -41,14 +62,39 @@ export function closeAction(code: number): After {
 // presumed dead, as a half-open TCP connection would otherwise be.
 const SILENCE_MS = 60_000;
 
-function parse(data: string): Frame | { t: "error"; code: number; message: string } | null {
+// How long a receipts batch waits for its "receipted" before it counts as not sent.
+const ACK_MS = 10_000;
+
+/** now is the time in Unix epoch milliseconds, fractional, on the monotonic clock. */
+export const now = (): number => performance.timeOrigin + performance.now();
+
+export type Parsed = Frame | { t: "error"; code: number; message: string } | { t: "receipted" } | null;
+
+/** parseFrame reads one server frame: null for frames the client ignores; throws on a transition it cannot read. */
+export function parseFrame(data: string): Parsed {
   const o = JSON.parse(data) as Record<string, unknown>;
   switch (o.t) {
     case "welcome":
-      return { t: "welcome", pos: String(o.pos ?? ""), resumed: o.resumed === true, exp: Number(o.exp ?? 0) };
+      return {
+        t: "welcome", pos: String(o.pos ?? ""), resumed: o.resumed === true, exp: Number(o.exp ?? 0),
+        limit: Number((o.limits as Record<string, unknown> | undefined)?.maxFrameBytes) || undefined,
+      };
     case "transition": {
       const { t: _t, pos, ...rec } = o;
-      return { t: "transition", pos: String(pos), record: transitionOf(rec) };
+      return { t: "transition", pos: String(pos), record: transitionOf(rec), at: now() };
+    }
+    case "refreshed":
+      return { t: "refreshed", exp: Number(o.exp ?? 0) };
+    case "receipted":
+      return { t: "receipted" };
+    case "advice": {
+      // A hint, not part of the stream: one that does not parse is ignored.
+      const { t: _t, ...rec } = o;
+      try {
+        return { t: "advice", advice: adviceOf(rec) };
+      } catch {
+        return null;
+      }
     }
     case "reset":
       return { t: "reset", pos: String(o.pos ?? ""), reason: String(o.reason ?? "") };
@@ -57,12 +103,31 @@ function parse(data: string): Frame | { t: "error"; code: number; message: strin
     case "error":
       return { t: "error", code: Number(o.code), message: String(o.message ?? "") };
     default:
-      return null; // pong, refreshed, and reserved frames (advice) need nothing yet
+      return null; // pong, and frames of later versions
   }
 }
 
-/** endpoint turns the configured push URL into the /ws or /sse URL. */
-export function endpoint(pushUrl: string, kind: "ws" | "sse", base: string): URL {
+// Size of s in UTF-8 bytes.
+const bytes = (s: string): number => new TextEncoder().encode(s).length;
+
+/**
+ * batch returns the longest prefix of reads (at most 100) whose receipts
+ * frame fits in max bytes; at least one read, which always fits a
+ * server's minimum frame size.
+ */
+export function batch(reads: Read[], max: number): Read[] {
+  let size = bytes('{"t":"receipts","reads":[]}');
+  let n = 0;
+  for (const r of reads.slice(0, 100)) {
+    size += bytes(JSON.stringify(r)) + (n ? 1 : 0);
+    if (n && size > max) break;
+    n++;
+  }
+  return reads.slice(0, n);
+}
+
+/** endpoint turns the configured push URL into the /ws, /sse, /receipts or /spans URL. */
+export function endpoint(pushUrl: string, kind: "ws" | "sse" | "receipts" | "spans", base: string): URL {
   const u = new URL(pushUrl, base);
   const secure = u.protocol === "https:" || u.protocol === "wss:";
   u.protocol = kind === "ws" ? (secure ? "wss:" : "ws:") : secure ? "https:" : "http:";
@@ -75,11 +140,18 @@ export function connect(kind: "ws" | "sse", pushUrl: string, token: string, chan
   let ended = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let shut = (): void => undefined;
+  // The receipts batch waiting for its "receipted" (one at a time).
+  let ack: ((ok: boolean) => void) | null = null;
+  const acked = (ok: boolean): void => {
+    ack?.(ok);
+    ack = null;
+  };
   const end = (after: After, why: string): void => {
     if (ended) return;
     ended = true;
     clearTimeout(timer);
     shut();
+    acked(false);
     h.close(after, why);
   };
   const alive = (): void => {
@@ -88,19 +160,34 @@ export function connect(kind: "ws" | "sse", pushUrl: string, token: string, chan
   };
   const onData = (data: string): void => {
     alive();
-    let f: ReturnType<typeof parse>;
+    let f: Parsed;
     try {
-      f = parse(data);
+      f = parseFrame(data);
     } catch (e) {
       // A frame this client cannot read would leave a gap: drop the
       // connection and resume from the last position instead.
       return end("retry", `unreadable frame: ${(e as Error).message}`);
     }
     if (f?.t === "error") return end(closeAction(f.code), `${f.code} ${f.message}`);
+    if (f?.t === "receipted") return acked(true);
+    if (f?.t === "welcome" && f.limit) session.maxFrameBytes = f.limit;
     if (f) h.frame(f);
   };
   alive();
   const base = typeof location === "undefined" ? "http://localhost/" : location.href;
+  // post sends a body to one of push's HTTP endpoints with the token.
+  const post = (path: "receipts" | "spans", body: unknown): Promise<Response> =>
+    fetch(endpoint(pushUrl, path, base), {
+      method: "POST", keepalive: true, body: JSON.stringify(body),
+      headers: { authorization: "Bearer " + token, "content-type": "application/json" },
+    });
+  const session: Session = {
+    maxFrameBytes: 16 << 10,
+    refresh: () => undefined,
+    receipts: (reads) => post("receipts", { t: "receipts", reads }).then((r) => r.ok, () => false),
+    span: (s) => void post("spans", { t: "span", ...s }).catch(() => undefined),
+    close: () => end("stop", "closed"),
+  };
   if (kind === "sse") {
     const u = endpoint(pushUrl, "sse", base);
     u.searchParams.set("channels", channels.join(","));
@@ -108,7 +195,7 @@ export function connect(kind: "ws" | "sse", pushUrl: string, token: string, chan
     if (pos) u.searchParams.set("pos", pos);
     const es = new EventSource(u);
     shut = () => es.close();
-    for (const t of ["welcome", "transition", "reset", "ping"]) es.addEventListener(t, (m) => onData((m as MessageEvent<string>).data));
+    for (const t of ["welcome", "transition", "reset", "ping", "advice"]) es.addEventListener(t, (m) => onData((m as MessageEvent<string>).data));
     // "error" is both the server's error frame (with data) and EventSource's
     // own connection failure (without); either way this connection is over.
     es.addEventListener("error", (m) => {
@@ -116,15 +203,28 @@ export function connect(kind: "ws" | "sse", pushUrl: string, token: string, chan
       if (typeof data === "string") onData(data);
       end("retry", "event stream failed");
     });
-    return { refresh: () => undefined, close: () => end("stop", "closed") };
+    return session;
   }
   const ws = new WebSocket(endpoint(pushUrl, "ws", base));
+  const send = (f: unknown): boolean => ws.readyState === WebSocket.OPEN && (ws.send(JSON.stringify(f)), true);
   shut = () => ws.close(1000);
-  ws.onopen = () => ws.send(JSON.stringify({ t: "hello", v: 1, token, channels, ...(pos ? { pos } : {}) }));
+  ws.onopen = () => send({ t: "hello", v: 1, token, channels, ...(pos ? { pos } : {}) });
   ws.onmessage = (m: MessageEvent<string>) => onData(m.data);
   ws.onclose = (e) => end(closeAction(e.code), `closed ${e.code} ${e.reason}`);
-  return {
-    refresh: (t) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify({ t: "refresh", token: t })),
-    close: () => end("stop", "closed"),
+  session.refresh = (t) => {
+    token = t;
+    send({ t: "refresh", token: t });
   };
+  session.receipts = (reads) =>
+    new Promise<boolean>((resolve) => {
+      acked(false);
+      if (!send({ t: "receipts", reads })) return resolve(false);
+      const t = setTimeout(() => acked(false), ACK_MS);
+      ack = (ok) => {
+        clearTimeout(t);
+        resolve(ok);
+      };
+    });
+  session.span = (s) => void send({ t: "span", ...s });
+  return session;
 }

@@ -31,9 +31,15 @@ export function maxAge(res: Response): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** needsRevalidation reports whether a stored response must be checked first. */
-export function needsRevalidation(res: Response, storedAt: number, now: number): boolean {
+/**
+ * needsRevalidation reports whether a stored response must be checked
+ * first. cap is analytics' recommended max-age for the key, if any: the
+ * copy is served without revalidation for min(its max-age, cap) seconds
+ * (cap alone when the response names no max-age).
+ */
+export function needsRevalidation(res: Response, storedAt: number, now: number, cap?: number): boolean {
   if (directives(res.headers.get("cache-control")).has("no-cache")) return true;
-  const age = maxAge(res);
+  let age = maxAge(res);
+  if (cap !== undefined) age = age === null ? cap : Math.min(age, cap);
   return age !== null && now - storedAt >= age * 1000;
 }
