@@ -20,11 +20,14 @@ const (
 	TypePing       = "ping"
 	TypePong       = "pong"
 	TypeReceipts   = "receipts"
+	TypeSpan       = "span"
 	TypeWelcome    = "welcome"
 	TypeTransition = "transition"
 	TypeReset      = "reset"
 	TypeRefreshed  = "refreshed"
 	TypeError      = "error"
+	TypeReceipted  = "receipted"
+	TypeAdvice     = "advice"
 )
 
 // Reset reasons.
@@ -43,8 +46,18 @@ type ClientFrame struct {
 	Token    string          `json:"token,omitempty"`
 	Channels []string        `json:"channels,omitempty"`
 	Pos      string          `json:"pos,omitempty"`
-	Reads    json.RawMessage `json:"reads,omitempty"` // reserved
+	Reads    json.RawMessage `json:"reads,omitempty"` // receipts: an array of record.Read
+
+	// span: the browser's span, child of Traceparent.
+	Traceparent string            `json:"traceparent,omitempty"`
+	Name        string            `json:"name,omitempty"`
+	StartMs     float64           `json:"startMs,omitempty"` // Unix epoch milliseconds
+	EndMs       float64           `json:"endMs,omitempty"`
+	Attributes  map[string]string `json:"attributes,omitempty"`
 }
+
+// MaxReadsPerFrame bounds the reads of one receipts frame.
+const MaxReadsPerFrame = 100
 
 // FrameError reports a client frame that breaks the protocol.
 type FrameError struct {
@@ -90,7 +103,19 @@ func ParseClientFrame(b []byte) (ClientFrame, error) {
 		if f.Token == "" {
 			return f, &FrameError{Reason: "refresh without token"}
 		}
-	case TypePing, TypePong, TypeReceipts:
+	case TypeReceipts:
+		var reads []json.RawMessage
+		if err := json.Unmarshal(f.Reads, &reads); err != nil || reads == nil {
+			return f, &FrameError{Reason: "receipts without a reads array", Err: err}
+		}
+		if len(reads) > MaxReadsPerFrame {
+			return f, &FrameError{Reason: fmt.Sprintf("%d reads in one frame (at most %d)", len(reads), MaxReadsPerFrame)}
+		}
+	case TypeSpan:
+		if f.Traceparent == "" || f.Name == "" {
+			return f, &FrameError{Reason: "span without traceparent or name"}
+		}
+	case TypePing, TypePong:
 	case "":
 		return f, &FrameError{Reason: "missing frame type"}
 	default:

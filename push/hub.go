@@ -4,6 +4,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/cachetsync/cachet/cachekey"
 	"github.com/cachetsync/cachet/record"
 )
@@ -83,8 +85,9 @@ func channelsOf(tr record.Transition) []string {
 	return chs
 }
 
-// process applies one record at (part, off) and fans it out.
-func (h *hub) process(part int32, off int64, value []byte) {
+// process applies one record at (part, off) and fans it out. traceparent
+// is the record's traceparent header ("" when it has none).
+func (h *hub) process(part int32, off int64, value []byte, traceparent string) {
 	tr, err := record.DecodeTransition(value)
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -96,6 +99,8 @@ func (h *hub) process(part int32, off int64, value []byte) {
 		h.m.badRecords.Inc()
 		return
 	}
+	span := startFanout(&tr, traceparent, part, off)
+	defer span.End()
 	it := &item{part: part, off: off, channels: channelsOf(tr), body: encodeTransitionBody(tr)}
 	if ev := h.window[part].push(it); ev != nil {
 		h.complete[part] = ev.off + 1
@@ -116,6 +121,7 @@ func (h *hub) process(part int32, off int64, value []byte) {
 		}
 	}
 	h.m.deliveries.Add(float64(n))
+	span.SetAttributes(attribute.Int("cachet.push.deliveries", n))
 }
 
 // deliverLocked queues it for s (or holds it while s catches up).
@@ -232,4 +238,31 @@ func (h *hub) sessionList() []*session {
 		out = append(out, s)
 	}
 	return out
+}
+
+// skipTo moves a partition's next offset forward to off after the records
+// before it were deleted unread. The partition's replay window is emptied
+// (a resume from before off must be reset, not replayed with a gap) and
+// every session is told to reset (retention) at its new position.
+func (h *hub) skipTo(part int32, off int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if int(part) >= len(h.next) || off <= h.next[part] {
+		return
+	}
+	h.next[part], h.complete[part] = off, off
+	w := &h.window[part]
+	clear(w.buf)
+	w.start, w.n = 0, 0
+	clear(h.frames)
+	now := h.now()
+	for s := range h.sessions {
+		pos := h.posLocked(s).String()
+		f := frame{t: TypeReset, pos: pos, data: mustJSON(resetFrame{T: TypeReset, Reason: ResetRetention, Pos: pos})}
+		if s.catching {
+			s.pending = append(s.pending, f)
+		} else {
+			s.enqueue(f, now)
+		}
+	}
 }

@@ -17,6 +17,14 @@ type metrics struct {
 	badRecords  prometheus.Counter
 	lag         prometheus.Gauge
 	refused     *prometheus.CounterVec // upgrades refused before a session, by reason
+
+	readsAccepted   prometheus.Counter     // reads produced to cachet.reads
+	readsDropped    *prometheus.CounterVec // reads not produced, by reason
+	spansExported   prometheus.Counter     // browser spans handed to the tracer provider
+	spansDropped    *prometheus.CounterVec // browser spans not exported, by reason
+	adviceDelivered prometheus.Counter     // advice frames queued to subscribers
+	adviceBad       prometheus.Counter     // advice records that did not decode
+	retentionSkips  prometheus.Counter     // times the consumer found its next records deleted
 }
 
 func newMetrics() *metrics {
@@ -38,8 +46,23 @@ func newMetrics() *metrics {
 			Help: "Records behind the high watermark, summed over partitions."}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cachet_push_refused_total",
 			Help: "Requests refused before a session started, by reason."}, []string{"reason"}),
+		readsAccepted: prometheus.NewCounter(prometheus.CounterOpts{Name: "cachet_push_reads_accepted_total",
+			Help: "Browser reads and eviction receipts produced to cachet.reads."}),
+		readsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cachet_push_reads_dropped_total",
+			Help: "Browser reads not produced, by reason: malformed, version, invalid, key, forbidden, unavailable."}, []string{"reason"}),
+		spansExported: prometheus.NewCounter(prometheus.CounterOpts{Name: "cachet_push_spans_exported_total",
+			Help: "Browser spans exported through OpenTelemetry."}),
+		spansDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cachet_push_spans_dropped_total",
+			Help: "Browser spans not exported, by reason: name, traceparent, attributes, time, unsampled."}, []string{"reason"}),
+		adviceDelivered: prometheus.NewCounter(prometheus.CounterOpts{Name: "cachet_push_advice_delivered_total",
+			Help: "Advice frames queued to subscribers."}),
+		adviceBad: prometheus.NewCounter(prometheus.CounterOpts{Name: "cachet_push_bad_advice_total",
+			Help: "Records on the advice topic that did not decode (skipped)."}),
+		retentionSkips: prometheus.NewCounter(prometheus.CounterOpts{Name: "cachet_push_retention_resets_total",
+			Help: "Times the consumer found records deleted before it read them and reset every subscriber."}),
 	}
 	m.reg.MustRegister(m.connections, m.deliveries, m.drops, m.resumes, m.consumed, m.badRecords, m.lag, m.refused,
+		m.readsAccepted, m.readsDropped, m.spansExported, m.spansDropped, m.adviceDelivered, m.adviceBad, m.retentionSkips,
 		collectors.NewGoCollector())
 	return m
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cachetsync/cachet/kafka"
@@ -20,9 +21,15 @@ import (
 
 // Config configures a Server. Zero limits take the defaults below.
 type Config struct {
-	Kafka    kafka.Config
-	Topic    string    // default record.TopicTransitions
-	Verifier *Verifier // required
+	Kafka kafka.Config
+	Topic string // default record.TopicTransitions
+	// ReadsTopic receives the browsers' reads and eviction receipts
+	// (default record.TopicReads).
+	ReadsTopic string
+	// AdviceTopic is read from its newest offsets and fanned out as advice
+	// frames (default record.TopicAdvice; "-" reads no advice).
+	AdviceTopic string
+	Verifier    *Verifier // required
 	// AllowedOrigins lists the page origins (scheme://host[:port]) allowed
 	// to connect; a request with another Origin header is refused with 403.
 	// Requests without Origin (non-browser clients) are allowed. Empty: any.
@@ -62,6 +69,12 @@ func (c *Config) defaults() error {
 	if c.Topic == "" {
 		c.Topic = record.TopicTransitions
 	}
+	if c.ReadsTopic == "" {
+		c.ReadsTopic = record.TopicReads
+	}
+	if c.AdviceTopic == "" {
+		c.AdviceTopic = record.TopicAdvice
+	}
 	def(&c.Window, 4096)
 	def(&c.SendBuffer, 1024)
 	def(&c.MaxChannels, 64)
@@ -84,6 +97,11 @@ type Server struct {
 	cfg     Config
 	hub     *hub
 	src     *source
+	advice  *adviceSource // nil when no advice is read
+	prodMu  sync.RWMutex  // held shared while producing reads; Close takes it to close prod
+	prod    *ckafka.Producer
+	prodEnd bool // prod is closed
+	posts   postLimiter
 	m       *metrics
 	sem     chan struct{}
 	cancel  context.CancelFunc
@@ -106,14 +124,46 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, hub: newHub(epoch, start, cfg.Window, m), src: src, m: m,
-		sem: make(chan struct{}, cfg.CatchUpConcurrency), stopped: make(chan struct{}), perIP: map[string]int{}}
+	var adv *adviceSource
+	if cfg.AdviceTopic != "-" {
+		if adv, err = openAdvice(ctx, cfg.Kafka, cfg.AdviceTopic); err != nil {
+			src.c.Close()
+			return nil, err
+		}
+	}
+	prod, err := kafka.NewProducer(cfg.Kafka, "")
+	if err != nil {
+		src.c.Close()
+		if adv != nil {
+			adv.c.Close()
+		}
+		return nil, err
+	}
+	s := &Server{cfg: cfg, hub: newHub(epoch, start, cfg.Window, m), src: src, advice: adv, prod: prod, m: m,
+		posts: postLimiter{perSec: cfg.FramesPerSecond},
+		sem:   make(chan struct{}, cfg.CatchUpConcurrency), stopped: make(chan struct{}), perIP: map[string]int{}}
 	s.healthy.Store(true)
 	rctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	warn := func(what string) func(error) {
+		return func(err error) { cfg.Log.Warn(what, "err", err) }
+	}
+	var running sync.WaitGroup
+	running.Go(func() { src.run(rctx, s.hub, m, warn("kafka")) })
+	if adv != nil {
+		running.Go(func() { adv.run(rctx, s.hub, m, warn("kafka advice")) })
+	}
+	running.Go(func() {
+		for ev := range prod.Events() {
+			if e, ok := ev.(ckafka.Error); ok {
+				cfg.Log.Warn("kafka reads producer", "err", e)
+			}
+		}
+	})
 	go func() {
 		defer close(s.stopped)
-		src.run(rctx, s.hub, m, func(err error) { cfg.Log.Warn("kafka", "err", err) })
+		<-rctx.Done()
+		running.Wait()
 	}()
 	go s.pinger(rctx)
 	return s, nil
@@ -143,11 +193,16 @@ func (s *Server) pinger(ctx context.Context) {
 	}
 }
 
-// Handler serves /ws, /sse, /metrics and /healthz.
+// Handler serves /ws, /sse, /receipts, /spans, /metrics and /healthz.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", s.serveWS)
 	mux.HandleFunc("GET /sse", s.serveSSE)
+	mux.HandleFunc("POST /receipts", s.serveReceipts)
+	mux.HandleFunc("POST /spans", s.serveSpans)
+	mux.HandleFunc("OPTIONS /sse", s.servePreflight("GET", "Authorization, Last-Event-ID"))
+	mux.HandleFunc("OPTIONS /receipts", s.servePreflight("POST", "Authorization, Content-Type"))
+	mux.HandleFunc("OPTIONS /spans", s.servePreflight("POST", "Authorization, Content-Type"))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if s.closing.Load() || !s.healthy.Load() {
@@ -170,8 +225,16 @@ func (s *Server) Close() {
 	}
 	s.wg.Wait()
 	s.cancel()
+	s.prodMu.Lock()
+	s.prodEnd = true
+	s.prod.Flush(5000)
+	s.prod.Close() // ends the Events loop
+	s.prodMu.Unlock()
 	<-s.stopped
 	s.src.c.Close()
+	if s.advice != nil {
+		s.advice.c.Close()
+	}
 }
 
 // admit checks the origin and connection limits of a new request and
@@ -181,7 +244,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (release func(), 
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return nil, false
 	}
-	if o := r.Header.Get("Origin"); o != "" && len(s.cfg.AllowedOrigins) > 0 && !slices.Contains(s.cfg.AllowedOrigins, o) {
+	if o := r.Header.Get("Origin"); o != "" && !s.originAllowed(o) {
 		s.m.refused.WithLabelValues("origin").Inc()
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return nil, false

@@ -9,6 +9,7 @@ import (
 	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/record"
 )
 
 // source is the consumer every push instance runs on the transitions topic:
@@ -26,7 +27,10 @@ func openSource(ctx context.Context, cfg kafka.Config, topic string, window int)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	c, err := kafka.NewConsumer(cfg, "cachet-push", "earliest")
+	// An offset gone past retention must surface as an error, never as a
+	// silent jump to the earliest record (see skipDeleted).
+	cfg.Extra = withOffsetResetError(cfg.Extra)
+	c, err := kafka.NewConsumer(cfg, "cachet-push", "")
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -73,8 +77,12 @@ func (s *source) run(ctx context.Context, h *hub, m *metrics, onErr func(error))
 				continue
 			}
 			m.consumed.Inc()
-			h.process(ev.TopicPartition.Partition, int64(ev.TopicPartition.Offset), ev.Value)
+			h.process(ev.TopicPartition.Partition, int64(ev.TopicPartition.Offset), ev.Value, headerValue(ev.Headers, record.HeaderTraceparent))
 		case ckafka.Error:
+			if ev.Code() == ckafka.ErrAutoOffsetReset || ev.Code() == ckafka.ErrOffsetOutOfRange {
+				s.skipDeleted(ctx, h, m, onErr)
+				continue
+			}
 			onErr(ev)
 		}
 		if time.Since(lastLag) > time.Second {
@@ -99,14 +107,9 @@ var ErrCatchUp = errors.New("catch-up from Kafka failed")
 // a dedicated consumer and calls fn for every record, in offset order per
 // partition.
 func catchUp(ctx context.Context, cfg kafka.Config, topic string, from, to []int64, fn func(part int32, off int64, value []byte)) error {
-	extra := ckafka.ConfigMap{}
-	for k, v := range cfg.Extra {
-		extra[k] = v
-	}
 	// Records gone past retention must fail the catch-up, never be skipped.
-	extra["auto.offset.reset"] = "error"
-	extra["enable.partition.eof"] = true
-	cfg.Extra = extra
+	cfg.Extra = withOffsetResetError(cfg.Extra)
+	cfg.Extra["enable.partition.eof"] = true
 	c, err := kafka.NewConsumer(cfg, "cachet-push-catchup", "")
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCatchUp, err)
@@ -152,4 +155,63 @@ func catchUp(ctx context.Context, cfg kafka.Config, topic string, from, to []int
 		}
 	}
 	return nil
+}
+
+// withOffsetResetError copies extra with auto.offset.reset=error: a
+// consumer whose next offset no longer exists reports it instead of
+// jumping elsewhere.
+func withOffsetResetError(extra ckafka.ConfigMap) ckafka.ConfigMap {
+	out := ckafka.ConfigMap{}
+	for k, v := range extra {
+		out[k] = v
+	}
+	out["auto.offset.reset"] = "error"
+	return out
+}
+
+func headerValue(hs []ckafka.Header, key string) string {
+	for _, h := range hs {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// skipDeleted handles the consumer finding its next offset gone: retention
+// (or DeleteRecords) removed records before this server read them. Nothing
+// is skipped silently: a partition whose first kept offset passed the
+// hub's next offset jumps to it, and every subscriber gets a reset
+// (retention), since any of them may have had a transition among the lost.
+func (s *source) skipDeleted(ctx context.Context, h *hub, m *metrics, onErr func(error)) {
+	next, _ := h.snapshot()
+	seek := func(p int, off int64) {
+		tp := ckafka.TopicPartition{Topic: &s.topic, Partition: int32(p), Offset: ckafka.Offset(off)}
+		if err := s.c.Seek(tp, 0); err != nil {
+			onErr(fmt.Errorf("push: seek %s/%d to %d: %w", s.topic, p, off, err))
+		}
+	}
+	skipped := false
+	for p := range next {
+		low, _, err := s.watermarks(ctx, int32(p))
+		if err != nil {
+			onErr(err)
+			continue
+		}
+		if low > next[p] {
+			skipped = true
+			h.skipTo(int32(p), low)
+			m.retentionSkips.Inc()
+			onErr(fmt.Errorf("push: %s/%d: offsets %d to %d were deleted before they were read; subscribers reset", s.topic, p, next[p], low-1))
+			seek(p, low)
+		}
+	}
+	if !skipped {
+		// Out of range without deleted records: restart every partition
+		// where the hub stands (records already processed are ignored).
+		onErr(fmt.Errorf("push: %s: offset out of range, nothing deleted; restarting at %v", s.topic, next))
+		for p, off := range next {
+			seek(p, off)
+		}
+	}
 }

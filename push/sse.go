@@ -29,20 +29,12 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request) {
 	if pos == "" {
 		pos = q.Get("pos")
 	}
+	s.cors(w, r) // admit refused a foreign Origin; this echoes an allowed one
 	claims, chs, err := s.authorize(token, channels)
 	if err != nil {
 		ce := asCloseError(err)
 		s.dropped(ce)
-		status := http.StatusBadRequest
-		switch {
-		case ce.Code >= 4100 && ce.Code < 4200 || ce.Code == CodeTokenInvalid || ce.Code == CodeAlgorithm:
-			status = http.StatusUnauthorized
-		case ce.Code == CodeAudience || ce.Code == CodeChannelForbidden:
-			status = http.StatusForbidden
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		w.Write(mustJSON(errorFrame{T: TypeError, Code: int(ce.Code), Message: ce.Message}))
+		writeHTTPError(w, httpStatus(ce), ce)
 		return
 	}
 	rc := http.NewResponseController(w)
