@@ -141,7 +141,12 @@ func (s *Server) readWS(ctx context.Context, c *websocket.Conn, ss *session, exp
 		case TypeHello:
 			ss.close(closeErr(CodeProtocol, "second hello"))
 			return
-		case TypePong, TypeReceipts: // receipts: reserved, ignored in version 1
+		case TypeReceipts, TypeSpan:
+			if ce := s.handleFrame(ctx, ss, f); ce != nil {
+				ss.close(ce)
+				return
+			}
+		case TypePong:
 		}
 	}
 }
