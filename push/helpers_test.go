@@ -143,6 +143,7 @@ type msg struct {
 	Code     int      `json:"code"`
 	Trace    string   `json:"traceparent"`
 	Channels []string `json:"channels"`
+	Raw      []byte   `json:"-"` // the frame as received
 }
 
 // client is a WebSocket test client that reads frames in the background.
@@ -190,6 +191,7 @@ func (cl *client) read() {
 		if err := json.Unmarshal(b, &m); err != nil {
 			cl.t.Errorf("server sent invalid JSON %q: %v", b, err)
 		}
+		m.Raw = b
 		cl.frames <- m
 	}
 }
@@ -220,6 +222,24 @@ func (cl *client) next() msg {
 		case <-timeout:
 			cl.t.Fatalf("no frame within %s", wait)
 		}
+	}
+}
+
+// nextRaw returns the next frame that is not a server ping, as received.
+func (cl *client) nextRaw() []byte {
+	cl.t.Helper()
+	select {
+	case m, ok := <-cl.frames:
+		if !ok {
+			cl.t.Fatalf("connection closed while waiting for a frame")
+		}
+		if m.T == "ping" {
+			return cl.nextRaw()
+		}
+		return m.Raw
+	case <-time.After(wait):
+		cl.t.Fatalf("no frame within %s", wait)
+		return nil
 	}
 }
 

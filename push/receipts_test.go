@@ -1,0 +1,301 @@
+package push_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/coder/websocket"
+
+	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/push"
+	"github.com/cachetsync/cachet/record"
+)
+
+// readRecords consumes topic from the start until want records arrived and
+// returns their keys and values.
+func readRecords(t *testing.T, b *kafka.Embedded, topic string, want int) (keys []string, values [][]byte) {
+	t.Helper()
+	c, err := kafka.NewConsumer(b.Config("test-reads"), "test-reads-"+t.Name(), "earliest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Subscribe(topic, nil); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(wait); len(keys) < want && time.Now().Before(deadline); {
+		if m, ok := c.Poll(100).(*ckafka.Message); ok && m.TopicPartition.Error == nil {
+			keys = append(keys, string(m.Key))
+			values = append(values, m.Value)
+		}
+	}
+	if len(keys) < want {
+		t.Fatalf("%s holds %d records, want %d", topic, len(keys), want)
+	}
+	return keys, values
+}
+
+func readJSON(kind, key string, mod func(map[string]any)) map[string]any {
+	r := map[string]any{"v": 1, "kind": kind, "key": key, "version": 7, "origin": "https://shop.example",
+		"client": "c-1", "at": "2026-11-25T06:41:00.123Z", "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+	if mod != nil {
+		mod(r)
+	}
+	return r
+}
+
+// badReads are one read per drop reason, with the reason.
+var badReads = []struct {
+	reason string
+	read   any
+}{
+	{push.DropForbidden, readJSON("hit", "https://news.example/a", nil)},
+	{push.DropForbidden, readJSON("hit", "app:settings", nil)}, // opaque keys have no origin channel
+	{push.DropKey, readJSON("hit", "https://SHOP.example/a", nil)},
+	{push.DropInvalid, readJSON("peek", "https://shop.example/a", nil)},
+	{push.DropInvalid, readJSON("hit", "https://shop.example/a", func(r map[string]any) { delete(r, "at") })},
+	{push.DropVersion, readJSON("hit", "https://shop.example/a", func(r map[string]any) { r["v"] = 2 })},
+	{push.DropMalformed, 5},
+	{push.DropMalformed, readJSON("hit", "https://shop.example/a", func(r map[string]any) { r["version"] = "seven" })},
+}
+
+// TestReceiptsOverWebSocket: valid reads are produced unchanged to
+// cachet.reads keyed by cache key and acknowledged; each bad one is dropped
+// and counted under its reason; the connection stays open.
+func TestReceiptsOverWebSocket(t *testing.T) {
+	b := startBroker(t, 2)
+	srv := startServer(t, b, nil)
+	c := subscribe(t, srv.url, "", shopCh)
+	c.next()
+	good := []any{readJSON("evict", "https://shop.example/a", nil),
+		readJSON("hit", "https://shop.example/b?x=1", func(r map[string]any) { delete(r, "version"); delete(r, "traceparent") })}
+	reads := slices.Clone(good)
+	for _, br := range badReads {
+		reads = append(reads, br.read)
+	}
+	c.sendJSON(map[string]any{"t": "receipts", "reads": reads})
+	var ack struct {
+		T       string `json:"t"`
+		N       int    `json:"n"`
+		Dropped int    `json:"dropped"`
+	}
+	m := c.nextRaw()
+	if err := json.Unmarshal(m, &ack); err != nil || ack.T != "receipted" || ack.N != 2 || ack.Dropped != len(badReads) {
+		t.Fatalf("got %s, want receipted n=2 dropped=%d", m, len(badReads))
+	}
+	keys, values := readRecords(t, b, record.TopicReads, 2)
+	slices.Sort(keys)
+	if !slices.Equal(keys, []string{"https://shop.example/a", "https://shop.example/b?x=1"}) {
+		t.Fatalf("record keys %v", keys)
+	}
+	for _, v := range values {
+		r, err := record.DecodeRead(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Key == "https://shop.example/a" && (r.Kind != record.ReadEvict || r.Version != 7 || r.Client != "c-1" ||
+			!strings.HasPrefix(r.Traceparent, "00-4bf9") || r.At.UnixMilli()%1000 != 123) {
+			t.Errorf("read changed on the way: %+v", r)
+		}
+	}
+	want := map[string]float64{}
+	for _, br := range badReads {
+		want[br.reason]++
+	}
+	for reason, n := range want {
+		if got := metricValue(t, srv, `cachet_push_reads_dropped_total{reason="`+reason+`"}`); got != n {
+			t.Errorf("reads dropped{%s} = %v, want %v", reason, got, n)
+		}
+	}
+	if got := metricValue(t, srv, "cachet_push_reads_accepted_total"); got != 2 {
+		t.Errorf("reads accepted = %v, want 2", got)
+	}
+	c.sendJSON(map[string]any{"t": "ping"})
+	if m := c.nextRaw(); !bytes.Contains(m, []byte(`"pong"`)) {
+		t.Fatalf("after receipts got %s, want pong", m)
+	}
+}
+
+// A read is accepted only for origins among the connection's channels,
+// even when the token would allow more.
+func TestReceiptsOnlyForGrantedChannels(t *testing.T) {
+	b := startBroker(t, 1)
+	srv := startServer(t, b, nil)
+	tok := token(t, []string{"origin:https://*"}, nil)
+	c := dialWS(t, srv.url, hello(tok, "", shopCh))
+	c.next()
+	c.sendJSON(map[string]any{"t": "receipts", "reads": []any{readJSON("hit", "https://news.example/a", nil)}})
+	if m := c.nextRaw(); !bytes.Contains(m, []byte(`"n":0,"dropped":1`)) {
+		t.Fatalf("got %s, want n=0 dropped=1", m)
+	}
+}
+
+func TestReceiptsFrameShape(t *testing.T) {
+	b := startBroker(t, 1)
+	srv := startServer(t, b, nil)
+	many := make([]any, push.MaxReadsPerFrame+1)
+	for i := range many {
+		many[i] = 1
+	}
+	for _, tc := range []struct {
+		name  string
+		frame any
+	}{
+		{"reads not an array", map[string]any{"t": "receipts", "reads": map[string]any{"kind": "hit"}}},
+		{"no reads", map[string]any{"t": "receipts"}},
+		{"too many reads", map[string]any{"t": "receipts", "reads": many}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := subscribe(t, srv.url, "", shopCh)
+			c.next()
+			c.sendJSON(tc.frame)
+			if got := c.closeCode(); got != websocket.StatusCode(push.CodeProtocol) {
+				t.Fatalf("close %d, want %d", got, push.CodeProtocol)
+			}
+		})
+	}
+}
+
+// post sends body to path with a bearer token and an optional Origin.
+func post(t *testing.T, srv *server, path, tok, origin string, body []byte) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", srv.http.URL+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp, out
+}
+
+// TestPostReceipts: the HTTP endpoint checks token, origin, size and rate
+// like a WebSocket frame, and uses the token's channels for the origin check.
+func TestPostReceipts(t *testing.T) {
+	b := startBroker(t, 1)
+	srv := startServer(t, b, func(c *push.Config) {
+		c.AllowedOrigins = []string{"https://shop.example"}
+		c.MaxFrameBytes = 4096
+		c.FramesPerSecond = 3 // bursts of 6
+	})
+	tok := token(t, []string{shopCh}, nil)
+	body, _ := json.Marshal(map[string]any{"t": "receipts", "reads": []any{readJSON("miss", "https://shop.example/p", nil),
+		readJSON("miss", "https://news.example/p", nil)}})
+	resp, out := post(t, srv, "/receipts", tok, "https://shop.example", body)
+	if resp.StatusCode != 200 || string(out) != `{"t":"receipted","n":1,"dropped":1}` {
+		t.Fatalf("status %d %s", resp.StatusCode, out)
+	}
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "https://shop.example" {
+		t.Errorf("Access-Control-Allow-Origin = %q", got)
+	}
+	if keys, _ := readRecords(t, b, record.TopicReads, 1); keys[0] != "https://shop.example/p" {
+		t.Fatalf("record key %q", keys[0])
+	}
+	big, _ := json.Marshal(map[string]any{"t": "receipts", "reads": []any{readJSON("hit", "https://shop.example/"+strings.Repeat("x", 5000), nil)}})
+	for _, tc := range []struct {
+		name, tok, origin string
+		body              []byte
+		status            int
+	}{
+		{"no token", "", "", body, http.StatusUnauthorized},
+		{"bad token", "forged", "", body, http.StatusUnauthorized},
+		{"foreign origin", tok, "https://evil.example", body, http.StatusForbidden},
+		{"not a receipts frame", tok, "", []byte(`{"t":"ping"}`), http.StatusBadRequest},
+		{"not JSON", tok, "", []byte(`{`), http.StatusBadRequest},
+		{"too big", tok, "", big, http.StatusRequestEntityTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if resp, out := post(t, srv, "/receipts", tc.tok, tc.origin, tc.body); resp.StatusCode != tc.status {
+				t.Fatalf("status %d (%s), want %d", resp.StatusCode, out, tc.status)
+			}
+		})
+	}
+	// The requests above used the burst: the next ones are refused.
+	limited := false
+	for range 10 {
+		if resp, _ := post(t, srv, "/receipts", tok, "", body); resp.StatusCode == http.StatusTooManyRequests {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("no 429 past the rate limit")
+	}
+}
+
+// TestCORS: allowed origins are echoed on /sse, /receipts and /spans and
+// their preflights; foreign origins are refused.
+func TestCORS(t *testing.T) {
+	b := startBroker(t, 1)
+	srv := startServer(t, b, func(c *push.Config) { c.AllowedOrigins = []string{"http://127.0.0.1:5173"} })
+	const page = "http://127.0.0.1:5173"
+	for _, path := range []string{"/receipts", "/spans", "/sse"} {
+		for _, tc := range []struct {
+			origin string
+			status int
+		}{{page, http.StatusNoContent}, {"http://127.0.0.1:6666", http.StatusForbidden}} {
+			req, _ := http.NewRequest("OPTIONS", srv.http.URL+path, nil)
+			req.Header.Set("Origin", tc.origin)
+			req.Header.Set("Access-Control-Request-Method", "POST")
+			req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("OPTIONS %s from %s: %d, want %d", path, tc.origin, resp.StatusCode, tc.status)
+			}
+			if tc.status != http.StatusNoContent {
+				if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+					t.Errorf("OPTIONS %s from %s: allowed", path, tc.origin)
+				}
+				continue
+			}
+			h := resp.Header
+			if h.Get("Access-Control-Allow-Origin") != page || !strings.Contains(h.Get("Access-Control-Allow-Headers"), "Authorization") {
+				t.Errorf("OPTIONS %s: headers %v", path, h)
+			}
+			if path != "/sse" && (h.Get("Access-Control-Allow-Methods") != "POST" || !strings.Contains(h.Get("Access-Control-Allow-Headers"), "Content-Type")) {
+				t.Errorf("OPTIONS %s: headers %v", path, h)
+			}
+		}
+	}
+	// An EventSource from the page: token in the query, Origin echoed.
+	tok := token(t, []string{shopCh}, nil)
+	for _, tc := range []struct {
+		origin string
+		status int
+	}{{page, http.StatusOK}, {"https://evil.example", http.StatusForbidden}} {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.http.URL+"/sse?channels="+shopCh+"&token="+tok, nil)
+		req.Header.Set("Origin", tc.origin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != tc.status {
+			t.Errorf("GET /sse from %s: %d, want %d", tc.origin, resp.StatusCode, tc.status)
+		}
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); (tc.status == 200) != (got == tc.origin) {
+			t.Errorf("GET /sse from %s: Access-Control-Allow-Origin %q", tc.origin, got)
+		}
+		cancel()
+		resp.Body.Close()
+	}
+}
