@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/coder/websocket"
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/push"
