@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+)
+
+// originFallbackSecret is the push token secret the demo origin signs with
+// when `cachet dev` runs no push service of its own to take it from; it is
+// the push service's development default.
+const originFallbackSecret = "cachet-dev-secret"
+
+func init() {
+	devServices = append(devServices, devService{name: "origin", setup: setupOriginDev})
+}
+
+// setupOriginDev defines the demo origin's flags. It signs tokens with the
+// push service's --push-secret, looked up in the same flag set after
+// parsing, so the two always agree.
+func setupOriginDev(fs *flag.FlagSet) func(ctx context.Context, env devEnv) error {
+	listen := fs.String("origin-listen", "127.0.0.1:8080", `demo origin (SDK demo page, /token, /items/<n>) address; "" = off`)
+	pushURL := fs.String("origin-push-url", "ws://127.0.0.1:8090/ws", "push server URL the demo page connects to")
+	sdkDir := fs.String("origin-sdk-dir", "./sdk/dist", "the SDK's build folder (make sdk)")
+	return func(ctx context.Context, env devEnv) error {
+		if *listen == "" {
+			return errDevOff
+		}
+		secret := originFallbackSecret
+		if f := fs.Lookup("push-secret"); f != nil {
+			secret = f.Value.String()
+		}
+		return runOrigin(ctx, env, *listen, originConfig{PushURL: *pushURL, SDKDir: *sdkDir, Secret: []byte(secret)})
+	}
+}
+
+// runOrigin serves the demo origin on listen until ctx is done.
+func runOrigin(ctx context.Context, env devEnv, listen string, cfg originConfig) error {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	cfg.Origin = "http://" + pageHost(ln.Addr().(*net.TCPAddr))
+	hs := &http.Server{Handler: newOriginHandler(cfg), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(env.Out, "origin: demo on %s (development only: /token gives push tokens to anyone)\n", cfg.Origin)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	hs.Shutdown(sctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// pageHost is the host:port a browser on this machine uses for a listener:
+// the loopback address when it listens on every interface.
+func pageHost(a *net.TCPAddr) string {
+	ip := a.IP
+	if ip == nil || ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	return net.JoinHostPort(ip.String(), fmt.Sprint(a.Port))
+}
