@@ -31,6 +31,10 @@ type session struct {
 	closed    *CloseError
 	wake      chan struct{}
 	done      chan struct{}
+	// kick, when set, is called after a frame is queued and when the
+	// session closes, for transports that run their writer only when
+	// there is something to do. Set before the session is registered.
+	kick func()
 
 	// Owned by the hub, under hub.mu.
 	stamp    uint64
@@ -61,6 +65,9 @@ func (s *session) enqueue(f frame, now time.Time) bool {
 	select {
 	case s.wake <- struct{}{}:
 	default:
+	}
+	if s.kick != nil {
+		s.kick()
 	}
 	return true
 }
@@ -100,10 +107,14 @@ func (s *session) take(spare []frame) []frame {
 // close ends the session with err; the first call wins.
 func (s *session) close(err *CloseError) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed == nil {
+	first := s.closed == nil
+	if first {
 		s.closed = err
 		close(s.done)
+	}
+	s.mu.Unlock()
+	if first && s.kick != nil {
+		s.kick()
 	}
 }
 
