@@ -41,6 +41,10 @@ type session struct {
 	floor    []int64 // per partition, offsets below are not delivered; nil when none
 	catching bool
 	pending  []frame
+
+	// Owned by the transport's reader: closed when the answer to the last
+	// receipts frame was queued (handleFrame).
+	lastReceipt chan struct{}
 }
 
 func newSession(id, transport string, channels []string, limit int, deadline time.Duration) *session {

@@ -142,7 +142,7 @@ func (s *Server) readWS(ctx context.Context, c *websocket.Conn, ss *session, exp
 			ss.close(closeErr(CodeProtocol, "second hello"))
 			return
 		case TypeReceipts, TypeSpan:
-			if ce := s.handleFrame(ctx, ss, f); ce != nil {
+			if ce := s.handleFrame(ss, f); ce != nil {
 				ss.close(ce)
 				return
 			}
