@@ -1,7 +1,7 @@
 # Browser SDK (sdk/): TypeScript bundles built with esbuild, unit tests under
 # node's test runner, browser tests in Debian's Chromium via playwright-core
 # against a real `cachet push` on an embedded broker.
-.PHONY: sdk sdk-deps chromium sdk-cachet test-sdk
+.PHONY: sdk sdk-deps chromium sdk-cachet test-sdk sdk-screenshot
 
 SDK_STAMP := sdk/node_modules/.cachet-npm-ci
 CHROMIUM_BIN := /usr/bin/chromium
@@ -20,13 +20,19 @@ sdk: sdk-deps ## type-check and bundle the SDK into sdk/dist (page client, Servi
 	cd sdk && npx --no-install tsc -p tsconfig.json && npx --no-install tsc -p tsconfig.sw.json && npx --no-install tsc -p tsconfig.node.json
 	cd sdk && node build.mjs --size --e2e
 
-# The browser tests run the real daemons: cachet dev (embedded broker),
-# cachet push and cachet produce, built from this tree.
+# The browser tests run the real daemons: cachet dev (embedded broker,
+# push, demo origin), cachet push and cachet produce, built from this tree,
+# and a helper that writes advice records as analytics would.
 sdk-cachet:
 	go build -o $(BIN)/cachet ./cmd/cachet
+	go build -o $(BIN)/cachet-e2e-advice ./sdk/e2e/advice
 
 test-sdk: sdk chromium sdk-cachet ## SDK: size budget, golden vectors under node, browser tests in Chromium
 	cd sdk && node --test --test-reporter=spec dist/test/
-	cd sdk && CACHET_BIN=$(BIN)/cachet node --test --test-concurrency=1 --test-timeout=180000 --test-reporter=spec dist/e2e/
+	cd sdk && CACHET_BIN=$(BIN)/cachet CACHET_ADVICE_BIN=$(BIN)/cachet-e2e-advice node --test --test-concurrency=1 --test-timeout=180000 --test-reporter=spec dist/e2e/
+
+sdk-screenshot: sdk chromium sdk-cachet ## SDK: run the demo page's browser test and save its screenshot to docs/demo.png
+	mkdir -p docs
+	cd sdk && CACHET_BIN=$(BIN)/cachet CACHET_DEMO_SCREENSHOT=$(CURDIR)/docs/demo.png node --test --test-timeout=180000 dist/e2e/demo.e2e.test.mjs
 
 TEST_TARGETS += test-sdk

@@ -1,8 +1,9 @@
 // Builds the SDK with esbuild: the page client (ES module), the Service
 // Worker (classic script), the key canonicalizer on its own, and the unit
-// tests for node. `node build.mjs --size` also enforces the page budget.
+// tests for node, and copies the demo page beside the bundles.
+// `node build.mjs --size` also enforces the page budget.
 import { build } from "esbuild";
-import { readdirSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 const PAGE_BUDGET_GZ = 6 * 1024;
@@ -18,6 +19,10 @@ await Promise.all([
     entryPoints: readdirSync("test/unit").filter((f) => f.endsWith(".test.ts")).map((f) => `test/unit/${f}`),
   }),
 ]);
+
+// The demo page `cachet dev` serves (its origin service reads sdk/dist).
+mkdirSync("dist", { recursive: true });
+copyFileSync("demo/index.html", "dist/demo.html");
 
 const sizes = {};
 for (const f of ["cachet.js", "cachet-sw.js", "cachekey.js"]) {

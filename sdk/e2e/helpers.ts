@@ -14,6 +14,7 @@ interface PageHelpers {
   get(path: string, headers?: Record<string, string>, method?: string): Promise<Got>;
   cached(path: string): Promise<boolean>;
   cachedCount(): Promise<number>;
+  outbox(): Promise<number>;
   start(opts: Record<string, unknown>): Promise<boolean>;
   stopClient(): void;
   events(): Record<string, unknown>[];
@@ -47,6 +48,14 @@ export class Tab {
 
   get(path: string, headers: Record<string, string> = {}, method = "GET"): Promise<Got> {
     return this.call("get", path, headers, method);
+  }
+
+  /** stopWorkers stops the page's Service Worker (as the browser does when idle); the next fetch starts it again. */
+  async stopWorkers(): Promise<void> {
+    const cdp = await this.page.context().newCDPSession(this.page);
+    await cdp.send("ServiceWorker.enable");
+    await cdp.send("ServiceWorker.stopAllWorkers");
+    await cdp.detach();
   }
 
   close(): Promise<void> {

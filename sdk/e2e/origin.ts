@@ -7,6 +7,7 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { token } from "./stack";
 
 // Bundled into sdk/dist/e2e/; the SDK root is two up.
 const sdk = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -23,6 +24,10 @@ const resources: Record<string, Handler> = {
   vary: (q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600", vary: "X-Variant" }).end(`vary ${String(q.headers["x-variant"])} ${n}`),
   varystar: (_q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600", vary: "*" }).end(`varystar ${n}`),
   slow: (_q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600" }).end(`slow ${n}`),
+  etag: (q, s, n) => {
+    if (q.headers["if-none-match"] === '"e1"') return void s.writeHead(304, { etag: '"e1"', "cache-control": "max-age=3600" }).end();
+    s.writeHead(200, { "cache-control": "max-age=3600", etag: '"e1"' }).end(`etag ${n}`);
+  },
   nocache: (q, s, n) => {
     if (q.headers["if-none-match"] === '"stable"') return void s.writeHead(304, { etag: '"stable"' }).end();
     s.writeHead(200, { "cache-control": "no-cache", etag: '"stable"' }).end(`nocache ${n}`);
@@ -41,6 +46,10 @@ export class Origin {
   gate: Promise<void> | null = null;
   /** When set, /push/* is proxied to this base URL (push served from the page's own origin). */
   push: string | null = null;
+  /** GET /token signs a token for these channels; each request takes the next lifetime (seconds), the last one repeats. */
+  tokens: { channels: string[]; ttls: number[] } = { channels: [], ttls: [3600] };
+  /** Tokens handed out by GET /token. */
+  tokensIssued = 0;
   private constructor(
     private readonly server: Server,
     readonly url: string,
@@ -67,6 +76,11 @@ export class Origin {
       return void res.writeHead(200, { "content-type": "text/javascript", "cache-control": "no-store" }).end(readFileSync(join(sdk, "dist", pathname)));
     }
     if (pathname.startsWith("/push/") && this.push) return this.proxy(req, res, this.push + path.slice(5));
+    if (pathname === "/token") {
+      const ttl = this.tokens.ttls.length > 1 ? this.tokens.ttls.shift()! : this.tokens.ttls[0]!;
+      this.tokensIssued++;
+      return void res.writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" }).end(token(this.tokens.channels, ttl));
+    }
     const m = /^\/r\/([a-z]+)$/.exec(pathname);
     const h = m ? resources[m[1]!] : undefined;
     if (!h) return void res.writeHead(404).end();

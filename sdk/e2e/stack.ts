@@ -2,7 +2,9 @@
 // (`cachet dev`), a real `cachet push` built from this repository, a
 // producer writing record.Transition records (`cachet produce`), and a TCP
 // proxy in front of push so a test can cut the browser off and heal it.
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+// Advice records are written by a small helper (sdk/e2e/advice), as
+// analytics would publish them.
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { createServer as createTCPServer, connect as tcpConnect, type Server as TCPServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
@@ -11,6 +13,7 @@ import { createInterface } from "node:readline";
 const BIN = process.env.CACHET_BIN ?? "../.bin/cachet";
 // CACHET_PUSH_BIN runs another build of the push server (same flags).
 const PUSH_BIN = process.env.CACHET_PUSH_BIN ?? BIN;
+const ADVICE_BIN = process.env.CACHET_ADVICE_BIN ?? "../.bin/cachet-e2e-advice";
 
 export const SECRET = "sdk-browser-tests-secret-0123456789";
 export const AUDIENCE = "cachet-push";
@@ -64,6 +67,17 @@ function run(name: string, args: string[], env: Record<string, string> = {}, bin
   return new Proc(name, spawn(bin, args, { env: { ...process.env, ...env }, stdio: "pipe" }));
 }
 
+/** flags lists the flags a cachet subcommand accepts (from its -h). */
+export function flags(cmd: string, bin = BIN): Set<string> {
+  const r = spawnSync(bin, [cmd, "-h"], { encoding: "utf8" });
+  return new Set([...`${r.stdout}${r.stderr}`.matchAll(/^\s+-([a-z][a-z0-9-]*)/gm)].map((m) => m[1]!));
+}
+
+/** devOnly are the flags that leave every in-process daemon of `cachet dev` off: a bare broker. */
+export function devOnly(): string[] {
+  return [...flags("dev")].filter((f) => f.endsWith("-listen")).map((f) => `--${f}=`);
+}
+
 /** Proxy forwards TCP to push; partition() cuts every connection until heal(). */
 export class Proxy {
   private cut = false;
@@ -113,32 +127,95 @@ export interface Change {
   state?: "VALID" | "INVALIDATED" | "PURGED";
   tags?: string[];
   etag?: string;
+  traceparent?: string;
+  /** Ledger time; default now. */
+  ts?: string;
+}
+
+/** Advice to produce; the helper fills in the rest. */
+export interface AdviceIn {
+  key: string;
+  recommendedMaxAge: number;
+  action: "none" | "invalidate-early" | "pin" | "batch";
 }
 
 /** Stack is a running broker, push server and producer. */
 export class Stack {
   private tx = 0;
   private pending: ((line: string) => void)[] = [];
+  private advisor: Proc | null = null;
+  /** The demo origin of `cachet dev`, when started with demo(). */
+  origin = "";
   private constructor(
     private readonly dev: Proc,
-    private readonly push: Proc,
+    private readonly push: Proc | null,
     private readonly producer: Proc,
     readonly proxy: Proxy,
+    readonly brokers: string,
+    /** host:port of push itself (not through the proxy). */
+    readonly pushAddr: string,
   ) {
     createInterface({ input: producer.child.stdout }).on("line", (l) => this.pending.shift()?.(l));
   }
 
-  static async start(): Promise<Stack> {
-    const dev = run("cachet dev", ["dev", "--port", "0"]);
+  /** start runs the stack; otlp, when given, is where push exports spans (if this build can). */
+  static async start(o: { otlp?: string } = {}): Promise<Stack> {
+    const dev = run("cachet dev", ["dev", "--port", "0", ...devOnly()]);
     const brokers = (await dev.waitFor(/embedded broker on (\S+)/))[1]!;
-    const push = run("cachet push", ["push", "--brokers", brokers, "--listen", "127.0.0.1:0", "--audience", AUDIENCE], {
+    const extra = o.otlp && flags("push", PUSH_BIN).has("otlp-endpoint") ? ["--otlp-endpoint", o.otlp] : [];
+    const push = run("cachet push", ["push", "--brokers", brokers, "--listen", "127.0.0.1:0", "--audience", AUDIENCE, ...extra], {
       CACHET_PUSH_SECRET: SECRET,
     }, PUSH_BIN);
     const pushAddr = (await push.waitFor(/listening on http:\/\/(\S+)/))[1]!;
     await waitHTTP(`http://${pushAddr}/healthz`, push);
     const producer = run("cachet produce", ["produce", "--brokers", brokers]);
     const proxy = await Proxy.start(Number(pushAddr.split(":").pop()));
-    return new Stack(dev, push, producer, proxy);
+    return new Stack(dev, push, producer, proxy, brokers, pushAddr);
+  }
+
+  /**
+   * demo runs `cachet dev` with its push server and demo origin on free
+   * ports (a build without the in-process push server gets a separate
+   * `cachet push` with the development secret).
+   */
+  static async demo(sdkDist: string): Promise<Stack> {
+    const [pushPort, originPort] = (await freePorts(2)) as [number, number];
+    const pushAddr = `127.0.0.1:${pushPort}`;
+    const ownPush = flags("dev").has("push-listen");
+    const dev = run("cachet dev", [
+      "dev", "--port", "0", ...devOnly(), "--origin-listen", `127.0.0.1:${originPort}`, "--origin-sdk-dir", sdkDist,
+      "--origin-push-url", `ws://${pushAddr}/ws`, ...(ownPush ? ["--push-listen", pushAddr] : []),
+    ]);
+    const brokers = (await dev.waitFor(/embedded broker on (\S+)/))[1]!;
+    const push = ownPush ? null : run("cachet push", ["push", "--brokers", brokers, "--listen", pushAddr], { CACHET_PUSH_SECRET: "cachet-dev-secret" }, PUSH_BIN);
+    const origin = (await dev.waitFor(/origin: demo on (\S+)/))[1]!;
+    await waitHTTP(`http://${pushAddr}/healthz`, push ?? dev);
+    const producer = run("cachet produce", ["produce", "--brokers", brokers]);
+    const st = new Stack(dev, push, producer, await Proxy.start(pushPort), brokers, pushAddr);
+    st.origin = origin;
+    return st;
+  }
+
+  /** metric sums push's Prometheus samples of name whose labels contain labels. */
+  async metric(name: string, labels = ""): Promise<number> {
+    const text = await (await fetch(`http://${this.pushAddr}/metrics`)).text();
+    let sum = 0;
+    for (const line of text.split("\n")) {
+      const m = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
+      if (m && m[1] === name && (m[2] ?? "").includes(labels)) sum += Number(m[3]);
+    }
+    return sum;
+  }
+
+  /** advise writes advice records to cachet.advice and resolves once the broker has them. */
+  async advise(...advice: AdviceIn[]): Promise<void> {
+    const a = (this.advisor ??= run("advice", ["--brokers", this.brokers], {}, ADVICE_BIN));
+    for (const x of advice) {
+      const before = a.lines.filter((l) => l.startsWith("ok ")).length;
+      const line = { writeRate: 0.5, readRate: 2, pStale: 0.4, expectedStaleReads: 0.8, conflictRisk: 0, engine: "cpu", at: new Date().toISOString(), ...x };
+      a.child.stdin.write(JSON.stringify(line) + "\n");
+      await waitUntil(`advice for ${x.key} acknowledged`, () => a.lines.filter((l) => l.startsWith("ok ")).length > before, a);
+    }
   }
 
   /** url is where browsers reach push (through the proxy). */
@@ -151,9 +228,9 @@ export class Stack {
     for (const c of changes) {
       this.tx++;
       const line = JSON.stringify({
-        channel: "cachet", block: 100 + this.tx, txIndex: 0, txId: `sdk-e2e-${this.tx}`, ts: new Date().toISOString(),
+        channel: "cachet", block: 100 + this.tx, txIndex: 0, txId: `sdk-e2e-${this.tx}`, ts: c.ts ?? new Date().toISOString(),
         key: c.key, version: c.version, state: c.state ?? "INVALIDATED", etag: c.etag, tags: c.tags,
-        owner: "Org1MSP", actor: "Org1MSP", reason: "browser test",
+        owner: "Org1MSP", actor: "Org1MSP", reason: "browser test", traceparent: c.traceparent,
       });
       const ack = new Promise<string>((r) => this.pending.push(r));
       this.producer.child.stdin.write(line + "\n");
@@ -165,8 +242,27 @@ export class Stack {
   async close(): Promise<void> {
     await this.proxy.close();
     this.producer.child.stdin.end();
-    await Promise.all([this.producer.stop(), this.push.stop()]);
+    this.advisor?.child.stdin.end();
+    await Promise.all([this.producer.stop(), this.push?.stop(), this.advisor?.stop()]);
     await this.dev.stop();
+  }
+}
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<TCPServer>((r) => {
+    const sv = createTCPServer();
+    sv.listen(0, "127.0.0.1", () => r(sv));
+  })));
+  const ports = servers.map((sv) => (sv.address() as AddressInfo).port);
+  await Promise.all(servers.map((sv) => new Promise((r) => sv.close(r))));
+  return ports;
+}
+
+async function waitUntil(what: string, ok: () => boolean, p: Proc): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!ok()) {
+    if (p.child.exitCode !== null || Date.now() > deadline) throw new Error(`${what}: ${p.name} ${p.child.exitCode ?? "silent"}:\n${p.lines.slice(-10).join("\n")}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -187,10 +283,10 @@ async function waitHTTP(url: string, p: Proc): Promise<void> {
 
 const b64url = (s: string | Buffer): string => Buffer.from(s).toString("base64url");
 
-/** token signs an HS256 subscriber token for channels, valid for ttl seconds. */
-export function token(channels: string[], ttl = 3600): string {
+/** token signs an HS256 subscriber token for channels, valid for ttl seconds (negative: expired). */
+export function token(channels: string[], ttl = 3600, secret = SECRET): string {
   const head = b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
   const body = b64url(JSON.stringify({ exp: Math.floor(Date.now() / 1000) + ttl, aud: AUDIENCE, sub: "sdk-e2e", channels }));
-  const sig = createHmac("sha256", SECRET).update(`${head}.${body}`).digest("base64url");
+  const sig = createHmac("sha256", secret).update(`${head}.${body}`).digest("base64url");
   return `${head}.${body}.${sig}`;
 }
