@@ -2,63 +2,95 @@
 // record per transition on cachet.transitions, keyed by the cache key so a
 // key stays on one partition, in ledger order.
 //
-// Delivery is at-least-once and never lossy: the relay saves a transaction's
-// ledger position only after Kafka acknowledged every record of it (the
-// producer is idempotent with acks=all). A crash between the two re-sends
-// that transaction's records on restart; consumers drop the duplicates by
-// (key, version), which versions make safe. While Kafka is unreachable the
-// relay stops reading the ledger and retries with backoff, so memory stays
-// bounded to one transaction.
+// Delivery is exactly-once for read_committed consumers. The relay writes a
+// group of ledger transactions' records and the new ledger position (on the
+// compacted topic cachet.positions, key = channel) in one Kafka transaction,
+// and on start resumes right after the last committed position. A crash
+// leaves an open Kafka transaction that the next leader's InitTransactions
+// aborts, so its records are never seen, and the relay sends them again.
+//
+// Several relays of one channel may run: a Lease (a consumer group on
+// cachet.positions) picks the one that writes, and the shared
+// transactional.id fences a deposed leader that still tries to commit.
+// While Kafka is unreachable the relay stops reading the ledger, aborts the
+// open transaction and retries with backoff; at most Config.Buffer ledger
+// transactions wait in memory.
 package relay
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strconv"
 	"sync/atomic"
 	"time"
 
 	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
-	"github.com/cachetsync/cachet/chaincode"
 	"github.com/cachetsync/cachet/gateway"
-	"github.com/cachetsync/cachet/record"
+	"github.com/cachetsync/cachet/kafka"
 )
 
-// Source delivers committed transactions from a durable position;
-// *gateway.Client is one.
+// Source delivers committed transactions from a position; *gateway.Client
+// is one.
 type Source interface {
 	Follow(ctx context.Context, cfg gateway.FollowConfig, h gateway.Handler) error
 }
 
-// Config wires a relay. Zero durations take defaults.
+// Config wires a relay. Zero values take the defaults in parentheses.
 type Config struct {
-	Source       Source
-	Producer     *ckafka.Producer
-	Checkpointer gateway.Checkpointer
-	StartBlock   uint64 // where to begin with an empty checkpoint
-	Log          *slog.Logger
-	// MinBackoff and MaxBackoff bound the wait between attempts to deliver
-	// a transaction's records while Kafka refuses them (100ms, 10s).
+	Source Source
+	// Kafka is the cluster to write to; the relay builds its own
+	// transactional producer and consumers from it.
+	Kafka kafka.Config
+	// Channel is the ledger channel relayed: it names the transactional.id
+	// ("cachet-relay." + Channel) and keys the position record.
+	Channel string
+	// StartBlock is where to begin when cachet.positions holds no position
+	// for the channel.
+	StartBlock uint64
+	// Lease picks the leader among relays of the channel (a GroupLease on
+	// Kafka, group "cachet-relay." + Channel).
+	Lease Lease
+	// MaxRecords and Linger bound one Kafka transaction: it commits once it
+	// holds MaxRecords records or Linger after it began (500, 20ms). A
+	// ledger transaction is never split.
+	MaxRecords int
+	Linger     time.Duration
+	// Buffer is how many ledger transactions may wait for Kafka before the
+	// relay stops reading the ledger (1024).
+	Buffer int
+	// OpTimeout bounds one Kafka step: init, commit, abort, reading the
+	// position (10s).
+	OpTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the wait before a new leading session
+	// after Kafka failed (100ms, 10s).
 	MinBackoff, MaxBackoff time.Duration
+	// Height, if set, returns the ledger height for the lag metrics.
+	Height func(ctx context.Context) (uint64, error)
+	Log    *slog.Logger
 }
 
-// Stats counts what a relay did.
+// Stats counts what a relay did; the metrics read it.
 type Stats struct {
-	Transactions atomic.Uint64 // transactions whose records were delivered
-	Records      atomic.Uint64 // transition records delivered
-	Invalid      atomic.Uint64 // invalid transactions skipped
-	DeadLetters  atomic.Uint64 // unreadable events sent to cachet.deadletter
-	Retries      atomic.Uint64 // delivery attempts that failed and were retried
+	Transactions      atomic.Uint64 // ledger transactions whose records were committed
+	Records           atomic.Uint64 // transition records committed
+	KafkaTransactions atomic.Uint64 // Kafka transactions committed
+	Invalid           atomic.Uint64 // invalid ledger transactions skipped
+	DeadLetters       atomic.Uint64 // unreadable events sent to cachet.deadletter
+	Retries           atomic.Uint64 // leading sessions ended by a Kafka failure and retried
+	Fenced            atomic.Uint64 // times this relay was fenced by another leader
+	Leader            atomic.Bool   // whether this relay leads now
+	Relayed           atomic.Uint64 // block of the last committed position
+	LedgerHeight      atomic.Uint64 // highest ledger height seen
+	LagNanos          atomic.Int64  // commit time minus the newest committed transaction's timestamp
 }
 
 // Relay follows the ledger and produces its transitions.
 type Relay struct {
 	cfg   Config
+	log   *slog.Logger
 	Stats Stats
 }
 
@@ -67,149 +99,131 @@ func New(cfg Config) (*Relay, error) {
 	switch {
 	case cfg.Source == nil:
 		return nil, errors.New("relay: Config.Source is required")
-	case cfg.Producer == nil:
-		return nil, errors.New("relay: Config.Producer is required")
-	case cfg.Checkpointer == nil:
-		return nil, errors.New("relay: Config.Checkpointer is required")
+	case cfg.Channel == "":
+		return nil, errors.New("relay: Config.Channel is required")
+	}
+	if err := cfg.Kafka.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = 100 * time.Millisecond
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
 	}
-	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = 10 * time.Second
+	def(&cfg.Linger, 20*time.Millisecond)
+	def(&cfg.OpTimeout, opTimeout)
+	def(&cfg.MinBackoff, 100*time.Millisecond)
+	def(&cfg.MaxBackoff, 10*time.Second)
+	if cfg.MaxRecords <= 0 {
+		cfg.MaxRecords = 500
 	}
-	return &Relay{cfg: cfg}, nil
+	if cfg.Buffer <= 0 {
+		cfg.Buffer = 1024
+	}
+	return &Relay{cfg: cfg, log: cfg.Log}, nil
 }
 
-// Run relays until ctx ends or the source fails for good.
+// TransactionalID is the transactional.id every relay of channel shares.
+func TransactionalID(channel string) string { return "cachet-relay." + channel }
+
+// KafkaError reports a Kafka step that failed; the leading session ends,
+// its open transaction is aborted, and the relay starts a new one.
+type KafkaError struct {
+	Op  string // "init", "begin", "produce", "commit", "read position", ...
+	Err error
+}
+
+func (e *KafkaError) Error() string { return fmt.Sprintf("relay: kafka %s: %v", e.Op, e.Err) }
+func (e *KafkaError) Unwrap() error { return e.Err }
+
+// Fenced reports whether a newer producer with the same transactional.id
+// took over: this relay must step down.
+func (e *KafkaError) Fenced() bool {
+	var ke ckafka.Error
+	if !errors.As(e.Err, &ke) {
+		return false
+	}
+	switch ke.Code() {
+	case ckafka.ErrFenced, ckafka.ErrProducerFenced, ckafka.ErrInvalidProducerEpoch:
+		return true
+	}
+	return false
+}
+
+// ErrFenced is what Run's log and the fencing tests look for: errors.Is
+// matches a *KafkaError whose producer was fenced.
+var ErrFenced = errors.New("relay: fenced by a newer leader")
+
+// Is makes errors.Is(err, ErrFenced) true for fenced producers.
+func (e *KafkaError) Is(target error) bool { return target == ErrFenced && e.Fenced() }
+
+// Run relays until ctx ends (it returns nil then) or the ledger source
+// fails for good. Kafka failures never end it: they are retried.
 func (r *Relay) Run(ctx context.Context) error {
-	return r.cfg.Source.Follow(ctx, gateway.FollowConfig{
-		Checkpointer: r.cfg.Checkpointer,
-		StartBlock:   r.cfg.StartBlock,
-		OnReconnect: func(err error, attempt int) {
-			r.cfg.Log.Warn("ledger stream lost, reconnecting", "err", err, "attempt", attempt)
-		},
-		OnInvalid: func(tx gateway.Transaction) {
-			r.Stats.Invalid.Add(1)
-			r.cfg.Log.Debug("skipped invalid transaction", "position", tx.Position.String(), "code", tx.Code.String())
-		},
-	}, r.handle)
-}
-
-// handle delivers one transaction's records, retrying until Kafka
-// acknowledges all of them or ctx ends.
-func (r *Relay) handle(ctx context.Context, tx gateway.Transaction) error {
-	msgs, err := Messages(tx)
-	if err != nil {
-		return err
+	lease := r.cfg.Lease
+	if lease == nil {
+		gl, err := NewGroupLease(r.cfg.Kafka, TransactionalID(r.cfg.Channel), r.log)
+		if err != nil {
+			return err
+		}
+		defer gl.Close()
+		lease = gl
 	}
-	if len(msgs) == 0 {
-		return nil
-	}
-	for attempt := 0; ; attempt++ {
-		err := r.deliver(ctx, msgs)
-		if err == nil {
-			r.Stats.Transactions.Add(1)
-			if tx.EventErr != nil {
-				r.Stats.DeadLetters.Add(1)
-			} else {
-				r.Stats.Records.Add(uint64(len(msgs)))
+	for {
+		r.log.Info("relay: standby", "channel", r.cfg.Channel)
+		lead, release, err := lease.Acquire(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
 			}
+			return err
+		}
+		err = r.leadWhileHeld(lead)
+		release()
+		if ctx.Err() != nil {
 			return nil
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if err != nil {
+			return err
 		}
-		r.Stats.Retries.Add(1)
+	}
+}
+
+// leadWhileHeld runs leading sessions until the lease ends, retrying Kafka
+// failures with backoff. It returns only the source's permanent failures.
+func (r *Relay) leadWhileHeld(lead context.Context) error {
+	for attempt := 0; lead.Err() == nil; attempt++ {
+		committed := r.Stats.KafkaTransactions.Load()
+		err := r.lead(lead)
+		r.Stats.Leader.Store(false)
+		if lead.Err() != nil {
+			return nil
+		}
+		var ke *KafkaError
+		if !errors.As(err, &ke) {
+			return err
+		}
 		wait := min(r.cfg.MaxBackoff, r.cfg.MinBackoff<<min(attempt, 16))
-		r.cfg.Log.Warn("kafka refused records, retrying", "position", tx.Position.String(), "err", err, "wait", wait)
+		if ke.Fenced() {
+			// Another relay took the transactional.id: it holds the lease,
+			// or will once the group notices. Leave it be.
+			r.Stats.Fenced.Add(1)
+			r.log.Warn("relay: fenced by another leader, stepping down", "err", err)
+			wait = r.cfg.MaxBackoff
+		} else {
+			r.Stats.Retries.Add(1)
+			r.log.Warn("relay: kafka failed, retrying", "err", err, "wait", wait)
+		}
+		if r.Stats.KafkaTransactions.Load() != committed {
+			attempt = -1 // the session made progress: start the backoff over
+		}
 		select {
 		case <-time.After(wait/2 + rand.N(wait/2+1)):
-		case <-ctx.Done():
-			return ctx.Err()
+		case <-lead.Done():
 		}
 	}
-}
-
-func (r *Relay) deliver(ctx context.Context, msgs []*ckafka.Message) error {
-	reports := make(chan ckafka.Event, len(msgs))
-	for _, m := range msgs {
-		if err := r.cfg.Producer.Produce(m, reports); err != nil {
-			return fmt.Errorf("produce: %w", err)
-		}
-	}
-	var first error
-	for range msgs {
-		select {
-		case ev := <-reports:
-			if m, ok := ev.(*ckafka.Message); ok && m.TopicPartition.Error != nil && first == nil {
-				first = m.TopicPartition.Error
-			}
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return first
-}
-
-// Messages turns one committed transaction into its Kafka records: one per
-// transition, or one dead letter carrying the position when the contract's
-// event could not be read. Transactions without a Cachet event yield none.
-func Messages(tx gateway.Transaction) ([]*ckafka.Message, error) {
-	topic := record.TopicTransitions
-	if tx.EventErr != nil {
-		dl := record.TopicDeadLetter
-		v, err := json.Marshal(map[string]any{"v": record.Version, "channel": tx.Channel, "block": tx.Position.Block,
-			"txIndex": tx.Position.TxIndex, "txId": tx.TxID, "error": tx.EventErr.Error()})
-		if err != nil {
-			return nil, err
-		}
-		return []*ckafka.Message{{TopicPartition: ckafka.TopicPartition{Topic: &dl, Partition: ckafka.PartitionAny}, Key: []byte(tx.TxID), Value: v, Headers: positionHeaders(tx, "")}}, nil
-	}
-	if tx.Event == nil {
-		return nil, nil
-	}
-	ts, err := time.Parse(time.RFC3339Nano, tx.Event.Timestamp)
-	if err != nil {
-		return nil, fmt.Errorf("relay: transaction %s at %s has timestamp %q: %w", tx.TxID, tx.Position, tx.Event.Timestamp, err)
-	}
-	msgs := make([]*ckafka.Message, 0, len(tx.Event.Transitions))
-	for _, t := range tx.Event.Transitions {
-		v, err := Transition(tx, ts, t).Marshal()
-		if err != nil {
-			return nil, err
-		}
-		msgs = append(msgs, &ckafka.Message{
-			TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny},
-			Key:            []byte(t.Key), Value: v, Headers: positionHeaders(tx, t.Owner),
-		})
-	}
-	return msgs, nil
-}
-
-// Transition is the record of one transition of a committed transaction.
-func Transition(tx gateway.Transaction, ts time.Time, t chaincode.Transition) record.Transition {
-	return record.Transition{
-		V: record.Version, Channel: tx.Channel, Position: tx.Position, TxID: tx.TxID, Timestamp: ts.UTC(),
-		Key: t.Key, Version: t.Version, State: t.State, ETag: t.ETag, MaxAge: t.MaxAge, Tags: t.Tags,
-		Owner: t.Owner, Actor: tx.Event.Actor, Reason: t.Reason, Traceparent: tx.Event.Traceparent,
-	}
-}
-
-func positionHeaders(tx gateway.Transaction, owner string) []ckafka.Header {
-	h := []ckafka.Header{
-		{Key: record.HeaderChannel, Value: []byte(tx.Channel)},
-		{Key: record.HeaderBlock, Value: []byte(strconv.FormatUint(tx.Position.Block, 10))},
-		{Key: record.HeaderTxIndex, Value: []byte(strconv.FormatUint(uint64(tx.Position.TxIndex), 10))},
-	}
-	if owner != "" {
-		h = append(h, ckafka.Header{Key: record.HeaderOwner, Value: []byte(owner)})
-	}
-	if tx.Event != nil && tx.Event.Traceparent != "" {
-		h = append(h, ckafka.Header{Key: record.HeaderTraceparent, Value: []byte(tx.Event.Traceparent)})
-	}
-	return h
+	return nil
 }

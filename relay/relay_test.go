@@ -3,30 +3,22 @@ package relay_test
 import (
 	"context"
 	"errors"
-	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
-	"github.com/cachetsync/cachet/chaincode"
 	"github.com/cachetsync/cachet/gateway"
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 	"github.com/cachetsync/cachet/relay"
 )
-
-const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-
-func tx(block uint64, idx uint32, keys ...string) gateway.Transaction {
-	ev := &chaincode.Event{TxID: fmt.Sprintf("tx-%d-%d", block, idx), Timestamp: "2026-11-25T06:41:00.5Z", Actor: "Org2MSP", Traceparent: tp}
-	for i, k := range keys {
-		ev.Transitions = append(ev.Transitions, chaincode.Transition{Op: chaincode.OpInvalidate, Key: k, Version: uint64(i + 2),
-			State: record.StateInvalidated, Owner: "Org1MSP", Reason: "r", Tags: []string{"t"}})
-	}
-	return gateway.Transaction{Position: record.Position{Block: block, TxIndex: idx}, TxID: ev.TxID, Channel: "cachet", Valid: true, Event: ev}
-}
 
 func header(m *ckafka.Message, k string) string {
 	for _, h := range m.Headers {
@@ -37,10 +29,19 @@ func header(m *ckafka.Message, k string) string {
 	return ""
 }
 
-func TestMessages(t *testing.T) {
-	msgs, err := relay.Messages(tx(42, 3, "img:a", "img:b"))
-	if err != nil || len(msgs) != 2 {
-		t.Fatalf("%d messages, %v", len(msgs), err)
+func TestMessagesCarryTheRelaySpan(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tprov := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	prev := otel.GetTracerProvider()
+	otel.SetTracerProvider(tprov)
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+
+	msgs, spans, err := relay.Messages(context.Background(), tx(42, 3, "img:a", "img:b"))
+	if err != nil || len(msgs) != 2 || len(spans) != 2 {
+		t.Fatalf("%d messages, %d spans, %v", len(msgs), len(spans), err)
+	}
+	for _, s := range spans {
+		s.End()
 	}
 	m := msgs[1]
 	if string(m.Key) != "img:b" || *m.TopicPartition.Topic != record.TopicTransitions {
@@ -50,12 +51,25 @@ func TestMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Position != (record.Position{Block: 42, TxIndex: 3}) || got.Version != 3 || got.Actor != "Org2MSP" || got.Owner != "Org1MSP" ||
-		got.Traceparent != tp || !got.Timestamp.Equal(time.Date(2026, 11, 25, 6, 41, 0, 5e8, time.UTC)) {
+	if got.Position != (record.Position{Block: 42, TxIndex: 3}) || got.Version != 43 || got.Actor != "Org2MSP" || got.Owner != "Org1MSP" ||
+		!got.Timestamp.Equal(time.Date(2026, 11, 25, 6, 41, 0, 5e8, time.UTC)) {
 		t.Fatalf("record %+v", got)
 	}
-	for k, want := range map[string]string{record.HeaderBlock: "42", record.HeaderTxIndex: "3", record.HeaderChannel: "cachet",
-		record.HeaderOwner: "Org1MSP", record.HeaderTraceparent: tp} {
+	ended := exp.GetSpans()
+	if len(ended) != 2 {
+		t.Fatalf("%d spans exported, want 2", len(ended))
+	}
+	span := ended[1]
+	// The span continues the submitter's trace, as a child of its span...
+	if span.Name != relay.SpanName || span.SpanContext.TraceID().String() != tp[3:35] || span.Parent.SpanID().String() != tp[36:52] {
+		t.Fatalf("span %s trace %s parent %s, want a child of %s", span.Name, span.SpanContext.TraceID(), span.Parent.SpanID(), tp)
+	}
+	// ...and the record names the relay's span, so the next hop links to it.
+	want := "00-" + tp[3:35] + "-" + span.SpanContext.SpanID().String() + "-01"
+	if header(m, record.HeaderTraceparent) != want || got.Traceparent != want {
+		t.Fatalf("traceparent header %q, value %q, want the relay span %q", header(m, record.HeaderTraceparent), got.Traceparent, want)
+	}
+	for k, want := range map[string]string{record.HeaderBlock: "42", record.HeaderTxIndex: "3", record.HeaderChannel: "cachet", record.HeaderOwner: "Org1MSP"} {
 		if header(m, k) != want {
 			t.Errorf("header %s = %q, want %q", k, header(m, k), want)
 		}
@@ -63,97 +77,166 @@ func TestMessages(t *testing.T) {
 }
 
 func TestMessagesDeadLetterAndNoEvent(t *testing.T) {
+	ctx := context.Background()
 	bad := gateway.Transaction{Position: record.Position{Block: 7, TxIndex: 1}, TxID: "t7", Channel: "cachet", Valid: true, EventErr: errors.New("payload does not parse")}
-	msgs, err := relay.Messages(bad)
+	msgs, _, err := relay.Messages(ctx, bad)
 	if err != nil || len(msgs) != 1 || *msgs[0].TopicPartition.Topic != record.TopicDeadLetter ||
 		!strings.Contains(string(msgs[0].Value), `"block":7`) || !strings.Contains(string(msgs[0].Value), "does not parse") {
 		t.Fatalf("dead letter: %v %v", msgs, err)
 	}
-	if msgs, err := relay.Messages(gateway.Transaction{Valid: true}); err != nil || len(msgs) != 0 {
+	if msgs, _, err := relay.Messages(ctx, gateway.Transaction{Valid: true}); err != nil || len(msgs) != 0 {
 		t.Fatalf("a transaction without a Cachet event must yield nothing: %v %v", msgs, err)
 	}
 	broken := tx(1, 0, "img:a")
 	broken.Event.Timestamp = "yesterday"
-	if _, err := relay.Messages(broken); err == nil {
+	if _, _, err := relay.Messages(ctx, broken); err == nil {
 		t.Fatal("an unreadable timestamp must be an error, not a zero time")
 	}
 }
 
-// scripted replays transactions like gateway.Follow: from the checkpoint,
-// saving each position after the handler succeeds.
-type scripted struct{ txs []gateway.Transaction }
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func (s scripted) Follow(ctx context.Context, cfg gateway.FollowConfig, h gateway.Handler) error {
-	last, have := cfg.Checkpointer.Last()
-	for _, tx := range s.txs {
-		if have && !last.Less(tx.Position) {
-			continue
-		}
-		if err := h(ctx, tx); err != nil {
-			return err
-		}
-		if err := cfg.Checkpointer.Save(tx.Position); err != nil {
-			return err
-		}
+// start runs a relay until the returned stop is called; stop returns Run's
+// error.
+func start(t *testing.T, cfg relay.Config) (*relay.Relay, func() error) {
+	t.Helper()
+	if cfg.Channel == "" {
+		cfg.Channel = "cachet"
 	}
-	<-ctx.Done()
-	return ctx.Err()
+	if cfg.Lease == nil {
+		cfg.Lease = relay.Solo{}
+	}
+	if cfg.Log == nil {
+		cfg.Log = quiet
+	}
+	r, err := relay.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	stopped := false
+	var result error
+	stop := func() error {
+		if !stopped {
+			stopped = true
+			cancel()
+			result = <-done
+		}
+		return result
+	}
+	t.Cleanup(func() { stop() })
+	return r, stop
 }
 
-func TestRelayDeliversBeforeCheckpointing(t *testing.T) {
+// TestExactlyOnceAcrossRestarts stops the relay at arbitrary points while
+// the ledger grows: each new relay resumes from the committed position, and
+// a read_committed consumer sees every transition once, in order per key.
+func TestExactlyOnceAcrossRestarts(t *testing.T) {
+	b := startBroker(t)
+	l := newLedger()
+	var keys []string
+	for round := range 6 {
+		r, stop := start(t, relay.Config{Source: l, Kafka: b.Config("relay"), StartBlock: 1, MaxRecords: 7})
+		keys = append(keys, l.add(40, "img:r")...)
+		// Stop in the middle of the stream: some rounds with a transaction
+		// open, some between two.
+		waitFor(t, "progress", func() bool { return r.Stats.Records.Load() >= uint64(10+round*5) })
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, _ := start(t, relay.Config{Source: l, Kafka: b.Config("relay")})
+	want := ids(l, keys)
+	s := readCommitted(t, b.Config("check"), record.TopicTransitions, want, time.Second)
+	exactlyOnce(t, s, want)
+	pos, ok, err := relay.ReadPosition(context.Background(), b.Config("check"), "cachet")
+	if err != nil || !ok || pos.Block != 240 {
+		t.Fatalf("position %v %v %v, want block 240", pos, ok, err)
+	}
+	if r.Stats.Records.Load() == 0 || r.Stats.Records.Load() >= 240 {
+		t.Fatalf("the last relay produced %d records: it did not resume from the committed position", r.Stats.Records.Load())
+	}
+}
+
+// TestBatchesLedgerTransactions checks that many small ledger transactions
+// share Kafka transactions, and that a large one is never split.
+func TestBatchesLedgerTransactions(t *testing.T) {
+	b := startBroker(t)
+	l := newLedger()
+	keys := l.add(300, "img:b")
+	big := make([]string, 1200)
+	for i := range big {
+		big[i] = "img:big-" + string(rune('a'+i%26)) + "-" + strings.Repeat("x", i%7) + "-" + time.Duration(i).String()
+	}
+	l.append(tx(l.next(), 0, big...))
+	r, _ := start(t, relay.Config{Source: l, Kafka: b.Config("relay"), MaxRecords: 100, Linger: time.Second})
+	want := ids(l, append(keys, big...))
+	s := readCommitted(t, b.Config("check"), record.TopicTransitions, want, 500*time.Millisecond)
+	exactlyOnce(t, s, want)
+	kt := r.Stats.KafkaTransactions.Load()
+	// 300 one-record transactions in groups of 100, then the big one alone.
+	if kt != 4 || r.Stats.Transactions.Load() != 301 || r.Stats.Records.Load() != 1500 {
+		t.Fatalf("%d Kafka transactions for %d ledger transactions and %d records, want 4, 301, 1500",
+			kt, r.Stats.Transactions.Load(), r.Stats.Records.Load())
+	}
+}
+
+// TestInvalidSkippedAndDeadLettered puts an invalid transaction and one
+// whose event does not parse in the stream: the first is counted, the
+// second lands on cachet.deadletter with its position, the rest flows.
+func TestInvalidSkippedAndDeadLettered(t *testing.T) {
+	b := startBroker(t)
+	l := newLedger()
+	keys := l.add(3, "img:d")
+	l.append(gateway.Transaction{Position: record.Position{Block: l.next()}, TxID: "bad-mvcc", Channel: "cachet", Valid: false})
+	l.append(gateway.Transaction{Position: record.Position{Block: l.next()}, TxID: "garbled", Channel: "cachet", Valid: true, EventErr: errors.New("event payload of garbled: invalid character")})
+	keys = append(keys, l.add(3, "img:d")...)
+	r, _ := start(t, relay.Config{Source: l, Kafka: b.Config("relay")})
+	want := ids(l, keys)
+	exactlyOnce(t, readCommitted(t, b.Config("check"), record.TopicTransitions, want, 200*time.Millisecond), want)
+	dl := readCommitted(t, b.Config("check"), record.TopicDeadLetter, []string{"garbled"}, 200*time.Millisecond)
+	if dl.records != 1 || !strings.Contains(string(dl.msgs[0].Value), `"block":5`) || header(dl.msgs[0], record.HeaderBlock) != "5" {
+		t.Fatalf("dead letters: %d, first %s", dl.records, dl.msgs[0].Value)
+	}
+	waitFor(t, "stats", func() bool { return r.Stats.Relayed.Load() == 8 })
+	if r.Stats.Invalid.Load() != 1 || r.Stats.DeadLetters.Load() != 1 || r.Stats.Records.Load() != 6 {
+		t.Fatalf("invalid %d, dead letters %d, records %d; want 1, 1, 6", r.Stats.Invalid.Load(), r.Stats.DeadLetters.Load(), r.Stats.Records.Load())
+	}
+}
+
+// TestSourceFailureEndsRun: a ledger that cannot be read is not retried
+// forever in silence; Run returns the error.
+func TestSourceFailureEndsRun(t *testing.T) {
+	b := startBroker(t)
+	l := newLedger()
+	l.add(2, "img:s")
+	broken := tx(l.next(), 0, "img:s-broken")
+	broken.Event.Timestamp = "yesterday"
+	l.append(broken)
+	r, err := relay.New(relay.Config{Source: l, Kafka: b.Config("relay"), Channel: "cachet", Lease: relay.Solo{}, Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	broker, err := kafka.StartEmbedded(ctx, kafka.WithPartitions(3))
-	if err != nil {
-		t.Fatal(err)
+	if err := r.Run(ctx); err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "yesterday") {
+		t.Fatalf("Run returned %v, want the timestamp error", err)
 	}
-	defer broker.Close()
-	prod, err := kafka.NewProducer(broker.Config("relay-test"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
-	src := scripted{txs: []gateway.Transaction{tx(5, 0, "img:a", "img:b"), tx(5, 1, "img:c"), tx(6, 0, "img:d")}}
-	cp := &gateway.MemoryCheckpointer{}
-	r, err := relay.New(relay.Config{Source: src, Producer: prod, Checkpointer: cp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- r.Run(rctx) }()
-
-	keys := consume(t, ctx, broker, 4)
-	stop()
-	<-done
-	if fmt.Sprint(keys) != "map[img:a:1 img:b:1 img:c:1 img:d:1]" {
-		t.Fatalf("records by key: %v", keys)
-	}
-	if pos, _ := cp.Last(); pos != (record.Position{Block: 6, TxIndex: 0}) || r.Stats.Records.Load() != 4 {
-		t.Fatalf("checkpoint %v, %d records", pos, r.Stats.Records.Load())
+	if r.Stats.Records.Load() > 2 {
+		t.Fatalf("%d records relayed past the unreadable transaction", r.Stats.Records.Load())
 	}
 }
 
-// consume reads n committed transition records and counts them by key.
-func consume(t *testing.T, ctx context.Context, broker *kafka.Embedded, n int) map[string]int {
-	t.Helper()
-	c, err := kafka.NewConsumer(broker.Config("relay-check"), "relay-check", "earliest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.SubscribeTopics([]string{record.TopicTransitions}, nil); err != nil {
-		t.Fatal(err)
-	}
-	keys := map[string]int{}
-	for total := 0; total < n; {
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d records", total, n)
-		}
-		if m, ok := c.Poll(100).(*ckafka.Message); ok {
-			keys[string(m.Key)]++
-			total++
+func TestConfigRequired(t *testing.T) {
+	for _, cfg := range []relay.Config{
+		{Kafka: kafka.Config{Brokers: "x:1"}, Channel: "c"},
+		{Source: newLedger(), Kafka: kafka.Config{Brokers: "x:1"}},
+		{Source: newLedger(), Channel: "c"},
+	} {
+		if _, err := relay.New(cfg); err == nil {
+			t.Errorf("New(%+v) accepted an incomplete config", cfg)
 		}
 	}
-	return keys
 }

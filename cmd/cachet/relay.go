@@ -2,63 +2,94 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cachetsync/cachet/gateway"
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/relay"
+	"github.com/cachetsync/cachet/telemetry"
 )
 
+// relayFlags are the flags `cachet relay` and `cachet dev --relay-…` share.
+type relayFlags struct {
+	from                    uint64
+	partitions, replication int
+	metricsListen           string
+	maxRecords              int
+	linger                  time.Duration
+}
+
+func (f *relayFlags) register(fs *flag.FlagSet, prefix string) {
+	fs.Uint64Var(&f.from, prefix+"from", 0, "first block to relay when cachet.positions holds no position for the channel")
+	fs.IntVar(&f.maxRecords, prefix+"max-records", 500, "records per Kafka transaction (a ledger transaction is never split)")
+	fs.DurationVar(&f.linger, prefix+"linger", 20*time.Millisecond, "longest a Kafka transaction stays open to gather more ledger transactions")
+	fs.StringVar(&f.metricsListen, prefix+"metrics-listen", "", "address serving Prometheus /metrics (empty: off)")
+}
+
 func init() {
-	register(ledgerCommand("relay", "produce every committed transition to Kafka (cachet.transitions), resuming from a checkpoint", "[flags]", func(fs *flag.FlagSet) func(context.Context, *gateway.Client, *connFlags, []string, io.Writer) error {
+	register(ledgerCommand("relay", "produce every committed transition to Kafka exactly once (cachet.transitions); several instances: one leads", "[flags]", func(fs *flag.FlagSet) func(context.Context, *gateway.Client, *connFlags, []string, io.Writer) error {
 		brokers := fs.String("brokers", envOr("CACHET_BROKERS", "127.0.0.1:9092"), "Kafka bootstrap servers (env CACHET_BROKERS)")
-		checkpoint := fs.String("checkpoint", envOr("CACHET_RELAY_CHECKPOINT", "cachet-relay.checkpoint"), "file holding the last relayed ledger position (env CACHET_RELAY_CHECKPOINT)")
-		from := fs.Uint64("from", 0, "first block to relay when the checkpoint is empty")
-		partitions := fs.Int("partitions", kafka.DefaultTransitionPartitions, "partitions of Cachet's topics when they must be created")
-		replication := fs.Int("replication", 1, "replication factor of Cachet's topics when they must be created")
+		otlp := fs.String("otlp-endpoint", os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), "OTLP/HTTP endpoint for spans (env OTEL_EXPORTER_OTLP_ENDPOINT; empty: no export)")
+		var rf relayFlags
+		rf.register(fs, "")
+		fs.IntVar(&rf.partitions, "partitions", kafka.DefaultTransitionPartitions, "partitions of Cachet's topics when they must be created")
+		fs.IntVar(&rf.replication, "replication", 1, "replication factor of Cachet's topics when they must be created")
 		return func(ctx context.Context, cl *gateway.Client, _ *connFlags, _ []string, w io.Writer) error {
-			cp, err := gateway.OpenFileCheckpointer(*checkpoint)
+			shutdown, err := telemetry.Setup(ctx, telemetry.Config{Service: "cachet-relay", Endpoint: *otlp})
 			if err != nil {
 				return err
 			}
+			defer shutdown(context.WithoutCancel(ctx))
 			cfg := kafka.Config{Brokers: *brokers, ClientID: "cachet-relay"}
-			if err := kafka.EnsureTopics(ctx, cfg, kafka.CachetTopics(*partitions, *replication)); err != nil {
+			if err := kafka.EnsureTopics(ctx, cfg, kafka.CachetTopics(rf.partitions, rf.replication)); err != nil {
 				return err
 			}
-			prod, err := kafka.NewProducer(cfg, "")
-			if err != nil {
-				return err
-			}
-			defer prod.Close()
-			go func() { // errors not tied to a message (broker down) are logged; delivery reports go per message
-				for ev := range prod.Events() {
-					if e, ok := ev.(error); ok {
-						slog.Warn("kafka", "err", e)
-					}
-				}
-			}()
-			r, err := relay.New(relay.Config{Source: cl, Producer: prod, Checkpointer: cp, StartBlock: *from,
-				Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
-			if err != nil {
-				return err
-			}
-			pos, have := cp.Last()
-			if have {
-				fmt.Fprintf(w, "relay: resuming after %s to %s\n", pos, *brokers)
-			} else {
-				fmt.Fprintf(w, "relay: starting at block %d to %s\n", *from, *brokers)
-			}
-			err = r.Run(ctx)
-			fmt.Fprintf(w, "relay: %d transactions, %d records, %d invalid skipped, %d dead letters, %d retries\n",
-				r.Stats.Transactions.Load(), r.Stats.Records.Load(), r.Stats.Invalid.Load(), r.Stats.DeadLetters.Load(), r.Stats.Retries.Load())
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
+			return runRelay(ctx, cl, cl.Height, cl.Channel(), cfg, rf, slog.New(slog.NewTextHandler(os.Stderr, nil)), w)
 		}
 	}))
+}
+
+// runRelay relays src's channel to Kafka until ctx ends, serving metrics
+// if asked, and prints a summary.
+func runRelay(ctx context.Context, src relay.Source, height func(context.Context) (uint64, error), channel string,
+	cfg kafka.Config, rf relayFlags, log *slog.Logger, w io.Writer) error {
+	r, err := relay.New(relay.Config{Source: src, Kafka: cfg, Channel: channel, StartBlock: rf.from,
+		MaxRecords: rf.maxRecords, Linger: rf.linger, Height: height, Log: log})
+	if err != nil {
+		return err
+	}
+	if rf.metricsListen != "" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(r.Collectors()...)
+		ln, err := net.Listen("tcp", rf.metricsListen)
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go hs.Serve(ln)
+		defer hs.Close()
+		fmt.Fprintf(w, "relay: metrics on http://%s/metrics\n", ln.Addr())
+	}
+	fmt.Fprintf(w, "relay: channel %s to %s (transactional.id %s)\n", channel, cfg.Brokers, relay.TransactionalID(channel))
+	err = r.Run(ctx)
+	s := &r.Stats
+	fmt.Fprintf(w, "relay: %d ledger transactions, %d records in %d Kafka transactions, %d invalid skipped, %d dead letters, %d retries\n",
+		s.Transactions.Load(), s.Records.Load(), s.KafkaTransactions.Load(), s.Invalid.Load(), s.DeadLetters.Load(), s.Retries.Load())
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }

@@ -1,0 +1,214 @@
+package relay_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/cachetsync/cachet/chaincode"
+	"github.com/cachetsync/cachet/gateway"
+	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/record"
+)
+
+const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+// tx is a valid committed transaction invalidating keys, each at version
+// block+1 (so a key's versions grow with the ledger).
+func tx(block uint64, idx uint32, keys ...string) gateway.Transaction {
+	ev := &chaincode.Event{TxID: fmt.Sprintf("tx-%d-%d", block, idx), Timestamp: "2026-11-25T06:41:00.5Z", Actor: "Org2MSP", Traceparent: tp}
+	for _, k := range keys {
+		ev.Transitions = append(ev.Transitions, chaincode.Transition{Op: chaincode.OpInvalidate, Key: k, Version: block + 1,
+			State: record.StateInvalidated, Owner: "Org1MSP", Reason: "r", Tags: []string{"t"}})
+	}
+	return gateway.Transaction{Position: record.Position{Block: block, TxIndex: idx}, TxID: ev.TxID, Channel: "cachet", Valid: true, Event: ev}
+}
+
+// ledger is a fake Source: a growing list of committed transactions that
+// every follower reads from its checkpoint on, waiting for more at the end.
+type ledger struct {
+	mu        sync.Mutex
+	txs       []gateway.Transaction
+	grew      chan struct{}
+	delivered atomic.Int64 // transactions handed to handlers, over all followers
+}
+
+func newLedger() *ledger { return &ledger{grew: make(chan struct{})} }
+
+// add appends n transactions of one key each, in new blocks, and returns
+// the keys.
+func (l *ledger) add(n int, prefix string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var keys []string
+	for range n {
+		block := uint64(len(l.txs) + 1)
+		k := fmt.Sprintf("%s-%d", prefix, block)
+		l.txs = append(l.txs, tx(block, 0, k))
+		keys = append(keys, k)
+	}
+	close(l.grew)
+	l.grew = make(chan struct{})
+	return keys
+}
+
+func (l *ledger) append(t gateway.Transaction) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.txs = append(l.txs, t)
+	close(l.grew)
+	l.grew = make(chan struct{})
+}
+
+func (l *ledger) next() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return uint64(len(l.txs) + 1)
+}
+
+func (l *ledger) Follow(ctx context.Context, cfg gateway.FollowConfig, h gateway.Handler) error {
+	last, have := cfg.Checkpointer.Last()
+	for i := 0; ; {
+		l.mu.Lock()
+		txs, grew := l.txs, l.grew
+		l.mu.Unlock()
+		for ; i < len(txs); i++ {
+			t := txs[i]
+			if have && !last.Less(t.Position) || t.Position.Block < cfg.StartBlock {
+				continue
+			}
+			if !t.Valid && !cfg.IncludeInvalid {
+				continue
+			}
+			l.delivered.Add(1)
+			if err := h(ctx, t); err != nil {
+				return err
+			}
+			if err := cfg.Checkpointer.Save(t.Position); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-grew:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func startBroker(t *testing.T, opts ...kafka.EmbeddedOption) *kafka.Embedded {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b, err := kafka.StartEmbedded(ctx, append([]kafka.EmbeddedOption{kafka.WithPartitions(3)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// seen is what a read_committed consumer read of one topic.
+type seen struct {
+	count   map[string]int // by key@version
+	records int
+	order   map[string][]uint64 // versions by key, in arrival order
+	msgs    []*ckafka.Message
+}
+
+// readCommitted reads topic until every id in want arrived (or the
+// deadline), then for quiet more to catch repeats.
+func readCommitted(t *testing.T, cfg kafka.Config, topic string, want []string, quiet time.Duration) seen {
+	t.Helper()
+	c, err := kafka.NewConsumer(cfg, fmt.Sprintf("check-%d", time.Now().UnixNano()), "earliest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SubscribeTopics([]string{topic}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s := seen{count: map[string]int{}, order: map[string][]uint64{}}
+	missing := map[string]bool{}
+	for _, id := range want {
+		missing[id] = true
+	}
+	deadline := time.Now().Add(time.Minute)
+	var quietUntil time.Time
+	for {
+		if len(missing) == 0 && quietUntil.IsZero() {
+			quietUntil = time.Now().Add(quiet)
+		}
+		if !quietUntil.IsZero() && time.Now().After(quietUntil) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d records never arrived on %s", len(missing), len(want), topic)
+		}
+		m, ok := c.Poll(100).(*ckafka.Message)
+		if !ok {
+			continue
+		}
+		s.records++
+		s.msgs = append(s.msgs, m)
+		id := string(m.Key)
+		if topic == record.TopicTransitions {
+			tr, err := record.DecodeTransition(m.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id = fmt.Sprintf("%s@%d", tr.Key, tr.Version)
+			s.order[tr.Key] = append(s.order[tr.Key], tr.Version)
+		}
+		s.count[id]++
+		delete(missing, id)
+	}
+}
+
+// ids names the transitions of the given keys as tx() writes them.
+func ids(l *ledger, keys []string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	want := map[string]bool{}
+	for _, k := range keys {
+		want[k] = true
+	}
+	var out []string
+	for _, t := range l.txs {
+		if t.Event == nil {
+			continue
+		}
+		for _, tr := range t.Event.Transitions {
+			if want[tr.Key] {
+				out = append(out, fmt.Sprintf("%s@%d", tr.Key, tr.Version))
+			}
+		}
+	}
+	return out
+}
+
+func exactlyOnce(t *testing.T, s seen, want []string) {
+	t.Helper()
+	for _, id := range want {
+		if s.count[id] != 1 {
+			t.Errorf("%s read %d times, want once", id, s.count[id])
+		}
+	}
+	if s.records != len(want) {
+		t.Errorf("read %d records, want %d", s.records, len(want))
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}

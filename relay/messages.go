@@ -1,0 +1,112 @@
+package relay
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/cachetsync/cachet/chaincode"
+	"github.com/cachetsync/cachet/gateway"
+	"github.com/cachetsync/cachet/record"
+	"github.com/cachetsync/cachet/telemetry"
+)
+
+// SpanName names the span the relay records for each transition.
+const SpanName = "relay.transition"
+
+var tracer = otel.Tracer("github.com/cachetsync/cachet/relay")
+
+// Messages turns one committed transaction into its Kafka records: one per
+// transition, or one dead letter carrying the position when the contract's
+// event could not be read. Transactions without a Cachet event yield none.
+//
+// Each transition gets a "relay.transition" span whose parent is the
+// traceparent of the contract's event; the record carries that span's
+// traceparent (header and value), so the next hop links to the relay. The
+// caller ends the spans once the records are committed or given up.
+func Messages(ctx context.Context, tx gateway.Transaction) ([]*ckafka.Message, []trace.Span, error) {
+	topic := record.TopicTransitions
+	if tx.EventErr != nil {
+		dl := record.TopicDeadLetter
+		v, err := json.Marshal(map[string]any{"v": record.Version, "channel": tx.Channel, "block": tx.Position.Block,
+			"txIndex": tx.Position.TxIndex, "txId": tx.TxID, "error": tx.EventErr.Error()})
+		if err != nil {
+			return nil, nil, err
+		}
+		return []*ckafka.Message{{TopicPartition: ckafka.TopicPartition{Topic: &dl, Partition: ckafka.PartitionAny},
+			Key: []byte(tx.TxID), Value: v, Headers: positionHeaders(tx, "", "")}}, nil, nil
+	}
+	if tx.Event == nil {
+		return nil, nil, nil
+	}
+	ts, err := time.Parse(time.RFC3339Nano, tx.Event.Timestamp)
+	if err != nil {
+		return nil, nil, fmt.Errorf("relay: transaction %s at %s has timestamp %q: %w", tx.TxID, tx.Position, tx.Event.Timestamp, err)
+	}
+	parent := telemetry.WithTraceparent(ctx, tx.Event.Traceparent)
+	msgs := make([]*ckafka.Message, 0, len(tx.Event.Transitions))
+	spans := make([]trace.Span, 0, len(tx.Event.Transitions))
+	for _, t := range tx.Event.Transitions {
+		sctx, span := tracer.Start(parent, SpanName, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+			attribute.String("cachet.key", t.Key), attribute.Int64("cachet.version", int64(t.Version)),
+			attribute.Int64("cachet.block", int64(tx.Position.Block)), attribute.Int64("cachet.tx_index", int64(tx.Position.TxIndex)),
+			attribute.String("messaging.destination.name", topic)))
+		spans = append(spans, span)
+		rec := Transition(tx, ts, t)
+		if tp := telemetry.Traceparent(sctx); tp != "" {
+			rec.Traceparent = tp
+		}
+		v, err := rec.Marshal()
+		if err != nil {
+			endSpans(spans, err)
+			return nil, nil, err
+		}
+		msgs = append(msgs, &ckafka.Message{
+			TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny},
+			Key:            []byte(t.Key), Value: v, Headers: positionHeaders(tx, t.Owner, rec.Traceparent),
+		})
+	}
+	return msgs, spans, nil
+}
+
+// Transition is the record of one transition of a committed transaction.
+func Transition(tx gateway.Transaction, ts time.Time, t chaincode.Transition) record.Transition {
+	return record.Transition{
+		V: record.Version, Channel: tx.Channel, Position: tx.Position, TxID: tx.TxID, Timestamp: ts.UTC(),
+		Key: t.Key, Version: t.Version, State: t.State, ETag: t.ETag, MaxAge: t.MaxAge, Tags: t.Tags,
+		Owner: t.Owner, Actor: tx.Event.Actor, Reason: t.Reason, Traceparent: tx.Event.Traceparent,
+	}
+}
+
+func positionHeaders(tx gateway.Transaction, owner, traceparent string) []ckafka.Header {
+	h := []ckafka.Header{
+		{Key: record.HeaderChannel, Value: []byte(tx.Channel)},
+		{Key: record.HeaderBlock, Value: []byte(strconv.FormatUint(tx.Position.Block, 10))},
+		{Key: record.HeaderTxIndex, Value: []byte(strconv.FormatUint(uint64(tx.Position.TxIndex), 10))},
+	}
+	if owner != "" {
+		h = append(h, ckafka.Header{Key: record.HeaderOwner, Value: []byte(owner)})
+	}
+	if traceparent != "" {
+		h = append(h, ckafka.Header{Key: record.HeaderTraceparent, Value: []byte(traceparent)})
+	}
+	return h
+}
+
+func endSpans(spans []trace.Span, err error) {
+	for _, s := range spans {
+		if err != nil {
+			s.RecordError(err)
+			s.SetStatus(codes.Error, err.Error())
+		}
+		s.End()
+	}
+}

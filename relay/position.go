@@ -1,0 +1,91 @@
+package relay
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"time"
+
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/record"
+)
+
+// PositionRecord is the value of a relay's record on cachet.positions
+// (compacted, record key = channel): the last ledger position whose
+// transitions are on cachet.transitions. The relay writes it in the same
+// Kafka transaction as those transitions, so the two never disagree.
+type PositionRecord struct {
+	V       int    `json:"v"`
+	Channel string `json:"channel"`
+	record.Position
+}
+
+// DecodePosition parses a cachet.positions record value.
+func DecodePosition(b []byte) (PositionRecord, error) {
+	var p PositionRecord
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, &record.InvalidError{Type: "position", Reason: "malformed JSON", Err: err}
+	}
+	if p.V != record.Version {
+		return p, &record.UnsupportedVersionError{Got: p.V}
+	}
+	return p, nil
+}
+
+func positionMessage(channel string, pos record.Position) (*ckafka.Message, error) {
+	v, err := json.Marshal(PositionRecord{V: record.Version, Channel: channel, Position: pos})
+	if err != nil {
+		return nil, err
+	}
+	topic := record.TopicPositions
+	return &ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: 0}, Key: []byte(channel), Value: v}, nil
+}
+
+// ReadPosition returns the channel's last committed position on
+// cachet.positions (read_committed), reading the partition to its end; ok
+// is false when the channel has none yet. A relay calls it after
+// InitTransactions, which settles any transaction a previous leader left
+// open, so what it reads is final.
+func ReadPosition(ctx context.Context, cfg kafka.Config, channel string) (pos record.Position, ok bool, err error) {
+	extra := ckafka.ConfigMap{"enable.partition.eof": true, "fetch.wait.max.ms": 10, "fetch.error.backoff.ms": 10}
+	maps.Copy(extra, cfg.Extra)
+	cfg.Extra = extra
+	c, err := kafka.NewConsumer(cfg, "", "earliest")
+	if err != nil {
+		return pos, false, err
+	}
+	defer c.Close()
+	topic := record.TopicPositions
+	if err := c.Assign([]ckafka.TopicPartition{{Topic: &topic, Partition: 0, Offset: ckafka.OffsetBeginning}}); err != nil {
+		return pos, false, err
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return pos, false, fmt.Errorf("read %s: %w", topic, err)
+		}
+		switch e := c.Poll(100).(type) {
+		case *ckafka.Message:
+			if string(e.Key) != channel {
+				continue
+			}
+			p, err := DecodePosition(e.Value)
+			if err != nil {
+				return pos, false, fmt.Errorf("%s at offset %v: %w", topic, e.TopicPartition.Offset, err)
+			}
+			pos, ok = p.Position, true
+		case ckafka.PartitionEOF:
+			return pos, ok, nil
+		case ckafka.Error:
+			if e.IsFatal() || e.Code() == ckafka.ErrUnknownTopicOrPart {
+				return pos, false, e
+			}
+		}
+	}
+}
+
+// opTimeout bounds one Kafka transaction step (init, commit, abort, read
+// position) when Config.OpTimeout is zero.
+const opTimeout = 10 * time.Second

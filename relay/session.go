@@ -1,0 +1,275 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"strconv"
+	"time"
+
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/cachetsync/cachet/gateway"
+	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/record"
+)
+
+// item is one ledger transaction on its way to Kafka.
+type item struct {
+	pos     record.Position
+	msgs    []*ckafka.Message
+	spans   []trace.Span
+	ts      time.Time // the transaction's timestamp; zero without a Cachet event
+	invalid bool
+	dead    bool
+}
+
+// sourceError marks a failure of the ledger side, which Run returns.
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
+
+// ProducerConfig is the relay's Kafka config for its transactional
+// producer: delivery failures surface through CommitTransaction, and a
+// transaction a dead relay left open is aborted by the broker after 10 s
+// if no successor fences it first.
+func ProducerConfig(cfg kafka.Config) kafka.Config {
+	extra := ckafka.ConfigMap{"go.delivery.reports": false, "transaction.timeout.ms": 10000, "linger.ms": 2,
+		"queue.buffering.max.messages": 1_000_000}
+	maps.Copy(extra, cfg.Extra)
+	cfg.Extra = extra
+	return cfg
+}
+
+// lead is one leading session: fence earlier producers, read the committed
+// position, then follow the ledger from there, committing a Kafka
+// transaction per group of ledger transactions. It returns when ctx ends,
+// on a *KafkaError (the session's open transaction aborted), or on a
+// source failure.
+func (r *Relay) lead(ctx context.Context) (err error) {
+	prod, err := kafka.NewProducer(ProducerConfig(r.cfg.Kafka), TransactionalID(r.cfg.Channel))
+	if err != nil {
+		return &KafkaError{Op: "new producer", Err: err}
+	}
+	go func() {
+		for ev := range prod.Events() {
+			if e, ok := ev.(ckafka.Error); ok {
+				r.log.Debug("relay producer", "err", e)
+			}
+		}
+	}()
+	inTxn := false
+	defer func() {
+		if inTxn {
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.OpTimeout)
+			prod.AbortTransaction(actx) // best effort: the next leader's init aborts it too
+			cancel()
+		}
+		prod.Purge(ckafka.PurgeQueue | ckafka.PurgeInFlight | ckafka.PurgeNonBlocking)
+		prod.Close()
+	}()
+	if err := r.step(ctx, prod.InitTransactions); err != nil {
+		return kafkaError(prod, "init transactions", err)
+	}
+	r.log.Debug("relay: producer initialized")
+	rctx, cancel := context.WithTimeout(ctx, r.cfg.OpTimeout)
+	pos, have, err := ReadPosition(rctx, r.cfg.Kafka, r.cfg.Channel)
+	cancel()
+	if err != nil {
+		return kafkaError(prod, "read position", err)
+	}
+	cp := &gateway.MemoryCheckpointer{}
+	if have {
+		cp.Save(pos)
+		r.Stats.Relayed.Store(pos.Block)
+		r.log.Info("relay: leading from "+pos.String(), "channel", r.cfg.Channel)
+	} else {
+		r.log.Info("relay: leading from block "+strconv.FormatUint(r.cfg.StartBlock, 10)+" (no position yet)", "channel", r.cfg.Channel)
+	}
+	r.Stats.Leader.Store(true)
+
+	items := make(chan item, r.cfg.Buffer)
+	fctx, stopFollow := context.WithCancel(ctx)
+	followed := make(chan error, 1)
+	go func() { followed <- r.follow(fctx, cp, items) }()
+	defer func() {
+		stopFollow()
+		<-followed
+		for {
+			select {
+			case it := <-items:
+				endSpans(it.spans, errors.New("relay: session ended before commit"))
+			default:
+				return
+			}
+		}
+	}()
+	if r.cfg.Height != nil {
+		go r.pollHeight(fctx)
+	}
+	for {
+		var first item
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-followed:
+			followed <- err // for the deferred wait
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return &sourceError{err}
+		case first = <-items:
+		}
+		if err := prod.BeginTransaction(); err != nil {
+			return kafkaError(prod, "begin transaction", err)
+		}
+		inTxn = true
+		if err := r.commit(ctx, prod, first, items); err != nil {
+			return err
+		}
+		inTxn = false
+	}
+}
+
+// commit fills the open transaction from first and items until it holds
+// MaxRecords records or Linger passed, adds the position and commits.
+func (r *Relay) commit(ctx context.Context, prod *ckafka.Producer, first item, items <-chan item) (err error) {
+	batch := []item{first}
+	n := len(first.msgs)
+	defer func() {
+		for _, it := range batch {
+			endSpans(it.spans, err)
+		}
+	}()
+	produce := func(it item) error {
+		for _, m := range it.msgs {
+			if err := prod.Produce(m, nil); err != nil {
+				return kafkaError(prod, "produce", err)
+			}
+		}
+		return nil
+	}
+	if err := produce(first); err != nil {
+		return err
+	}
+	linger := time.NewTimer(r.cfg.Linger)
+	defer linger.Stop()
+fill:
+	for n < r.cfg.MaxRecords {
+		select {
+		case it := <-items:
+			batch = append(batch, it)
+			n += len(it.msgs)
+			if err := produce(it); err != nil {
+				return err
+			}
+		case <-linger.C:
+			break fill
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	last := batch[len(batch)-1]
+	pm, err := positionMessage(r.cfg.Channel, last.pos)
+	if err != nil {
+		return err
+	}
+	if err := prod.Produce(pm, nil); err != nil {
+		return kafkaError(prod, "produce position", err)
+	}
+	if err := r.step(ctx, prod.CommitTransaction); err != nil {
+		return kafkaError(prod, "commit transaction", err)
+	}
+	now := time.Now()
+	r.Stats.KafkaTransactions.Add(1)
+	r.Stats.Relayed.Store(last.pos.Block)
+	var newest time.Time
+	for _, it := range batch {
+		switch {
+		case it.invalid:
+			r.Stats.Invalid.Add(1)
+			continue
+		case it.dead:
+			r.Stats.DeadLetters.Add(1)
+		default:
+			r.Stats.Records.Add(uint64(len(it.msgs)))
+		}
+		r.Stats.Transactions.Add(1)
+		if it.ts.After(newest) {
+			newest = it.ts
+		}
+	}
+	if !newest.IsZero() {
+		r.Stats.LagNanos.Store(int64(now.Sub(newest)))
+	}
+	if h := last.pos.Block + 1; h > r.Stats.LedgerHeight.Load() {
+		r.Stats.LedgerHeight.Store(h)
+	}
+	return nil
+}
+
+// follow reads the ledger after cp's position into items; it blocks (and
+// so stops reading the ledger) while items is full.
+func (r *Relay) follow(ctx context.Context, cp gateway.Checkpointer, items chan<- item) error {
+	return r.cfg.Source.Follow(ctx, gateway.FollowConfig{
+		Checkpointer: cp, StartBlock: r.cfg.StartBlock, IncludeInvalid: true,
+		OnReconnect: func(err error, attempt int) {
+			r.log.Warn("relay: ledger stream lost, reconnecting", "err", err, "attempt", attempt)
+		},
+	}, func(ctx context.Context, tx gateway.Transaction) error {
+		it := item{pos: tx.Position, invalid: !tx.Valid, dead: tx.EventErr != nil}
+		if tx.Valid {
+			var err error
+			if it.msgs, it.spans, err = Messages(ctx, tx); err != nil {
+				return err
+			}
+			if tx.Event != nil {
+				it.ts, _ = time.Parse(time.RFC3339Nano, tx.Event.Timestamp)
+			}
+		}
+		select {
+		case items <- it:
+			return nil
+		case <-ctx.Done():
+			endSpans(it.spans, ctx.Err())
+			return ctx.Err()
+		}
+	})
+}
+
+// kafkaError wraps a failed step; a producer's "fatal error" is replaced by
+// its cause, so fencing is recognized.
+func kafkaError(prod *ckafka.Producer, op string, err error) error {
+	var ke ckafka.Error
+	if errors.As(err, &ke) && (ke.IsFatal() || ke.Code() == ckafka.ErrFatal) {
+		if fe := prod.GetFatalError(); fe != nil {
+			err = fe
+		}
+	}
+	return &KafkaError{Op: op, Err: err}
+}
+
+// step runs one Kafka transaction call bounded by OpTimeout.
+func (r *Relay) step(ctx context.Context, f func(context.Context) error) error {
+	sctx, cancel := context.WithTimeout(ctx, r.cfg.OpTimeout)
+	defer cancel()
+	return f(sctx)
+}
+
+// pollHeight keeps Stats.LedgerHeight current while leading.
+func (r *Relay) pollHeight(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		if h, err := r.cfg.Height(ctx); err == nil && h > r.Stats.LedgerHeight.Load() {
+			r.Stats.LedgerHeight.Store(h)
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
