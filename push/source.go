@@ -183,15 +183,11 @@ func headerValue(hs []ckafka.Header, key string) string {
 // is skipped silently: a partition whose first kept offset passed the
 // hub's next offset jumps to it, and every subscriber gets a reset
 // (retention), since any of them may have had a transition among the lost.
+// librdkafka stops a partition that hit the error (Seek is refused), so the
+// whole assignment restarts where the hub stands; records it already
+// processed are ignored.
 func (s *source) skipDeleted(ctx context.Context, h *hub, m *metrics, onErr func(error)) {
 	next, _ := h.snapshot()
-	seek := func(p int, off int64) {
-		tp := ckafka.TopicPartition{Topic: &s.topic, Partition: int32(p), Offset: ckafka.Offset(off)}
-		if err := s.c.Seek(tp, 0); err != nil {
-			onErr(fmt.Errorf("push: seek %s/%d to %d: %w", s.topic, p, off, err))
-		}
-	}
-	skipped := false
 	for p := range next {
 		low, _, err := s.watermarks(ctx, int32(p))
 		if err != nil {
@@ -199,19 +195,17 @@ func (s *source) skipDeleted(ctx context.Context, h *hub, m *metrics, onErr func
 			continue
 		}
 		if low > next[p] {
-			skipped = true
 			h.skipTo(int32(p), low)
 			m.retentionSkips.Inc()
 			onErr(fmt.Errorf("push: %s/%d: offsets %d to %d were deleted before they were read; subscribers reset", s.topic, p, next[p], low-1))
-			seek(p, low)
 		}
 	}
-	if !skipped {
-		// Out of range without deleted records: restart every partition
-		// where the hub stands (records already processed are ignored).
-		onErr(fmt.Errorf("push: %s: offset out of range, nothing deleted; restarting at %v", s.topic, next))
-		for p, off := range next {
-			seek(p, off)
-		}
+	next, _ = h.snapshot()
+	tps := make([]ckafka.TopicPartition, len(next))
+	for p, off := range next {
+		tps[p] = ckafka.TopicPartition{Topic: &s.topic, Partition: int32(p), Offset: ckafka.Offset(off)}
+	}
+	if err := s.c.Assign(tps); err != nil {
+		onErr(fmt.Errorf("push: reassign %s at %v: %w", s.topic, next, err))
 	}
 }
