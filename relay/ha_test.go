@@ -49,7 +49,7 @@ func TestGroupLeaseHandsOver(t *testing.T) {
 	l := newLedger()
 	keys := l.add(30, "img:h")
 	lease := func(name string) *relay.GroupLease {
-		gl, err := relay.NewGroupLease(b.Config(name), relay.TransactionalID("cachet"), quiet)
+		gl, err := relay.NewGroupLease(b.Config(name), relay.TransactionalID("cachet"), "", quiet)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -54,11 +54,17 @@ type GroupLease struct {
 }
 
 // NewGroupLease joins group (one per channel, e.g. "cachet-relay.cachet").
-func NewGroupLease(cfg kafka.Config, group string, log *slog.Logger) (*GroupLease, error) {
+// A non-empty instanceID makes the membership static (group.instance.id):
+// a relay restarted with the same ID takes its place back at once instead
+// of waiting out the dead process's session; give each relay its own.
+func NewGroupLease(cfg kafka.Config, group, instanceID string, log *slog.Logger) (*GroupLease, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	extra := ckafka.ConfigMap{"session.timeout.ms": 6000, "heartbeat.interval.ms": 500}
+	if instanceID != "" {
+		extra["group.instance.id"] = instanceID
+	}
 	maps.Copy(extra, cfg.Extra)
 	cfg.Extra = extra
 	c, err := kafka.NewConsumer(cfg, group, "latest")

@@ -51,8 +51,10 @@ type Config struct {
 	// for the channel.
 	StartBlock uint64
 	// Lease picks the leader among relays of the channel (a GroupLease on
-	// Kafka, group "cachet-relay." + Channel).
-	Lease Lease
+	// Kafka, group "cachet-relay." + Channel, static member InstanceID
+	// when set).
+	Lease      Lease
+	InstanceID string
 	// MaxRecords and Linger bound one Kafka transaction: it commits once it
 	// holds MaxRecords records or Linger after it began (500, 20ms). A
 	// ledger transaction is never split.
@@ -165,7 +167,7 @@ func (e *KafkaError) Is(target error) bool { return target == ErrFenced && e.Fen
 func (r *Relay) Run(ctx context.Context) error {
 	lease := r.cfg.Lease
 	if lease == nil {
-		gl, err := NewGroupLease(r.cfg.Kafka, TransactionalID(r.cfg.Channel), r.log)
+		gl, err := NewGroupLease(r.cfg.Kafka, TransactionalID(r.cfg.Channel), r.cfg.InstanceID, r.log)
 		if err != nil {
 			return err
 		}

@@ -28,6 +28,7 @@ type relayFlags struct {
 	metricsListen           string
 	maxRecords              int
 	linger                  time.Duration
+	instanceID              string
 }
 
 func (f *relayFlags) register(fs *flag.FlagSet, prefix string) {
@@ -35,6 +36,7 @@ func (f *relayFlags) register(fs *flag.FlagSet, prefix string) {
 	fs.IntVar(&f.maxRecords, prefix+"max-records", 500, "records per Kafka transaction (a ledger transaction is never split)")
 	fs.DurationVar(&f.linger, prefix+"linger", 20*time.Millisecond, "longest a Kafka transaction stays open to gather more ledger transactions")
 	fs.StringVar(&f.metricsListen, prefix+"metrics-listen", "", "address serving Prometheus /metrics (empty: off)")
+	fs.StringVar(&f.instanceID, prefix+"instance-id", os.Getenv("CACHET_RELAY_INSTANCE"), "stable name of this relay among the channel's relays (env CACHET_RELAY_INSTANCE): a restart with the same name resumes leading at once")
 }
 
 func init() {
@@ -65,7 +67,7 @@ func init() {
 func runRelay(ctx context.Context, src relay.Source, height func(context.Context) (uint64, error), channel string,
 	cfg kafka.Config, rf relayFlags, log *slog.Logger, w io.Writer) error {
 	r, err := relay.New(relay.Config{Source: src, Kafka: cfg, Channel: channel, StartBlock: rf.from,
-		MaxRecords: rf.maxRecords, Linger: rf.linger, Height: height, Log: log})
+		MaxRecords: rf.maxRecords, Linger: rf.linger, Height: height, InstanceID: rf.instanceID, Log: log})
 	if err != nil {
 		return err
 	}
