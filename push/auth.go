@@ -149,7 +149,11 @@ type jwk struct {
 	E   string `json:"e"`
 }
 
-// ParseJWKS reads EC P-256 and RSA public keys from a JSON Web Key Set.
+// MinRSABits is the smallest RSA modulus a JWKS may hold.
+const MinRSABits = 2048
+
+// ParseJWKS reads EC P-256 and RSA public keys (at least MinRSABits) from
+// a JSON Web Key Set.
 func ParseJWKS(b []byte) (map[string]crypto.PublicKey, error) {
 	var set struct {
 		Keys []jwk `json:"keys"`
@@ -187,8 +191,11 @@ func ParseJWKS(b []byte) (map[string]crypto.PublicKey, error) {
 		case "RSA":
 			n, err1 := num(k.N)
 			e, err2 := num(k.E)
-			if err1 != nil || err2 != nil || !e.IsInt64() {
+			if err1 != nil || err2 != nil || !e.IsInt64() || e.Int64() < 3 || e.Int64() > 1<<31-1 || e.Bit(0) == 0 {
 				return nil, fail("bad n or e")
+			}
+			if n.BitLen() < MinRSABits {
+				return nil, fail(fmt.Sprintf("RSA key of %d bits (at least %d)", n.BitLen(), MinRSABits))
 			}
 			keys[k.Kid] = &rsa.PublicKey{N: n, E: int(e.Int64())}
 		default:

@@ -4,9 +4,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"math/big"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +147,108 @@ func TestForeignOriginRefused(t *testing.T) {
 		}
 		if resp.StatusCode != tc.want {
 			t.Fatalf("%s: status %d, want %d", tc.origin, resp.StatusCode, tc.want)
+		}
+	}
+}
+
+// rsaJWKS writes a JWKS file holding pub under kid and an EC key under
+// "ec1", and returns its path.
+func rsaJWKS(t *testing.T, kid string, pub *rsa.PublicKey) string {
+	t.Helper()
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ecb, _ := ec.PublicKey.Bytes()
+	enc := base64.RawURLEncoding.EncodeToString
+	jwks, _ := json.Marshal(map[string]any{"keys": []map[string]string{
+		{"kty": "RSA", "kid": kid, "n": enc(pub.N.Bytes()), "e": enc(big.NewInt(int64(pub.E)).Bytes())},
+		{"kty": "EC", "crv": "P-256", "kid": "ec1", "x": enc(ecb[1:33]), "y": enc(ecb[33:])}}})
+	path := filepath.Join(t.TempDir(), "jwks.json")
+	if err := os.WriteFile(path, jwks, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func rs256(t *testing.T, key *rsa.PrivateKey, kid string, exp time.Duration) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, &push.Claims{Channels: []string{shopCh}, RegisteredClaims: jwt.RegisteredClaims{
+		Audience: jwt.ClaimStrings{push.DefaultAudience}, ExpiresAt: jwt.NewNumericDate(time.Now().Add(exp))}})
+	tok.Header["kid"] = kid
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestRS256FromJWKSFile: a server whose keys come from a JWKS file accepts
+// RS256 tokens signed with a published key, refuses unknown key ids, other
+// keys and an RSA token naming an EC key, and refreshes a live connection
+// with a new RS256 token.
+func TestRS256FromJWKSFile(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	v, err := push.NewVerifierFromFile(nil, rsaJWKS(t, "rsa1", &key.PublicKey), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startBroker(t, 1)
+	srv := startServer(t, b, func(c *push.Config) { c.Verifier = v })
+	for _, tc := range []struct {
+		name  string
+		token string
+		code  push.CloseCode
+	}{
+		{"unknown kid", rs256(t, key, "rsa2", time.Hour), push.CodeTokenInvalid},
+		{"no kid", rs256(t, key, "", time.Hour), push.CodeTokenInvalid},
+		{"another key", rs256(t, other, "rsa1", time.Hour), push.CodeTokenInvalid},
+		{"RS256 naming an EC key", rs256(t, key, "ec1", time.Hour), push.CodeAlgorithm},
+		{"HS256 without a secret", token(t, []string{shopCh}, nil), push.CodeAlgorithm},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialWS(t, srv.url, hello(tc.token, "", shopCh))
+			if got := c.closeCode(); got != websocket.StatusCode(tc.code) {
+				t.Fatalf("close code %d, want %d (%s)", got, tc.code, tc.code)
+			}
+		})
+	}
+
+	c := dialWS(t, srv.url, hello(rs256(t, key, "rsa1", 2*time.Second), "", shopCh))
+	if w := c.next(); w.T != "welcome" {
+		t.Fatalf("got %+v, want welcome", w)
+	}
+	c.sendJSON(map[string]any{"t": "refresh", "token": rs256(t, key, "rsa1", time.Hour)})
+	if m := c.next(); m.T != "refreshed" {
+		t.Fatalf("got %+v, want refreshed", m)
+	}
+	time.Sleep(3 * time.Second) // past the first token's expiry: still connected
+	tr := newProducer(t, b).send("https://shop.example/after-rs256-refresh")
+	if m := c.next(); m.Key != tr.Key {
+		t.Fatalf("got %+v, want %s", m, tr.Key)
+	}
+	c.sendJSON(map[string]any{"t": "refresh", "token": rs256(t, other, "rsa1", time.Hour)})
+	if got := c.closeCode(); got != websocket.StatusCode(push.CodeTokenInvalid) {
+		t.Fatalf("refresh signed by another key: close %d, want %d", got, push.CodeTokenInvalid)
+	}
+}
+
+// TestJWKSRefusesWeakRSA: a JWKS with an RSA key under 2048 bits, or a bad
+// exponent, is a configuration error, not a key tokens could be forged for.
+func TestJWKSRefusesWeakRSA(t *testing.T) {
+	small, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big2048, _ := rsa.GenerateKey(rand.Reader, 2048)
+	even := big2048.PublicKey
+	even.E = 65536
+	for _, tc := range []struct {
+		name string
+		pub  *rsa.PublicKey
+	}{{"1024 bits", &small.PublicKey}, {"even exponent", &even}} {
+		_, err := push.NewVerifierFromFile(nil, rsaJWKS(t, "k", tc.pub), "", "")
+		var ce *push.ConfigError
+		if !errorsAs(err, &ce) {
+			t.Errorf("%s: err = %v, want a *push.ConfigError", tc.name, err)
 		}
 	}
 }
