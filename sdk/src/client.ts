@@ -103,6 +103,7 @@ const POS = "pos";
 const SLOW_MS = 30_000;
 // Receipts frames go at most this often (push allows 20 client frames a second).
 const RECEIPTS_GAP_MS = 300;
+const RECEIPTS_RETRY_MS = 5000;
 // Eviction spans: a burst of 10, then 5 a second; beyond that they are not reported.
 const SPAN_BURST = 10;
 const SPAN_RATE = 5 / 1000;
@@ -119,6 +120,7 @@ export class Client extends Emitter<Events> {
   private pos: string | null = null;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private flushing = false;
   private dirty = false;
   private id = "";
@@ -161,6 +163,7 @@ export class Client extends Emitter<Events> {
     removeEventListener("online", this.nudge);
     clearTimeout(this.refreshTimer);
     clearTimeout(this.flushTimer);
+    clearTimeout(this.retryTimer);
     this.session?.close();
     this.nudge();
     this.setState("stopped", false);
@@ -317,6 +320,7 @@ export class Client extends Emitter<Events> {
   // kick schedules a flush of the outbox shortly (batching what arrives meanwhile).
   private kick(): void {
     this.dirty = true;
+    clearTimeout(this.retryTimer);
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
       void this.flush().catch((e: unknown) => this.emit("error", e as Error));
@@ -338,7 +342,12 @@ export class Client extends Emitter<Events> {
           const { items, keys } = await peek<Read>(this.db, 100);
           if (!items.length) break;
           const b = batch(items, s.maxFrameBytes);
-          if (!(await s.receipts(b))) return void (this.dirty = true);
+          if (!(await s.receipts(b))) {
+            // Not acknowledged (push could not store them, or the
+            // connection went): kept, and tried again a little later.
+            this.retryTimer = setTimeout(() => this.kick(), RECEIPTS_RETRY_MS);
+            return;
+          }
           await forget(this.db, keys[b.length - 1]!);
           this.counts.receipted += b.length;
           await sleep(RECEIPTS_GAP_MS);
