@@ -15,6 +15,7 @@ import (
 
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/push"
+	"github.com/cachetsync/cachet/telemetry"
 )
 
 func init() {
@@ -25,12 +26,13 @@ func runPush(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("cachet push", flag.ContinueOnError)
 	brokers := fs.String("brokers", envOr("CACHET_BROKERS", "127.0.0.1:9092"), "Kafka bootstrap servers (env CACHET_BROKERS)")
 	embedded := fs.Bool("embedded", false, "start an embedded Kafka broker in process and use it (a quick try)")
-	listen := fs.String("listen", "127.0.0.1:8090", "HTTP address serving /ws, /sse, /metrics and /healthz")
+	listen := fs.String("listen", "127.0.0.1:8090", "HTTP address serving /ws, /sse, /receipts, /spans, /metrics and /healthz")
 	secret := fs.String("jwt-secret", os.Getenv("CACHET_PUSH_SECRET"), "HS256 secret for tokens (env CACHET_PUSH_SECRET)")
 	jwks := fs.String("jwks", "", "JWKS file with the ES256/RS256 keys tokens may be signed with")
 	audience := fs.String("audience", push.DefaultAudience, "audience tokens must name")
 	issuer := fs.String("issuer", "", "issuer tokens must name (empty: not checked)")
 	origins := fs.String("allowed-origins", "", "comma-separated page origins allowed to connect (empty: any)")
+	otlp := fs.String("otlp-endpoint", "", "OTLP/HTTP endpoint for push.fanout and the browsers' spans (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no export)")
 	var cfg push.Config
 	fs.IntVar(&cfg.Window, "window", 4096, "replay window per partition, records")
 	fs.IntVar(&cfg.SendBuffer, "send-buffer", 1024, "frames queued per connection before it counts as full")
@@ -55,6 +57,11 @@ func runPush(ctx context.Context, args []string, w io.Writer) error {
 		cfg.AllowedOrigins = strings.Split(*origins, ",")
 	}
 	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	shutdown, err := telemetry.Setup(ctx, telemetry.Config{Service: "cachet-push", Endpoint: *otlp})
+	if err != nil {
+		return err
+	}
+	defer shutdown(context.WithoutCancel(ctx))
 	cfg.Kafka = kafka.Config{Brokers: *brokers, ClientID: "cachet-push"}
 	if *embedded {
 		b, err := kafka.StartEmbedded(ctx)

@@ -4,11 +4,16 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -166,5 +171,263 @@ func TestPushKill9(t *testing.T) {
 		if v != 1 {
 			t.Errorf("%s delivered %d times", k, v)
 		}
+	}
+}
+
+// freeAddr returns a loopback address nothing listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// runPushServer serves push on addr in process until the returned stop is
+// called; it waits until the server listens.
+func runPushServer(t *testing.T, b *kafka.Embedded, addr, secret string) (stop func()) {
+	t.Helper()
+	v, err := push.NewVerifier([]byte(secret), nil, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- servePush(ctx, push.Config{Kafka: b.Config("test-push"), Verifier: v}, addr, &out) }()
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(out.String(), "listening on"); time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("push server: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatal("push server did not start")
+		}
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("push server: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// jsonLines returns the JSON objects printed so far.
+func jsonLines(t *testing.T, s string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("line %q is not JSON: %v", l, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestWatchPush: `cachet watch --push` mints its token, prints each
+// transition with its latency and each advice frame, and after the server
+// goes away resumes on the next one from its last position: the
+// transitions produced meanwhile arrive once, with no reset.
+func TestWatchPush(t *testing.T) {
+	b, err := kafka.StartEmbedded(context.Background(), kafka.WithPartitions(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p, err := kafka.NewProducer(b.Config("test"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	produce := func(topic string, key string, value []byte) {
+		done := make(chan ckafka.Event, 1)
+		if err := p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny},
+			Key: []byte(key), Value: value}, done); err != nil {
+			t.Fatal(err)
+		}
+		if m := (<-done).(*ckafka.Message); m.TopicPartition.Error != nil {
+			t.Fatal(m.TopicPartition.Error)
+		}
+	}
+	n := 0
+	transition := func(key string) {
+		n++
+		v, _ := record.Transition{TxID: fmt.Sprint("tx", n), Key: key, Version: uint64(n), State: record.StateInvalidated,
+			Owner: "Org1MSP", Actor: "Org1MSP", Timestamp: time.Now().Add(-time.Second).UTC()}.Marshal()
+		produce(record.TopicTransitions, key, v)
+	}
+	addr := freeAddr(t)
+	stop := runPushServer(t, b, addr, "watch-secret")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- dispatch(ctx, []string{"watch", "--push", "--url", "ws://" + addr + "/ws", "--jwt-secret", "watch-secret",
+			"--channels", "origin:https://shop.example", "--json"}, &out)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("cachet watch --push: %v", err)
+		}
+	}()
+	frames := func(typ string) []map[string]any {
+		var got []map[string]any
+		for _, m := range jsonLines(t, out.String()) {
+			if m["t"] == typ {
+				got = append(got, m)
+			}
+		}
+		return got
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s; output:\n%s", what, out.String())
+			}
+		}
+	}
+	waitFor("welcome", func() bool { return len(frames("welcome")) == 1 })
+	transition("https://shop.example/a")
+	transition("https://news.example/other") // not on the channel
+	transition("https://shop.example/b")
+	adv, _ := record.Advice{Key: "https://shop.example/a", At: time.Now().UTC(), RecommendedMaxAge: 30, Action: record.ActionPin, Engine: "cpu"}.Marshal()
+	produce(record.TopicAdvice, "https://shop.example/a", adv)
+	waitFor("2 transitions and the advice", func() bool { return len(frames("transition")) == 2 && len(frames("advice")) == 1 })
+	for _, f := range frames("transition") {
+		if l, ok := f["latencyMs"].(float64); !ok || l < 1000 {
+			t.Errorf("transition %v: latencyMs %v, want about a second", f["key"], f["latencyMs"])
+		}
+	}
+	if a := frames("advice")[0]; a["key"] != "https://shop.example/a" || a["recommendedMaxAge"] != float64(30) {
+		t.Errorf("advice %v", a)
+	}
+
+	stop() // clients are told to reconnect elsewhere (4000)
+	transition("https://shop.example/c")
+	transition("https://shop.example/d")
+	runPushServer(t, b, addr, "watch-secret")
+	waitFor("the missed transitions", func() bool { return len(frames("transition")) == 4 })
+	welcomes := frames("welcome")
+	if len(welcomes) != 2 || welcomes[1]["resumed"] != true {
+		t.Fatalf("welcomes %v, want a resumed second one", welcomes)
+	}
+	transition("https://shop.example/e")
+	waitFor("a live transition", func() bool { return len(frames("transition")) == 5 })
+	seen := map[any]int{}
+	for _, f := range frames("transition") {
+		seen[f["key"]]++
+	}
+	for _, k := range []string{"a", "b", "c", "d", "e"} {
+		if seen["https://shop.example/"+k] != 1 {
+			t.Errorf("%s printed %d times", k, seen["https://shop.example/"+k])
+		}
+	}
+	if r := frames("reset"); len(r) != 0 {
+		t.Errorf("resets %v", r)
+	}
+}
+
+// TestWatchPushUsage: no credentials, or no channels to subscribe, is a
+// usage error; a token's concrete channels are the default.
+func TestWatchPushUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"watch", "--push"},
+		{"watch", "--push", "--jwt-secret", "s"},
+		{"watch", "--push", "--jwt-secret", "s", "--channels", "shop"},
+	} {
+		err := dispatch(context.Background(), args, io.Discard)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%v: err = %v, want a usage error", args, err)
+		}
+	}
+	tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, &push.Claims{Channels: []string{"origin:https://*", "tag:catalog"}}).SignedString([]byte("x"))
+	if got := concreteChannels(tok); !slices.Equal(got, []string{"tag:catalog"}) {
+		t.Errorf("concreteChannels = %v", got)
+	}
+}
+
+// TestDevRunsPush: `cachet dev` starts a push server on the embedded
+// broker with the development secret, says so, and serves WebSocket
+// clients holding a token signed with it.
+func TestDevRunsPush(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- dispatch(ctx, []string{"dev", "--port", "0", "--partitions", "1", "--origin-listen", "", "--push-listen", "127.0.0.1:0"}, &out)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("cachet dev: %v", err)
+		}
+	}()
+	re := regexp.MustCompile(`push: listening on http://(\S+)`)
+	var addr string
+	for deadline := time.Now().Add(time.Minute); addr == ""; time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			addr = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no push address printed:\n%s", out.String())
+		}
+	}
+	if !strings.Contains(out.String(), `"cachet-dev-secret": WARNING, for development only`) {
+		t.Errorf("no development warning:\n%s", out.String())
+	}
+	tok, _ := mintPushToken([]byte(devPushSecret), push.DefaultAudience, []string{"origin:https://shop.example"})
+	dctx, dcancel := context.WithTimeout(ctx, time.Minute)
+	defer dcancel()
+	c, _, err := websocket.Dial(dctx, "ws://"+addr+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	hello, _ := json.Marshal(map[string]any{"t": "hello", "v": 1, "token": tok, "channels": []string{"origin:https://shop.example"}})
+	c.Write(dctx, websocket.MessageText, hello)
+	_, data, err := c.Read(dctx)
+	if err != nil || !strings.Contains(string(data), `"t":"welcome"`) {
+		t.Fatalf("got %s, %v; want welcome", data, err)
+	}
+}
+
+// TestDevPushOff: --push-listen "" leaves the push service off.
+func TestDevPushOff(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- dispatch(ctx, []string{"dev", "--port", "0", "--partitions", "1", "--origin-listen", "", "--push-listen", ""}, &out)
+	}()
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(out.String(), "push: off"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("push not reported off:\n%s", out.String())
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "listening") {
+		t.Errorf("push listens although off:\n%s", out.String())
 	}
 }

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/cachetsync/cachet/push"
+)
+
+// devPushSecret is the push service's default token secret in `cachet dev`;
+// the demo origin signs its tokens with the same value.
+const devPushSecret = "cachet-dev-secret"
+
+func init() {
+	devServices = append(devServices, devService{name: "push", setup: setupPushDev})
+}
+
+// setupPushDev defines the push service's flags for `cachet dev`: a push
+// server in process on the embedded broker.
+func setupPushDev(fs *flag.FlagSet) func(ctx context.Context, env devEnv) error {
+	listen := fs.String("push-listen", "127.0.0.1:8090", `push server address (/ws, /sse, /receipts, /spans); "" = off`)
+	secret := fs.String("push-secret", devPushSecret, "HS256 secret of push tokens (for development only)")
+	origins := fs.String("push-allowed-origins", "", "comma-separated page origins allowed to use push (empty: any)")
+	return func(ctx context.Context, env devEnv) error {
+		if *listen == "" {
+			return errDevOff
+		}
+		if *secret == "" {
+			return usageError{"--push-secret must not be empty"}
+		}
+		v, err := push.NewVerifier([]byte(*secret), nil, "", "")
+		if err != nil {
+			return err
+		}
+		cfg := push.Config{Kafka: env.Kafka, Verifier: v, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+		if *origins != "" {
+			cfg.AllowedOrigins = strings.Split(*origins, ",")
+		}
+		fmt.Fprintf(env.Out, "push: tokens are signed with the secret %q: WARNING, for development only (anyone who knows it can subscribe)\n", *secret)
+		return servePush(ctx, cfg, *listen, env.Out)
+	}
+}
