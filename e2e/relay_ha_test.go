@@ -322,4 +322,3 @@ func metric(body, name string) float64 {
 	}
 	return -1
 }
-

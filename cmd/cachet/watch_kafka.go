@@ -48,7 +48,9 @@ func runWatchKafka(ctx context.Context, args []string, w io.Writer) error {
 }
 
 // poller is the part of a consumer printRecords needs.
-type poller interface{ Poll(timeoutMs int) ckafka.Event }
+type poller interface {
+	Poll(timeoutMs int) ckafka.Event
+}
 
 func printRecords(ctx context.Context, c poller, w io.Writer, asJSON bool) error {
 	newest := map[string]uint64{} // key → highest version printed

@@ -42,7 +42,9 @@ func TestWatchKafka(t *testing.T) {
 	var out syncBuffer
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- dispatch(wctx, []string{"watch", "--kafka", "--brokers", b.Addr(), "--from-beginning"}, &out) }()
+	go func() {
+		done <- dispatch(wctx, []string{"watch", "--kafka", "--brokers", b.Addr(), "--from-beginning"}, &out)
+	}()
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "v3"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("watch printed %q", out.String())
