@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 )
 
@@ -34,16 +35,31 @@ func setupOriginDev(fs *flag.FlagSet) func(ctx context.Context, env devEnv) erro
 		if f := fs.Lookup("push-secret"); f != nil {
 			secret = f.Value.String()
 		}
-		return runOrigin(ctx, env, *listen, originConfig{PushURL: *pushURL, SDKDir: *sdkDir, Secret: []byte(secret)})
+		ln, err := net.Listen("tcp", *listen)
+		if err != nil {
+			// The demo is a convenience: on its default port, already
+			// taken (another cachet dev, a test), it stays off rather than
+			// stopping the broker. An address asked for must work.
+			if !flagSet(fs, "origin-listen") && errors.Is(err, syscall.EADDRINUSE) {
+				fmt.Fprintf(env.Out, "origin: %s is in use\n", *listen)
+				return errDevOff
+			}
+			return err
+		}
+		return runOrigin(ctx, env, ln, originConfig{PushURL: *pushURL, SDKDir: *sdkDir, Secret: []byte(secret)})
 	}
 }
 
-// runOrigin serves the demo origin on listen until ctx is done.
-func runOrigin(ctx context.Context, env devEnv, listen string, cfg originConfig) error {
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return err
-	}
+// flagSet reports whether the command line set flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// runOrigin serves the demo origin on ln until ctx is done.
+func runOrigin(ctx context.Context, env devEnv, ln net.Listener, cfg originConfig) error {
+	var err error
 	cfg.Origin = "http://" + pageHost(ln.Addr().(*net.TCPAddr))
 	hs := &http.Server{Handler: newOriginHandler(cfg), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(env.Out, "origin: demo on %s (development only: /token gives push tokens to anyone)\n", cfg.Origin)

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -260,5 +262,38 @@ func TestOriginDevService(t *testing.T) {
 	}
 	if err := run(context.Background(), devEnv{Out: io.Discard}); err != errDevOff {
 		t.Errorf(`--origin-listen "": %v, want errDevOff`, err)
+	}
+}
+
+// A taken default port leaves the demo off (the broker and the other
+// daemons run on); a taken address asked for on the command line is an
+// error.
+func TestOriginDevPortTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().String()
+	for _, explicit := range []bool{false, true} {
+		fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+		run := setupOriginDev(fs)
+		var args []string
+		if explicit {
+			args = []string{"--origin-listen", taken}
+		} else if err := fs.Lookup("origin-listen").Value.Set(taken); err != nil { // as if it were the default
+			t.Fatal(err)
+		}
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		out := &syncBuffer{}
+		err := run(context.Background(), devEnv{Out: out})
+		if explicit && (err == nil || errors.Is(err, errDevOff)) {
+			t.Errorf("--origin-listen %s (taken): %v, want the listen error", taken, err)
+		}
+		if !explicit && (!errors.Is(err, errDevOff) || !strings.Contains(out.String(), "in use")) {
+			t.Errorf("default address taken: %v, %q; want errDevOff and a line saying so", err, out)
+		}
 	}
 }
