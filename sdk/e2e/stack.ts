@@ -12,7 +12,7 @@ import { createInterface } from "node:readline";
 
 const BIN = process.env.CACHET_BIN ?? "../.bin/cachet";
 // CACHET_PUSH_BIN runs another build of the push server (same flags).
-const PUSH_BIN = process.env.CACHET_PUSH_BIN ?? BIN;
+export const PUSH_BIN = process.env.CACHET_PUSH_BIN ?? BIN;
 const ADVICE_BIN = process.env.CACHET_ADVICE_BIN ?? "../.bin/cachet-e2e-advice";
 
 export const SECRET = "sdk-browser-tests-secret-0123456789";
