@@ -183,7 +183,7 @@ export class Client extends Emitter<Events> {
       // Only the leader sends; reads of keys outside the subscribed origins
       // would be refused by push.
       const mine = w.r.filter((r) => this.o.channels.includes("origin:" + origin(r.key)));
-      if (this.leader) void this.queue(mine.map((r) => this.read(r.kind, r.key, r.version, r.at)));
+      if (this.leader && this.id) void this.queue(mine.map((r) => this.read(r.kind, r.key, r.version, r.at)));
     } else if (w.t === "evict") {
       this.count(w.e.outcome);
       this.emit("evict", w.e);
