@@ -11,11 +11,6 @@ import (
 	"time"
 )
 
-// originFallbackSecret is the push token secret the demo origin signs with
-// when `cachet dev` runs no push service of its own to take it from; it is
-// the push service's development default.
-const originFallbackSecret = "cachet-dev-secret"
-
 func init() {
 	devServices = append(devServices, devService{name: "origin", setup: setupOriginDev})
 }
@@ -31,7 +26,7 @@ func setupOriginDev(fs *flag.FlagSet) func(ctx context.Context, env devEnv) erro
 		if *listen == "" {
 			return errDevOff
 		}
-		secret := originFallbackSecret
+		secret := devPushSecret // when no push service defines --push-secret
 		if f := fs.Lookup("push-secret"); f != nil {
 			secret = f.Value.String()
 		}

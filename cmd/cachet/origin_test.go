@@ -238,7 +238,7 @@ func TestOriginDevService(t *testing.T) {
 		}
 		tok, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		secret := originFallbackSecret
+		secret := devPushSecret
 		if pushSecret != nil {
 			secret = "from-the-push-flag"
 		}
