@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -182,7 +181,8 @@ func TestRelayBrokerOutage(t *testing.T) {
 
 // TestRelayBadInputMetricsAndTraces: an oversized transition is refused by
 // the contract with a typed error and the relay carries on; transactions
-// that lose an MVCC race commit as invalid and are skipped and counted;
+// that fail the key's endorsement policy commit as invalid and are skipped
+// and counted;
 // /metrics shows it; the relay's span joins the submitter's trace and the
 // record names it.
 func TestRelayBadInputMetricsAndTraces(t *testing.T) {
@@ -206,23 +206,18 @@ func TestRelayBadInputMetricsAndTraces(t *testing.T) {
 	p.start()
 	p.waitLeads(1)
 
-	_, _, err := pub.Publish(ctx, gateway.PublishRequest{Key: "img:rb-big", ETag: strings.Repeat("e", 300)})
-	if !errors.Is(err, gateway.ErrLimitExceeded) && !errors.Is(err, gateway.ErrInvalidArgument) {
-		t.Fatalf("oversized etag: %v, want a typed refusal", err)
+	_, _, refused := pub.Publish(ctx, gateway.PublishRequest{Key: "img:rb-big", ETag: strings.Repeat("e", 300)})
+	if !errors.Is(refused, gateway.ErrLimitExceeded) && !errors.Is(refused, gateway.ErrInvalidArgument) {
+		t.Fatalf("oversized etag: %v, want a typed refusal", refused)
 	}
-	// Concurrent writers of one key: the losers' transactions commit as
-	// MVCC conflicts (invalid) before the gateway retries them.
-	var wg sync.WaitGroup
-	hot := "img:rb-hot"
-	for range 8 {
-		cl := client(t, "org1", "publisher")
-		wg.Go(func() {
-			for range 3 {
-				cl.Publish(ctx, gateway.PublishRequest{Key: hot})
-			}
-		})
+	// Org2 alone invalidating an Org1 key: the contract agrees, the key's
+	// endorsement policy does not, and the transaction commits as invalid.
+	if _, _, err := pub.Publish(ctx, gateway.PublishRequest{Key: "img:rb-sbe"}); err != nil {
+		t.Fatal(err)
 	}
-	wg.Wait()
+	if out, err := invoke(t, "org2", "invalidator", nil, "Invalidate", "img:rb-sbe", "org2 alone", "0"); err == nil || !strings.Contains(out, "ENDORSEMENT_POLICY_FAILURE") {
+		t.Fatalf("org2-only invalidation: %v\n%s", err, out)
+	}
 	sctx, span := tp.Tracer("e2e").Start(ctx, "operator publishes")
 	e, _, err := pub.Publish(sctx, gateway.PublishRequest{Key: "img:rb-traced"})
 	span.End()
@@ -281,7 +276,7 @@ func TestRelayBadInputMetricsAndTraces(t *testing.T) {
 		t.Fatalf("record traceparent %q, want the relay span's %q", header, want)
 	}
 	t.Logf("refused oversized etag (%v); invalid skipped %v; relay span %s child of %s in trace %s",
-		err, metric(body, "cachet_relay_invalid_skipped_total"), relaySpan.SpanID, relaySpan.ParentSpanID, traceID)
+		refused, metric(body, "cachet_relay_invalid_skipped_total"), relaySpan.SpanID, relaySpan.ParentSpanID, traceID)
 }
 
 func metricsURL(t *testing.T, p *relayProc) string {
