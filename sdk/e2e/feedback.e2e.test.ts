@@ -133,16 +133,25 @@ test("offline, reports wait in IndexedDB and are sent after reconnecting", async
   assert.equal((await accepted()) - acc0, 5);
 });
 
-test("reports go by POST /receipts over Server-Sent Events", async (t) => {
+const unsampled = (): Promise<number> => stack.metric("cachet_push_spans_dropped_total", 'reason="unsampled"');
+// Spans push accepted: exported, or valid but not sampled (a push without a tracer provider).
+const spansTaken = async (): Promise<number> => (await stack.metric("cachet_push_spans_exported_total")) + (await unsampled());
+// Spans push refused for breaking a rule.
+const spansRefused = async (): Promise<number> => (await stack.metric("cachet_push_spans_dropped_total")) - (await unsampled());
+
+test("reports and spans go by POST /receipts and /spans over Server-Sent Events", async (t) => {
   const s = await site(t);
   s.origin.push = stack.url; // push on the page's own origin, as EventSource needs
   const a = await tab(t, s, { transport: "sse", pushUrl: s.origin.url + "/push" });
   await eventually("live", () => live(a));
-  const acc0 = await accepted();
+  const [acc0, spans0, refused0] = [await accepted(), await spansTaken(), await spansRefused()];
   await cache(a, "/r/plain");
-  await stack.produce({ key: s.key("/r/plain"), version: 1 });
+  const traceparent = `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
+  await stack.produce({ key: s.key("/r/plain"), version: 1, traceparent });
   await eventually("miss and receipt acknowledged", async () => (await stats(a)).receipted === 2 && (await a.call("outbox")) === 0);
   assert.equal((await accepted()) - acc0, 2);
+  await eventually("push took the span", async () => (await spansTaken()) - spans0 === 1);
+  assert.equal((await spansRefused()) - refused0, 0, "push refused the span");
 });
 
 test("each eviction is a span in the transaction's trace, exported by push", async (t) => {
@@ -152,16 +161,15 @@ test("each eviction is a span in the transaction's trace, exported by push", asy
   await cache(a, "/r/plain");
   const trace = randomBytes(16).toString("hex");
   const parent = randomBytes(8).toString("hex");
-  const unsampled = () => stack.metric("cachet_push_spans_dropped_total", 'reason="unsampled"');
-  const [exp0, unsampled0, drop0] = [await stack.metric("cachet_push_spans_exported_total"), await unsampled(), await stack.metric("cachet_push_spans_dropped_total")];
+  const [exp0, taken0, refused0] = [await stack.metric("cachet_push_spans_exported_total"), await spansTaken(), await spansRefused()];
   await stack.produce({ key: s.key("/r/plain"), version: 1, traceparent: `00-${trace}-${parent}-01` });
   await eventually("evicted", async () => (await events(a, "evict")).length === 1);
   const ev = (await events(a, "evict"))[0]!;
   // The frame's traceparent is push's fan-out span (or the ledger's own, from a push without one), in the same trace.
   assert.match(String(ev.traceparent), new RegExp(`^00-${trace}-[0-9a-f]{16}-01$`));
   await eventually("one span sent", async () => (await stats(a)).spans === 1);
-  await eventually("push took the span", async () => (await stack.metric("cachet_push_spans_exported_total")) - exp0 + (await unsampled()) - unsampled0 === 1);
-  assert.equal((await stack.metric("cachet_push_spans_dropped_total")) - drop0 - ((await unsampled()) - unsampled0), 0, "push refused the span");
+  await eventually("push took the span", async () => (await spansTaken()) - taken0 === 1);
+  assert.equal((await spansRefused()) - refused0, 0, "push refused the span");
   // A push that exports spans (--otlp-endpoint) sent it to the collector.
   if (flags("push", PUSH_BIN).has("otlp-endpoint")) {
     assert.equal((await stack.metric("cachet_push_spans_exported_total")) - exp0, 1);
