@@ -73,9 +73,18 @@ export function flags(cmd: string, bin = BIN): Set<string> {
   return new Set([...`${r.stdout}${r.stderr}`.matchAll(/^\s+-([a-z][a-z0-9-]*)/gm)].map((m) => m[1]!));
 }
 
-/** devOnly are the flags that leave every in-process daemon of `cachet dev` off: a bare broker. */
+/**
+ * devOnly are the flags that leave every in-process daemon of `cachet dev`
+ * off, a bare broker: each `--*-listen` empty, each switch on by default
+ * (a boolean flag whose help says "(default true)") false.
+ */
 export function devOnly(): string[] {
-  return [...flags("dev")].filter((f) => f.endsWith("-listen")).map((f) => `--${f}=`);
+  const r = spawnSync(BIN, ["dev", "-h"], { encoding: "utf8" });
+  const help = `${r.stdout}${r.stderr}`;
+  const off = [...flags("dev")].filter((f) => f.endsWith("-listen")).map((f) => `--${f}=`);
+  // Go prints a boolean flag as "  -name" (no type word), its help on the next line.
+  for (const m of help.matchAll(/^\s+-([a-z][a-z0-9-]*)\n[^\n]*\(default true\)/gm)) off.push(`--${m[1]}=false`);
+  return off;
 }
 
 /** Proxy forwards TCP to push; partition() cuts every connection until heal(). */
