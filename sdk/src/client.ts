@@ -183,7 +183,7 @@ export class Client extends Emitter<Events> {
       // Only the leader sends; reads of keys outside the subscribed origins
       // would be refused by push.
       const mine = w.r.filter((r) => this.o.channels.includes("origin:" + origin(r.key)));
-      if (this.leader && this.id) void this.queue(mine.map((r) => this.read(r.kind, r.key, r.version, r.at)));
+      if (this.leader && this.id) this.queue(mine.map((r) => this.read(r.kind, r.key, r.version, r.at))).catch((e: unknown) => this.emit("error", e as Error));
     } else if (w.t === "evict") {
       this.count(w.e.outcome);
       this.emit("evict", w.e);
@@ -272,7 +272,7 @@ export class Client extends Emitter<Events> {
             return;
           } else if (f.t === "advice") {
             // A hint outside the ordered stream: stored at once.
-            void this.advise(f.advice);
+            this.advise(f.advice).catch((e: unknown) => this.emit("error", e as Error));
             return;
           }
           // Frames are applied strictly in order: a position is stored only
