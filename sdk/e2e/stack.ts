@@ -184,11 +184,11 @@ export class Stack {
 
   /**
    * demo runs `cachet dev` with its push server and demo origin on free
-   * ports (a build without the in-process push server gets a separate
+   * ports, or the given ones (a build without the in-process push server gets a separate
    * `cachet push` with the development secret).
    */
-  static async demo(sdkDist: string): Promise<Stack> {
-    const [pushPort, originPort] = (await freePorts(2)) as [number, number];
+  static async demo(sdkDist: string, ports?: { push: number; origin: number }): Promise<Stack> {
+    const [pushPort, originPort] = ports ? [ports.push, ports.origin] : ((await freePorts(2)) as [number, number]);
     const pushAddr = `127.0.0.1:${pushPort}`;
     const ownPush = flags("dev").has("push-listen");
     const dev = run("cachet dev", [

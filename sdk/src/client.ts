@@ -17,7 +17,7 @@ import { Emitter } from "./emitter";
 import { applyTransition, flush, type Outcome } from "./evict";
 import type { Advice, Read, ReadKind, SwRead } from "./record";
 import { enqueue, forget, getMeta, openStore, peek, setHint, setMeta, type Store } from "./store";
-import { batch, connect, now, type After, type Frame, type Session } from "./transport";
+import { batch, connect, now, refreshDelay, type After, type Frame, type Session } from "./transport";
 /** Options of Cachet.start. */
 export interface Options {
   /** Base URL of `cachet push` (http(s):// or ws(s)://); /ws and /sse are appended. */
@@ -299,10 +299,9 @@ export class Client extends Emitter<Events> {
   private scheduleRefresh(exp: number): void {
     clearTimeout(this.refreshTimer);
     if (typeof this.o.token !== "function" || !exp) return;
-    const left = exp * 1000 - Date.now();
     this.refreshTimer = setTimeout(() => {
       this.token().then((t) => this.session?.refresh(t), (e: unknown) => this.emit("error", e as Error));
-    }, Math.max(500, left - Math.min(60_000, left / 4)));
+    }, refreshDelay(exp, Date.now()));
   }
 
   // read builds a read record of this browser.

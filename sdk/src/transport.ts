@@ -126,6 +126,16 @@ export function batch(reads: Read[], max: number): Read[] {
   return reads.slice(0, n);
 }
 
+/**
+ * refreshDelay is how long to wait before renewing a token that expires at
+ * exp (Unix seconds): until a minute before, or a quarter of its remaining
+ * life before when that is shorter; at least half a second.
+ */
+export function refreshDelay(exp: number, nowMs: number): number {
+  const left = exp * 1000 - nowMs;
+  return Math.max(500, left - Math.min(60_000, left / 4));
+}
+
 /** endpoint turns the configured push URL into the /ws, /sse, /receipts or /spans URL. */
 export function endpoint(pushUrl: string, kind: "ws" | "sse" | "receipts" | "spans", base: string): URL {
   const u = new URL(pushUrl, base);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { UnsupportedVersionError, adviceOf, type Read } from "../../src/record";
 import { needsRevalidation } from "../../src/sw/policy";
-import { batch, endpoint, parseFrame } from "../../src/transport";
+import { batch, endpoint, parseFrame, refreshDelay } from "../../src/transport";
 
 const read = (i: number, key = `https://shop.example/items/${i}`): Read => ({
   v: 1, kind: "evict", key, version: i + 1, origin: "https://shop.example", client: "0f8e2c1a-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
@@ -78,4 +78,18 @@ test("advice caps how long a stored copy is served without revalidation", () => 
 test("endpoint: the POST endpoints for SSE clients", () => {
   assert.equal(endpoint("wss://push.example/ws", "receipts", "https://shop.example/").href, "https://push.example/receipts");
   assert.equal(endpoint("/push", "spans", "http://127.0.0.1:8080/").href, "http://127.0.0.1:8080/push/spans");
+});
+
+test("token renewal: a minute before exp, or a quarter of a short token's life", () => {
+  const now = 1_767_225_600_000;
+  const cases: [string, number, number][] = [
+    ["an hour", 3600, 3540_000],
+    ["five minutes", 300, 240_000],
+    ["four minutes: a minute is a quarter", 240, 180_000],
+    ["a minute", 60, 45_000],
+    ["four seconds", 4, 3_000],
+    ["already expired", -10, 500],
+    ["expiring now", 0, 500],
+  ];
+  for (const [name, left, want] of cases) assert.equal(refreshDelay(now / 1000 + left, now), want, name);
 });
