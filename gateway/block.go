@@ -8,6 +8,7 @@ import (
 	"github.com/cachetsync/cachet/record"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -76,41 +77,77 @@ func parseBlock(b *common.Block, chaincodeName string) ([]Transaction, error) {
 }
 
 // unpackEnvelope returns the channel header and, for endorser
-// transactions, the chaincode action (nil for config and other types).
+// transactions, the chaincode action (nil for config and other types) with
+// only its events. It walks the nested messages on the wire instead of
+// unmarshalling them, so the read-write sets and endorsements, most of a
+// transaction's bytes, are neither copied nor decoded.
 func unpackEnvelope(b []byte) (*common.ChannelHeader, *peer.ChaincodeAction, error) {
-	env := &common.Envelope{}
-	if err := proto.Unmarshal(b, env); err != nil {
+	payload, err := wireField(b, 1, false) // Envelope.payload
+	if err != nil {
 		return nil, nil, err
 	}
-	payload := &common.Payload{}
-	if err := proto.Unmarshal(env.GetPayload(), payload); err != nil {
+	header, err := wireField(payload, 1, false) // Payload.header
+	if err != nil {
+		return nil, nil, err
+	}
+	chBytes, err := wireField(header, 1, false) // Header.channel_header
+	if err != nil {
 		return nil, nil, err
 	}
 	hdr := &common.ChannelHeader{}
-	if err := proto.Unmarshal(payload.GetHeader().GetChannelHeader(), hdr); err != nil {
+	if err := proto.Unmarshal(chBytes, hdr); err != nil {
 		return nil, nil, err
 	}
 	if common.HeaderType(hdr.GetType()) != common.HeaderType_ENDORSER_TRANSACTION {
 		return hdr, nil, nil
 	}
-	tx := &peer.Transaction{}
-	if err := proto.Unmarshal(payload.GetData(), tx); err != nil {
+	data, err := wireField(payload, 2, false) // Payload.data: a Transaction
+	if err != nil {
 		return nil, nil, err
 	}
-	if len(tx.GetActions()) == 0 {
-		return hdr, nil, nil
+	action, err := wireField(data, 1, true) // Transaction.actions[0]
+	if err != nil || action == nil {
+		return hdr, nil, err
 	}
-	ccPayload := &peer.ChaincodeActionPayload{}
-	if err := proto.Unmarshal(tx.GetActions()[0].GetPayload(), ccPayload); err != nil {
-		return nil, nil, err
+	b = action
+	// TransactionAction.payload → ChaincodeActionPayload.action →
+	// ChaincodeEndorsedAction.proposal_response_payload →
+	// ProposalResponsePayload.extension (a ChaincodeAction) → its events.
+	for _, num := range []protowire.Number{2, 2, 1, 2, 2} {
+		if b, err = wireField(b, num, false); err != nil {
+			return nil, nil, err
+		}
 	}
-	prp := &peer.ProposalResponsePayload{}
-	if err := proto.Unmarshal(ccPayload.GetAction().GetProposalResponsePayload(), prp); err != nil {
-		return nil, nil, err
+	return hdr, &peer.ChaincodeAction{Events: b}, nil
+}
+
+// wireField returns the value of a length-delimited field of an encoded
+// message without copying it: the last occurrence, as proto.Unmarshal
+// keeps for a singular field, or the first (first == true, element 0 of a
+// repeated field). An absent field is nil.
+func wireField(b []byte, num protowire.Number, first bool) ([]byte, error) {
+	var found []byte
+	for len(b) > 0 {
+		n, typ, l := protowire.ConsumeTag(b)
+		if l < 0 {
+			return nil, protowire.ParseError(l)
+		}
+		b = b[l:]
+		if n == num && typ == protowire.BytesType {
+			v, l := protowire.ConsumeBytes(b)
+			if l < 0 {
+				return nil, protowire.ParseError(l)
+			}
+			if first {
+				return v, nil
+			}
+			found, b = v, b[l:]
+			continue
+		}
+		if l = protowire.ConsumeFieldValue(n, typ, b); l < 0 {
+			return nil, protowire.ParseError(l)
+		}
+		b = b[l:]
 	}
-	action := &peer.ChaincodeAction{}
-	if err := proto.Unmarshal(prp.GetExtension(), action); err != nil {
-		return nil, nil, err
-	}
-	return hdr, action, nil
+	return found, nil
 }
