@@ -1,7 +1,7 @@
 # Browser SDK (sdk/): TypeScript bundles built with esbuild, unit tests under
 # node's test runner, browser tests in Debian's Chromium via playwright-core
 # against a real `cachet push` on an embedded broker.
-.PHONY: sdk sdk-deps chromium sdk-cachet test-sdk sdk-screenshot
+.PHONY: sdk sdk-deps chromium sdk-cachet test-sdk sdk-screenshot sdk-ledger-check
 
 SDK_STAMP := sdk/node_modules/.cachet-npm-ci
 CHROMIUM_BIN := /usr/bin/chromium
@@ -34,5 +34,16 @@ test-sdk: sdk chromium sdk-cachet ## SDK: size budget, golden vectors under node
 sdk-screenshot: sdk chromium sdk-cachet ## SDK: run the demo page's browser test and save its screenshot to docs/demo.png
 	mkdir -p docs
 	cd sdk && CACHET_BIN=$(BIN)/cachet CACHET_DEMO_SCREENSHOT=$(CURDIR)/docs/demo.png node --test --test-timeout=180000 dist/e2e/demo.e2e.test.mjs
+
+# The demo page against a real ledger: a Fabric network of its own (folder
+# and ports from SDK_LEDGER_PORT_BASE), the relay, push and the demo origin in
+# cachet dev; `cachet publish` and `cachet invalidate` reach the browser.
+# Not part of `make test` (the network takes about a minute to come up).
+SDK_LEDGER_PORT_BASE ?= 34000
+sdk-ledger-check: fabric sdk chromium sdk-cachet ## SDK: cachet invalidate on a real network evicts the demo page's item in Chromium
+	export CACHET_PORT_BASE=$(SDK_LEDGER_PORT_BASE) CACHET_NET_DIR=$(CURDIR)/.run/sdk-ledger-$(SDK_LEDGER_PORT_BASE); \
+	network/network.sh up && network/network.sh deploy && \
+	(cd sdk && CACHET_E2E_LEDGER=1 CACHET_BIN=$(BIN)/cachet node --test --test-timeout=300000 --test-reporter=spec dist/e2e/ledger.e2e.test.mjs); \
+	rc=$$?; network/network.sh down --clean; exit $$rc
 
 TEST_TARGETS += test-sdk

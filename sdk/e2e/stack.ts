@@ -67,6 +67,13 @@ function run(name: string, args: string[], env: Record<string, string> = {}, bin
   return new Proc(name, spawn(bin, args, { env: { ...process.env, ...env }, stdio: "pipe" }));
 }
 
+/** cachet runs a cachet command to completion and returns its output; it throws on a non-zero exit. */
+export function cachet(...args: string[]): string {
+  const r = spawnSync(BIN, args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`cachet ${args.join(" ")}: exit ${r.status}\n${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
 /** flags lists the flags a cachet subcommand accepts (from its -h). */
 export function flags(cmd: string, bin = BIN): Set<string> {
   const r = spawnSync(bin, [cmd, "-h"], { encoding: "utf8" });
@@ -187,13 +194,13 @@ export class Stack {
    * ports, or the given ones (a build without the in-process push server gets a separate
    * `cachet push` with the development secret).
    */
-  static async demo(sdkDist: string, ports?: { push: number; origin: number }): Promise<Stack> {
+  static async demo(sdkDist: string, ports?: { push: number; origin: number }, devArgs: string[] = []): Promise<Stack> {
     const [pushPort, originPort] = ports ? [ports.push, ports.origin] : ((await freePorts(2)) as [number, number]);
     const pushAddr = `127.0.0.1:${pushPort}`;
     const ownPush = flags("dev").has("push-listen");
     const dev = run("cachet dev", [
       "dev", "--port", "0", ...devOnly(), "--origin-listen", `127.0.0.1:${originPort}`, "--origin-sdk-dir", sdkDist,
-      "--origin-push-url", `ws://${pushAddr}/ws`, ...(ownPush ? ["--push-listen", pushAddr] : []),
+      "--origin-push-url", `ws://${pushAddr}/ws`, ...(ownPush ? ["--push-listen", pushAddr] : []), ...devArgs,
     ]);
     const brokers = (await dev.waitFor(/embedded broker on (\S+)/))[1]!;
     const push = ownPush ? null : run("cachet push", ["push", "--brokers", brokers, "--listen", pushAddr], { CACHET_PUSH_SECRET: "cachet-dev-secret" }, PUSH_BIN);

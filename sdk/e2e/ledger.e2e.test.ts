@@ -1,0 +1,68 @@
+// The whole path from the ledger: `cachet publish` and `cachet invalidate`
+// on a real Fabric network, the relay, push and the demo origin in
+// `cachet dev`, and the demo page in Chromium evicting the item. It needs a
+// running network (make sdk-ledger-check brings one up on
+// CACHET_PORT_BASE, runs this and takes it down), so it is skipped unless
+// CACHET_E2E_LEDGER=1.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { eventually, launch, type Browser } from "./browser";
+import { cachet, Stack } from "./stack";
+
+const enabled = process.env.CACHET_E2E_LEDGER === "1";
+const dist = join(dirname(fileURLToPath(import.meta.url)), "..");
+const root = join(dist, "..", "..");
+
+// profile writes a connection profile of the running network for org's role.
+function profile(dir: string, org: string, role: string): string {
+  const r = spawnSync(join(root, "network", "network.sh"), ["profile", org, role], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`network.sh profile ${org} ${role}: ${r.stderr}`);
+  const path = join(dir, `${org}-${role}.json`);
+  writeFileSync(path, r.stdout);
+  return path;
+}
+
+let browser: Browser;
+let stack: Stack;
+let profiles: Record<string, string>;
+before(async () => {
+  if (!enabled) return;
+  const dir = mkdtempSync(join(tmpdir(), "cachet-ledger-"));
+  const auditor = profile(dir, "org1", "auditor");
+  profiles = { publisher: profile(dir, "org1", "publisher"), invalidator: profile(dir, "org2", "invalidator") };
+  [browser, stack] = await Promise.all([launch(), Stack.demo(dist, undefined, ["--relay-profile", auditor])]);
+});
+after(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+test("cachet invalidate on the ledger evicts the demo page's cached item", { skip: !enabled && "set CACHET_E2E_LEDGER=1 with a running network (make sdk-ledger-check)" }, async () => {
+  const page = await browser.context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(stack.origin + "/");
+  await page.waitForFunction(() => (window as unknown as { demo?: { ready: boolean } }).demo?.ready === true);
+  await eventually("live", async () => /live/.test((await page.textContent("#state")) ?? ""));
+  const key = `${stack.origin}/items/1`;
+  // Published on the ledger with the item's validators (version 1: the
+  // page hears it too), then cached by the page.
+  cachet("publish", "--config", profiles.publisher!, "--tag", "catalog", "--max-age", "300", "--etag", '"item-1-r0"', key);
+  await page.waitForSelector(`#evictions tr[data-key="${key}"][data-version="1"]`, { timeout: 60_000 });
+  await page.click('button[data-n="1"]');
+  await page.waitForSelector(`#cached tr[data-key="${key}"]`);
+
+  cachet("invalidate", "--config", profiles.invalidator!, "--reason", "price change", key);
+  const row = await page.waitForSelector(`#evictions tr[data-key="${key}"][data-version="2"]`, { timeout: 60_000 });
+  const latency = Number(await row.getAttribute("data-latency"));
+  assert.ok(Number.isFinite(latency) && latency >= 0, `latency ${latency}`);
+  await page.waitForSelector(`#cached tr[data-key="${key}"]`, { state: "detached" });
+  assert.match((await row.textContent()) ?? "", /evicted/);
+  console.log(`ledger commit → browser eviction: ${latency.toFixed(0)} ms`);
+  if (process.env.CACHET_LEDGER_SCREENSHOT) await page.screenshot({ path: process.env.CACHET_LEDGER_SCREENSHOT, fullPage: true });
+  await page.close();
+});
