@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+)
+
+// workerReport is one line a worker writes to its coordinator: once when
+// its connections are open, then in answer to each "report".
+type workerReport struct {
+	Ready    int     `json:"ready"`
+	Failed   int     `json:"failed"`
+	Err      string  `json:"err,omitempty"` // the first dial or handshake failure
+	Received int64   `json:"received"`      // deliveries since the last reset
+	Closed   int64   `json:"closed"`        // connections the server ended after they were ready
+	Last     int64   `json:"last"`          // Unix nanoseconds of the latest delivery
+	Hist     []int64 `json:"hist,omitempty"`
+}
+
+// worker holds a share of the bench's connections in its own process (the
+// open-files limit is per process) and measures each delivery's latency
+// from the produce time it carries.
+type worker struct {
+	proto    protocol
+	hist     hist
+	received atomic.Int64
+	closed   atomic.Int64
+	last     atomic.Int64
+	live     atomic.Bool // ready: later read failures count as closes
+
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+// runWorker opens --conns connections from --source and then answers
+// "report", "reset" and "quit" lines on in until quit or end of input.
+func runWorker(ctx context.Context, args []string, in io.Reader, out io.Writer) error {
+	fs := flag.NewFlagSet("pushload worker", flag.ContinueOnError)
+	target := fs.String("target", "push", "push or centrifugo")
+	url := fs.String("url", "", "WebSocket URL of the server")
+	conns := fs.Int("conns", 100, "connections to hold")
+	first := fs.Int("first", 0, "bench-wide index of the first connection (picks channels)")
+	channels := fs.Int("channels", 10, "channels in the bench; connection i subscribes to channel i mod channels")
+	source := fs.String("source", "127.0.0.1", "local address to connect from")
+	secret := fs.String("secret", "", "HS256 secret of the server's tokens")
+	parallel := fs.Int("dial-concurrency", 32, "handshakes in flight")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	proto, err := protocolFor(*target, *secret)
+	if err != nil {
+		return err
+	}
+	src := net.ParseIP(*source)
+	if src == nil {
+		return fmt.Errorf("bad --source %q", *source)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := &worker{proto: proto}
+	defer w.closeAll()
+
+	dialer := ws.Dialer{Timeout: 60 * time.Second, NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src}}
+		return d.DialContext(ctx, network, addr)
+	}}
+	var (
+		rep   workerReport
+		repMu sync.Mutex
+		sem   = make(chan struct{}, max(1, *parallel))
+		wg    sync.WaitGroup
+	)
+	for i := 0; i < *conns; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(ch string) {
+			defer wg.Done()
+			err := w.open(ctx, dialer, *url, ch, func() { <-sem })
+			repMu.Lock()
+			defer repMu.Unlock()
+			if err != nil {
+				rep.Failed++
+				if rep.Err == "" {
+					rep.Err = err.Error()
+				}
+				return
+			}
+			rep.Ready++
+		}(channelName((*first + i) % *channels))
+	}
+	wg.Wait()
+	w.live.Store(true)
+	enc := json.NewEncoder(out)
+	if err := enc.Encode(rep); err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		switch sc.Text() {
+		case "report":
+			r := workerReport{Ready: rep.Ready, Failed: rep.Failed, Received: w.received.Load(),
+				Closed: w.closed.Load(), Last: w.last.Load(), Hist: w.hist.snapshot()}
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		case "reset":
+			w.hist.reset()
+			w.received.Store(0)
+			w.last.Store(0)
+			if err := enc.Encode(workerReport{}); err != nil {
+				return err
+			}
+		case "quit":
+			return nil
+		}
+	}
+	return sc.Err()
+}
+
+// open dials, subscribes to ch and, once welcomed, reads deliveries in the
+// background until the connection ends. done is called when the handshake
+// is over, whatever its outcome.
+func (w *worker) open(ctx context.Context, d ws.Dialer, url, ch string, done func()) error {
+	defer done()
+	conn, br, _, err := d.Dial(ctx, url)
+	if err != nil {
+		return err
+	}
+	var r io.Reader = conn
+	if br != nil {
+		r = io.MultiReader(br, conn)
+	}
+	rw := struct {
+		io.Reader
+		io.Writer
+	}{bufio.NewReaderSize(r, 2048), conn}
+	hello, err := w.proto.hello(ch)
+	if err == nil {
+		err = wsutil.WriteClientText(conn, hello)
+	}
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+	for {
+		msg, _, err := wsutil.ReadServerData(rw)
+		if err != nil {
+			conn.Close()
+			return fmt.Errorf("waiting for the welcome: %w", err)
+		}
+		if w.proto.welcome(msg) {
+			break
+		}
+		if p := w.proto.pong(msg); p == nil {
+			conn.Close()
+			return fmt.Errorf("refused: %.200s", msg)
+		}
+	}
+	conn.SetReadDeadline(time.Time{})
+	w.mu.Lock()
+	w.conns = append(w.conns, conn)
+	w.mu.Unlock()
+	go w.read(ctx, conn, rw)
+	return nil
+}
+
+// read counts deliveries and their latency until the connection ends.
+func (w *worker) read(ctx context.Context, conn net.Conn, rw io.ReadWriter) {
+	for {
+		msg, _, err := wsutil.ReadServerData(rw)
+		if err != nil {
+			if ctx.Err() == nil && w.live.Load() {
+				w.closed.Add(1)
+			}
+			return
+		}
+		now := time.Now()
+		for len(msg) > 0 {
+			line := msg
+			if i := bytes.IndexByte(msg, '\n'); i >= 0 {
+				line, msg = msg[:i], msg[i+1:]
+			} else {
+				msg = nil
+			}
+			if t, ok := producedAt(line); ok {
+				w.hist.add(now.Sub(t))
+				w.received.Add(1)
+				w.setLast(now.UnixNano())
+			} else if p := w.proto.pong(line); p != nil {
+				wsutil.WriteClientText(conn, p)
+			}
+		}
+	}
+}
+
+func (w *worker) setLast(ns int64) {
+	for {
+		old := w.last.Load()
+		if ns <= old || w.last.CompareAndSwap(old, ns) {
+			return
+		}
+	}
+}
+
+func (w *worker) closeAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range w.conns {
+		c.Close()
+	}
+}
