@@ -10,6 +10,7 @@ import (
 	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/cachetsync/cachet/cachekey"
+	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 )
 
@@ -27,9 +28,6 @@ const (
 // read of a receipts frame: the server does not acknowledge the frame, so
 // the client keeps its reads and sends them again.
 var ErrReadsUnavailable = errors.New("reads not acknowledged by Kafka")
-
-// receiptTimeout bounds how long a receipts frame waits for Kafka.
-const receiptTimeout = 10 * time.Second
 
 type receiptedFrame struct {
 	T       string `json:"t"`
@@ -96,7 +94,7 @@ func (s *Server) acceptReads(ctx context.Context, reads json.RawMessage, allowed
 		dropped++
 		s.m.readsDropped.WithLabelValues(reason).Inc()
 	}
-	ctx, cancel := context.WithTimeout(ctx, receiptTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ReceiptTimeout)
 	defer cancel()
 	for i := 0; i < sent; i++ {
 		select {
@@ -128,4 +126,17 @@ func (s *Server) acceptReads(ctx context.Context, reads json.RawMessage, allowed
 // receipted encodes the answer to a receipts frame.
 func receipted(accepted, dropped int) frame {
 	return frame{t: TypeReceipted, data: mustJSON(receiptedFrame{T: TypeReceipted, N: accepted, Dropped: dropped})}
+}
+
+// newReadsProducer is the idempotent producer of cachet.reads. A read it
+// could not deliver within timeout is given up (the client, never
+// acknowledged, sends it again) rather than kept for librdkafka's default
+// five minutes.
+func newReadsProducer(cfg kafka.Config, timeout time.Duration) (*ckafka.Producer, error) {
+	extra := ckafka.ConfigMap{"message.timeout.ms": int(timeout / time.Millisecond)}
+	for k, v := range cfg.Extra {
+		extra[k] = v
+	}
+	cfg.Extra = extra
+	return kafka.NewProducer(cfg, "")
 }

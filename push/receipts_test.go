@@ -8,11 +8,14 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/push"
@@ -298,4 +301,62 @@ func TestCORS(t *testing.T) {
 		cancel()
 		resp.Body.Close()
 	}
+}
+
+// TestReceiptsKafkaRefuses: while Kafka refuses the reads, the server
+// acknowledges nothing (WebSocket: no receipted; POST: 503), so the client
+// keeps them; once Kafka takes them again they are acknowledged. (A read
+// the producer still delivers after its frame went unacknowledged is
+// stored twice once the client resends it: reads are at least once.)
+func TestReceiptsKafkaRefuses(t *testing.T) {
+	b := startBroker(t, 1)
+	srv := startServer(t, b, func(c *push.Config) { c.ReceiptTimeout = time.Second })
+	cl := b.Cluster()
+	var refuse atomic.Bool
+	refuse.Store(true)
+	cl.ControlKey(kmsg.Produce.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cl.KeepControl()
+		if !refuse.Load() {
+			return nil, nil, false
+		}
+		pr := req.(*kmsg.ProduceRequest)
+		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range pr.Topics {
+			t := kmsg.NewProduceResponseTopic()
+			t.Topic, t.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				p := kmsg.NewProduceResponseTopicPartition()
+				p.Partition = rp.Partition
+				p.ErrorCode = kerr.NotEnoughReplicas.Code // retriable: the producer tries until it gives up
+				t.Partitions = append(t.Partitions, p)
+			}
+			resp.Topics = append(resp.Topics, t)
+		}
+		return resp, nil, true
+	})
+	c := subscribe(t, srv.url, "", shopCh)
+	c.next()
+	frame := map[string]any{"t": "receipts", "reads": []any{readJSON("evict", "https://shop.example/a", nil)}}
+	c.sendJSON(frame)
+	eventually(t, "the refused read counted", func() bool {
+		return metricValue(t, srv, `cachet_push_reads_dropped_total{reason="unavailable"}`) == 1
+	})
+	body, _ := json.Marshal(frame)
+	tok := token(t, []string{shopCh}, nil)
+	if resp, out := post(t, srv, "/receipts", tok, "", body); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("POST while Kafka refuses: %d %s, want 503", resp.StatusCode, out)
+	}
+	refuse.Store(false)
+	c.sendJSON(frame)
+	if m := c.nextRaw(); string(m) != `{"t":"receipted","n":1,"dropped":0}` {
+		t.Fatalf("got %s, want only the second frame acknowledged", m)
+	}
+	c.sendJSON(map[string]any{"t": "ping"})
+	if m := c.nextRaw(); !bytes.Contains(m, []byte(`"pong"`)) {
+		t.Fatalf("got %s, want pong", m)
+	}
+	if resp, out := post(t, srv, "/receipts", tok, "", body); resp.StatusCode != 200 {
+		t.Fatalf("POST after Kafka is back: %d %s", resp.StatusCode, out)
+	}
+	readRecords(t, b, record.TopicReads, 2)
 }

@@ -46,6 +46,7 @@ type Config struct {
 	PingInterval       time.Duration // (25 s)
 	HelloTimeout       time.Duration // (10 s)
 	CatchUpConcurrency int           // Kafka catch-ups at once (4)
+	ReceiptTimeout     time.Duration // how long the reads of a receipts frame may wait for Kafka (10 s)
 	Log                *slog.Logger
 }
 
@@ -86,6 +87,7 @@ func (c *Config) defaults() error {
 	defDur(&c.SlowDeadline, 5*time.Second)
 	defDur(&c.PingInterval, 25*time.Second)
 	defDur(&c.HelloTimeout, 10*time.Second)
+	defDur(&c.ReceiptTimeout, 10*time.Second)
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -131,7 +133,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	prod, err := kafka.NewProducer(cfg.Kafka, "")
+	prod, err := newReadsProducer(cfg.Kafka, cfg.ReceiptTimeout)
 	if err != nil {
 		src.c.Close()
 		if adv != nil {
