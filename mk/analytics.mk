@@ -9,9 +9,11 @@ NVCC_FLAGS := -ptx -arch=sm_80 -fmad=false -O3
 CUDA_SOURCES := /etc/apt/sources.list.d/cachet-cuda.sources
 
 # test-go already runs the analytics unit and end-to-end tests with -race;
-# this adds a short fuzzing pass over the record-to-features path.
-test-analytics: ## fuzz the analytics record-to-features path briefly
+# this adds a short fuzzing pass over the record-to-features path and the
+# full-size simulations (advice vs adaptive TTL), too slow under -race.
+test-analytics: ## fuzz the analytics record-to-features path briefly; quality goal on full-size workloads (no -race)
 	go test -count=1 -run '^$$' -fuzz '^FuzzIngest$$' -fuzztime 10s ./analytics/model/
+	go test -count=1 -run '^TestAdviceBeatsAdaptiveTTL$$' -v ./analytics/sim/
 
 bench-analytics: ## analytics CPU scoring: bytes scored/s vs memcpy of the same arrays (2M keys), keys/s, ns/key
 	go test -run '^$$' -bench 'ScoreVsMemcpy|ScoreCPU|Memcpy' -benchtime 20x -count 1 ./analytics/score/

@@ -86,11 +86,18 @@ func TestDaemonSkipsJunkAndPublishesAdvice(t *testing.T) {
 	if len(out.got) == 0 {
 		t.Fatal("no advice published")
 	}
-	last := out.got[len(out.got)-1]
-	if last.Key != "https://a.example/hot" || last.Action != record.ActionInvalidateEarly || last.RecommendedMaxAge >= 600 {
-		t.Errorf("advice %+v: want invalidate-early under max-age 600 for a key written every 15 s", last)
+	latest := map[string]record.Advice{}
+	for _, a := range out.got {
+		latest[a.Key] = a
 	}
-	if stats := d.Stats(); stats.Skipped["malformed record"] != 1 || stats.Skipped["read of a key never written"] != 1 {
-		t.Errorf("skips %v: want one malformed record and one unknown key", stats.Skipped)
+	if a := latest["https://a.example/hot"]; a.Action != record.ActionInvalidateEarly || a.RecommendedMaxAge >= 600 {
+		t.Errorf("advice %+v: want invalidate-early under max-age 600 for a key written every 15 s", a)
+	}
+	// A read of a key whose writes have not arrived is tracked and scored.
+	if a, ok := latest["https://a.example/never-written"]; !ok || !(a.ReadRate > 0) {
+		t.Errorf("early-read key advice %+v (present %v): want advice with a read rate", a, ok)
+	}
+	if stats := d.Stats(); len(stats.Skipped) != 1 || stats.Skipped["malformed record"] != 1 || stats.ReadOnly != 1 {
+		t.Errorf("stats %+v: want one malformed record skipped and one read-only key", stats)
 	}
 }

@@ -57,6 +57,7 @@ type Engine struct {
 	batch   score.Batch
 	// last emitted advice per key index, to publish on change only.
 	emitted []bool
+	key     []string // the key each index was emitted for (indices are reused on eviction)
 	action  []uint8
 	maxAge  []uint32
 	pStale  []float32
@@ -118,12 +119,13 @@ func (e *Engine) Changed(ctx context.Context, now time.Time) ([]record.Advice, e
 	}
 	n := b.Len()
 	e.emitted = grow(e.emitted, n)
+	e.key = grow(e.key, n)
 	e.action = grow(e.action, n)
 	e.maxAge = grow(e.maxAge, n)
 	e.pStale = grow(e.pStale, n)
 	var out []record.Advice
 	for i := range n {
-		if e.emitted[i] && e.action[i] == b.Action[i] && !movedMaxAge(e.maxAge[i], b.RecMaxAge[i]) &&
+		if e.emitted[i] && e.key[i] == e.Tracker.Key(i) && e.action[i] == b.Action[i] && !movedMaxAge(e.maxAge[i], b.RecMaxAge[i]) &&
 			math.Abs(float64(e.pStale[i])-b.PStale[i]) <= 0.05 {
 			continue
 		}
@@ -132,7 +134,7 @@ func (e *Engine) Changed(ctx context.Context, now time.Time) ([]record.Advice, e
 			e.invalid++
 			continue
 		}
-		e.emitted[i], e.action[i], e.maxAge[i], e.pStale[i] = true, b.Action[i], b.RecMaxAge[i], float32(b.PStale[i])
+		e.emitted[i], e.key[i], e.action[i], e.maxAge[i], e.pStale[i] = true, a.Key, b.Action[i], b.RecMaxAge[i], float32(b.PStale[i])
 		out = append(out, a)
 	}
 	return out, nil

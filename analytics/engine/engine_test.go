@@ -96,3 +96,26 @@ func TestCUDARequestFallsBackToCPUWithALogLine(t *testing.T) {
 		t.Error("ParseKind accepted gpu")
 	}
 }
+
+// An evicted read-only key's index is reused: the new key there gets its
+// own advice even when it matches what was emitted for the old one.
+func TestAdviceForAReusedIndex(t *testing.T) {
+	tr := model.NewTracker(model.Config{MaxKeys: 1, Clock: func() time.Time { return t0.Add(24 * time.Hour) }})
+	e, err := New(tr, score.NewCPU(), score.DefaultParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := func(key string) {
+		if err := tr.ObserveRead(record.Read{V: 1, Kind: record.ReadHit, Key: key, Client: "c", At: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rd("old")
+	if out, _ := e.Changed(context.Background(), t0); len(out) != 1 || out[0].Key != "old" {
+		t.Fatalf("advice %+v, want one for old", out)
+	}
+	rd("new") // evicts old, same index, same features
+	if out, _ := e.Changed(context.Background(), t0); len(out) != 1 || out[0].Key != "new" {
+		t.Fatalf("advice %+v, want one for new", out)
+	}
+}

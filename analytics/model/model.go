@@ -1,8 +1,13 @@
 // Package model keeps per-key rates from the transition stream and the
 // browsers' read telemetry, and lays them out as score.Batch inputs.
 //
-// Writes (publish, invalidate, purge) feed an EWMA of the inter-arrival
-// time; reads and per-org write counts feed exponentially decayed counters.
+// Writes (publish, invalidate, purge) update a per-key posterior over the
+// write rate (a log-spaced grid with a log-normal prior and a change
+// hazard; see posterior.go); reads and per-org write counts feed
+// exponentially decayed counters. Keys that are read before any write of
+// them has been seen (reads and transitions travel on separate topics) are
+// tracked as read-only keys, which share the key table and are evicted
+// least recently seen first when it is full.
 // Every record that cannot be used is counted under a Reason and skipped:
 // bad input never reaches a batch as NaN, infinity or a negative rate.
 package model
@@ -15,12 +20,17 @@ import (
 // Config is the model's configuration. Zero fields take the defaults of
 // DefaultConfig.
 type Config struct {
-	// Alpha is the EWMA weight of the newest write inter-arrival time.
-	Alpha float64
 	// Tau is the time constant of the decayed read and per-org counters.
 	Tau time.Duration
-	// PriorInterval is the write interval assumed for a key written once.
+	// PriorInterval is the median write interval of the prior over write
+	// rates: what a key's rate is taken to be before its writes say more.
 	PriorInterval time.Duration
+	// PriorSigma is the spread of the log-normal prior, in natural-log
+	// units (2.5: the middle 95% of the prior spans ~4 decades of rates).
+	PriorSigma float64
+	// ChangeInterval is the mean time between changes of a key's write
+	// rate (the change hazard is its inverse).
+	ChangeInterval time.Duration
 	// MinInterval floors the inter-arrival mean, bounding the write rate.
 	MinInterval time.Duration
 	// DefaultMaxAge is used for keys whose transitions carry no max-age.
@@ -32,7 +42,9 @@ type Config struct {
 	MaxFuture time.Duration
 	// MaxLag is how far behind Clock a read may be.
 	MaxLag time.Duration
-	// MaxKeys bounds the key table; writes to further keys are refused.
+	// MaxKeys bounds the key table (written and read-only keys together).
+	// When it is full, a read-only key is evicted (least recently seen
+	// first) to make room; with none left, further keys are refused.
 	MaxKeys int
 	// Clock is the wall clock timestamps are checked against.
 	Clock func() time.Time
@@ -41,26 +53,27 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Alpha:         0.3,
-		Tau:           10 * time.Minute,
-		PriorInterval: time.Hour,
-		MinInterval:   time.Millisecond,
-		DefaultMaxAge: 5 * time.Minute,
-		MaxSkew:       5 * time.Second,
-		MaxFuture:     time.Hour,
-		MaxLag:        24 * time.Hour,
-		MaxKeys:       10_000_000,
-		Clock:         time.Now,
+		Tau:            10 * time.Minute,
+		PriorInterval:  time.Hour,
+		PriorSigma:     2.5,
+		ChangeInterval: time.Hour,
+		MinInterval:    time.Millisecond,
+		DefaultMaxAge:  5 * time.Minute,
+		MaxSkew:        5 * time.Second,
+		MaxFuture:      time.Hour,
+		MaxLag:         24 * time.Hour,
+		MaxKeys:        10_000_000,
+		Clock:          time.Now,
 	}
 }
 
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	if !(c.Alpha > 0 && c.Alpha <= 1) {
-		c.Alpha = d.Alpha
+	if !(c.PriorSigma > 0) || math.IsInf(c.PriorSigma, 0) {
+		c.PriorSigma = d.PriorSigma
 	}
 	for _, f := range []struct{ v, def *time.Duration }{
-		{&c.Tau, &d.Tau}, {&c.PriorInterval, &d.PriorInterval}, {&c.MinInterval, &d.MinInterval},
+		{&c.Tau, &d.Tau}, {&c.PriorInterval, &d.PriorInterval}, {&c.ChangeInterval, &d.ChangeInterval}, {&c.MinInterval, &d.MinInterval},
 		{&c.DefaultMaxAge, &d.DefaultMaxAge}, {&c.MaxSkew, &d.MaxSkew}, {&c.MaxFuture, &d.MaxFuture}, {&c.MaxLag, &d.MaxLag},
 	} {
 		if *f.v <= 0 {
@@ -86,8 +99,7 @@ const maxOrgs = 4
 // keyState is everything the model keeps for one key.
 type keyState struct {
 	version   uint64
-	lastWrite int64   // unix ns of the latest write
-	meanGap   float64 // EWMA of write inter-arrival, seconds; 0 before the second write
+	lastWrite int64 // unix ns of the latest write
 	writes    uint32
 	maxAge    float64 // seconds
 	reads     float64 // decayed read count as of readAt
@@ -95,6 +107,11 @@ type keyState struct {
 	orgAt     int64 // time the org counters are decayed to
 	orgID     [maxOrgs]uint16
 	orgCount  [maxOrgs]float64
+	// rate is the posterior over the write-rate grid as of lastWrite.
+	rate [GridPoints]float32
+	// prev and next link the read-only keys (writes == 0) from least to
+	// most recently seen; -1 ends the list.
+	prev, next int32
 }
 
 // decay returns e^(−Δ/τ) for Δ = to − from ≥ 0, and 1 for Δ ≤ 0.

@@ -14,7 +14,6 @@ const (
 	ReasonTooOld        Reason = "read too old"
 	ReasonClockSkew     Reason = "write timestamp behind the key's last write beyond the skew bound"
 	ReasonStaleVersion  Reason = "version not newer than the one held"
-	ReasonUnknownKey    Reason = "read of a key never written"
 	ReasonTableFull     Reason = "key table full"
 	ReasonEvictReceipt  Reason = "eviction receipt (not a read)"
 	ReasonNonFiniteRate Reason = "non-finite rate"

@@ -21,29 +21,40 @@ type Tracker struct {
 	skipped  map[Reason]uint64
 	writes   uint64
 	reads    uint64
+	grid     *rateGrid
+	// The read-only keys, least recently seen first (indices, -1 none).
+	roHead, roTail int32
+	readOnly       int
+	evicted        uint64
 }
 
 // NewTracker returns an empty tracker.
 func NewTracker(cfg Config) *Tracker {
+	cfg = cfg.withDefaults()
 	return &Tracker{
-		cfg:      cfg.withDefaults(),
+		cfg:      cfg,
 		index:    make(map[string]int32),
 		orgIndex: make(map[string]uint16),
 		skipped:  make(map[Reason]uint64),
+		grid:     newRateGrid(cfg),
+		roHead:   -1,
+		roTail:   -1,
 	}
 }
 
 // Stats are the tracker's counters.
 type Stats struct {
-	Keys    int
-	Writes  uint64 // transitions applied
-	Reads   uint64 // reads applied
-	Skipped map[Reason]uint64
+	Keys     int
+	ReadOnly int    // keys read but not (yet) seen written
+	Evicted  uint64 // read-only keys evicted to make room
+	Writes   uint64 // transitions applied
+	Reads    uint64 // reads applied
+	Skipped  map[Reason]uint64
 }
 
 // Stats returns a copy of the counters.
 func (t *Tracker) Stats() Stats {
-	s := Stats{Keys: len(t.keys), Writes: t.writes, Reads: t.reads, Skipped: make(map[Reason]uint64, len(t.skipped))}
+	s := Stats{Keys: len(t.keys), ReadOnly: t.readOnly, Evicted: t.evicted, Writes: t.writes, Reads: t.reads, Skipped: make(map[Reason]uint64, len(t.skipped))}
 	for r, n := range t.skipped {
 		s.Skipped[r] = n
 	}
@@ -53,8 +64,15 @@ func (t *Tracker) Stats() Stats {
 // Len is the number of keys tracked.
 func (t *Tracker) Len() int { return len(t.keys) }
 
-// Key returns the key at batch index i.
+// Key returns the key at batch index i. An index is stable while its key
+// is tracked; the index of an evicted read-only key is reused.
 func (t *Tracker) Key(i int) string { return t.keys[i] }
+
+// Index returns the batch index of key, if tracked.
+func (t *Tracker) Index(key string) (int, bool) {
+	i, ok := t.index[key]
+	return int(i), ok
+}
 
 // drop counts a record refused for reason r and returns its typed error.
 func (t *Tracker) drop(r Reason, key string, err error) error {
@@ -110,13 +128,10 @@ func (t *Tracker) ObserveTransition(tr record.Transition) error {
 	}
 	i, ok := t.index[tr.Key]
 	if !ok {
-		if len(t.keys) >= t.cfg.MaxKeys {
-			return t.drop(ReasonTableFull, tr.Key, nil)
+		var err error
+		if i, err = t.add(tr.Key); err != nil {
+			return err
 		}
-		i = int32(len(t.keys))
-		t.index[tr.Key] = i
-		t.keys = append(t.keys, tr.Key)
-		t.st = append(t.st, keyState{})
 	}
 	s := &t.st[i]
 	if tr.Version <= s.version {
@@ -129,15 +144,12 @@ func (t *Tracker) ObserveTransition(tr record.Transition) error {
 			return t.drop(ReasonClockSkew, tr.Key, nil)
 		}
 		// A write slightly behind the last one (another org's clock) counts
-		// as simultaneous.
-		g := max(float64(max(gap, 0))/1e9, t.cfg.MinInterval.Seconds())
-		if s.writes == 1 {
-			s.meanGap = g
-		} else {
-			s.meanGap = t.cfg.Alpha*g + (1-t.cfg.Alpha)*s.meanGap
-		}
+		// as simultaneous (the grid floors gaps at MinInterval).
+		t.grid.observeGap(&s.rate, float64(max(gap, 0))/1e9)
 		s.lastWrite = max(s.lastWrite, ts)
 	} else {
+		t.unlinkReadOnly(i) // a read-only key's first write seen
+		t.grid.start(&s.rate)
 		s.lastWrite = ts
 	}
 	s.writes++
@@ -205,9 +217,17 @@ func (t *Tracker) ObserveRead(r record.Read) error {
 	}
 	i, ok := t.index[r.Key]
 	if !ok {
-		return t.drop(ReasonUnknownKey, r.Key, nil)
+		// Reads and transitions are separate topics: a read may arrive
+		// before the writes of its key. Track the key as read-only.
+		var err error
+		if i, err = t.add(r.Key); err != nil {
+			return err
+		}
 	}
 	s := &t.st[i]
+	if s.writes == 0 {
+		t.touchReadOnly(i)
+	}
 	ts := r.At.UnixNano()
 	tau := t.cfg.Tau.Seconds()
 	if ts >= s.readAt {
@@ -223,41 +243,41 @@ func (t *Tracker) ObserveRead(r record.Read) error {
 // Features fills b's inputs for every tracked key as of now; index i of b
 // is Key(i). b's arrays are reused when large enough.
 func (t *Tracker) Features(now time.Time, b *score.Batch) {
-	n := len(t.st)
-	b.Resize(n)
+	b.Resize(len(t.st))
 	nowN := now.UnixNano()
-	tau := t.cfg.Tau.Seconds()
-	prior, defAge := t.cfg.PriorInterval.Seconds(), t.cfg.DefaultMaxAge.Seconds()
 	for i := range t.st {
-		s := &t.st[i]
-		since := float64(nowN-s.lastWrite) / 1e9
-		var gap float64
-		switch {
-		case s.writes >= 2:
-			gap = max(s.meanGap, since) // a key gone quiet slows down
-		case s.writes == 1:
-			gap = max(prior, since)
-		}
-		lam := 0.0
-		if gap > 0 {
-			lam = 1 / gap
-		}
-		rho := s.reads * decay(s.readAt, nowN, tau) / tau
-		age := s.maxAge
-		if age == 0 {
-			age = defAge
-		}
-		var top, sum float64
-		for _, c := range s.orgCount {
-			top = max(top, c)
-			sum += c
-		}
-		topRate := lam
-		if sum > 0 {
-			topRate = lam * (top / sum)
-		}
-		b.WriteRate[i], b.ReadRate[i], b.MaxAge[i], b.TopWriterRate[i] = t.finite(lam), t.finite(rho), t.finite(age), t.finite(min(topRate, lam))
+		b.WriteRate[i], b.ReadRate[i], b.MaxAge[i], b.TopWriterRate[i] = t.featuresOf(i, nowN)
 	}
+}
+
+// FeaturesOf returns the scorer inputs of key index i as of now: write
+// rate, read rate, max-age and the busiest org's write rate.
+func (t *Tracker) FeaturesOf(i int, now time.Time) (lam, rho, maxAge, top float64) {
+	return t.featuresOf(i, now.UnixNano())
+}
+
+func (t *Tracker) featuresOf(i int, nowN int64) (lam, rho, maxAge, top float64) {
+	s := &t.st[i]
+	tau := t.cfg.Tau.Seconds()
+	lam = t.grid.priorMean() // read-only: no write seen yet, the prior's mean
+	if s.writes > 0 {
+		lam = t.grid.mean(&s.rate, float64(nowN-s.lastWrite)/1e9)
+	}
+	rho = s.reads * decay(s.readAt, nowN, tau) / tau
+	age := s.maxAge
+	if age == 0 {
+		age = t.cfg.DefaultMaxAge.Seconds()
+	}
+	var topC, sum float64
+	for _, c := range s.orgCount {
+		topC = max(topC, c)
+		sum += c
+	}
+	topRate := lam
+	if sum > 0 {
+		topRate = lam * (topC / sum)
+	}
+	return t.finite(lam), t.finite(rho), t.finite(age), t.finite(min(topRate, lam))
 }
 
 // finite maps anything but a finite non-negative number to 0, counting it.
@@ -267,4 +287,68 @@ func (t *Tracker) finite(x float64) float64 {
 	}
 	t.skipped[ReasonNonFiniteRate]++
 	return 0
+}
+
+// add makes room for key (evicting the least recently seen read-only key
+// when the table is full) and returns its index. A new key starts
+// read-only.
+func (t *Tracker) add(key string) (int32, error) {
+	var i int32
+	switch {
+	case len(t.keys) < t.cfg.MaxKeys:
+		i = int32(len(t.keys))
+		t.keys = append(t.keys, key)
+		t.st = append(t.st, keyState{})
+	case t.roHead >= 0:
+		i = t.roHead
+		t.unlinkReadOnly(i)
+		delete(t.index, t.keys[i])
+		t.keys[i] = key
+		t.st[i] = keyState{}
+		t.evicted++
+	default:
+		return 0, t.drop(ReasonTableFull, key, nil)
+	}
+	t.index[key] = i
+	t.st[i].prev, t.st[i].next = -1, -1
+	t.linkReadOnly(i)
+	return i, nil
+}
+
+// linkReadOnly appends key i to the read-only list (most recently seen).
+func (t *Tracker) linkReadOnly(i int32) {
+	s := &t.st[i]
+	s.prev, s.next = t.roTail, -1
+	if t.roTail >= 0 {
+		t.st[t.roTail].next = i
+	} else {
+		t.roHead = i
+	}
+	t.roTail = i
+	t.readOnly++
+}
+
+// unlinkReadOnly removes key i from the read-only list.
+func (t *Tracker) unlinkReadOnly(i int32) {
+	s := &t.st[i]
+	if s.prev >= 0 {
+		t.st[s.prev].next = s.next
+	} else {
+		t.roHead = s.next
+	}
+	if s.next >= 0 {
+		t.st[s.next].prev = s.prev
+	} else {
+		t.roTail = s.prev
+	}
+	s.prev, s.next = -1, -1
+	t.readOnly--
+}
+
+// touchReadOnly marks read-only key i as the most recently seen.
+func (t *Tracker) touchReadOnly(i int32) {
+	if t.roTail != i {
+		t.unlinkReadOnly(i)
+		t.linkReadOnly(i)
+	}
 }

@@ -59,7 +59,9 @@ func TestRatesFromRegularStreams(t *testing.T) {
 		}
 	}
 	b := features(t, tr, t0.Add(3600*time.Second))
-	if got := b.WriteRate[0]; math.Abs(got-0.1) > 1e-9 {
+	// 360 gaps of 10 s: the posterior is concentrated at 0.1 (within the
+	// grid's interpolation, far finer than the grid spacing of ×1.29).
+	if got := b.WriteRate[0]; math.Abs(got-0.1) > 0.002 {
 		t.Errorf("write rate %v, want 0.1", got)
 	}
 	// Decayed counter after N = 7201 reads Δ = 0.5 s apart, τ = 600 s:
@@ -73,10 +75,17 @@ func TestRatesFromRegularStreams(t *testing.T) {
 	if b.MaxAge[0] != 300 {
 		t.Errorf("max-age %v, want 300 from the transitions", b.MaxAge[0])
 	}
-	// A key that goes quiet: the rate falls as 1/(time since the last write).
+	// A key that goes quiet: 100 of its old gaps without a write is
+	// evidence that its rate changed; the estimate falls below one write
+	// per the silence so far.
 	b = features(t, tr, t0.Add(3600*time.Second+1000*time.Second))
-	if got := b.WriteRate[0]; math.Abs(got-1.0/1000) > 1e-12 {
-		t.Errorf("write rate after 1000 s of silence %v, want 0.001", got)
+	if got := b.WriteRate[0]; !(got > 0 && got < 1.0/1000) {
+		t.Errorf("write rate after 1000 s of silence %v, want under 0.001", got)
+	}
+	// A short silence (two old gaps) is no such evidence.
+	b = features(t, tr, t0.Add(3620*time.Second))
+	if got := b.WriteRate[0]; math.Abs(got-0.1) > 0.01 {
+		t.Errorf("write rate after 20 s %v, want about 0.1", got)
 	}
 }
 
@@ -109,7 +118,6 @@ func TestBadInputIsCountedAndSkipped(t *testing.T) {
 			_ = tr.ObserveTransition(write("k", 1, t0, "Org1MSP"))
 			return tr.ObserveTransition(write("k", 2, t0.Add(-time.Minute), "Org2MSP"))
 		}, ReasonClockSkew},
-		{"read of unknown key", func(tr *Tracker) error { return tr.ObserveRead(read("nobody-wrote-this", t0)) }, ReasonUnknownKey},
 		{"read from 1999", func(tr *Tracker) error {
 			_ = tr.IngestTransition(good())
 			return tr.ObserveRead(read("k", time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)))
@@ -154,10 +162,11 @@ func TestSkewWithinBoundCountsAsSimultaneous(t *testing.T) {
 		t.Fatalf("write 2 s behind (within the 5 s bound): %v", err)
 	}
 	b := features(t, tr, t0)
-	// Gap clamped to MinInterval (1 ms): the rate is high but finite, and
-	// both orgs count as writers.
-	if b.WriteRate[0] != 1000 || b.TopWriterRate[0] >= b.WriteRate[0] {
-		t.Errorf("write rate %v, top %v; want 1000 and a second writer", b.WriteRate[0], b.TopWriterRate[0])
+	// Gap clamped to MinInterval (1 ms): one such gap raises the rate
+	// above the prior's mean (but is one observation, not a rate of 1000/s),
+	// and both orgs count as writers.
+	if prior := tr.grid.priorMean(); !(b.WriteRate[0] > prior) || b.TopWriterRate[0] >= b.WriteRate[0] {
+		t.Errorf("write rate %v (prior mean %v), top %v; want above the prior and a second writer", b.WriteRate[0], prior, b.TopWriterRate[0])
 	}
 }
 

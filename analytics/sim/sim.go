@@ -27,9 +27,17 @@ type Result struct {
 // StaleRate is stale reads per read.
 func (r Result) StaleRate() float64 { return float64(r.Stale) / float64(max(r.Reads, 1)) }
 
-// TTLFunc is a policy: the TTL, in seconds, of key k fetched at time t,
-// given when the key last changed.
-type TTLFunc func(k int32, t, lastChange float64) float64
+// Fetch is one origin fetch: the n-th read of the stream (counting from
+// 0), of key Key at time At, when the key last changed at LastChange.
+type Fetch struct {
+	Read       int
+	Key        int32
+	At         float64
+	LastChange float64
+}
+
+// TTLFunc is a policy: the TTL, in seconds, given to the copy of a fetch.
+type TTLFunc func(f Fetch) float64
 
 type entry struct {
 	version int32
@@ -48,6 +56,7 @@ func Run(w *workload.Workload, ttl TTLFunc) Result {
 			changed[e.Key] = e.At
 			continue
 		}
+		n := r.Reads
 		r.Reads++
 		id := uint64(e.Client)<<32 | uint64(e.Key)
 		if c, ok := cache[id]; ok && e.At < c.expires {
@@ -57,31 +66,31 @@ func Run(w *workload.Workload, ttl TTLFunc) Result {
 			continue
 		}
 		r.Fetches++
-		cache[id] = entry{version: version[e.Key], expires: e.At + ttl(e.Key, e.At, changed[e.Key])}
+		cache[id] = entry{version: version[e.Key], expires: e.At + ttl(Fetch{Read: n, Key: e.Key, At: e.At, LastChange: changed[e.Key]})}
 	}
 	return r
 }
 
 // Fixed is a fixed TTL.
-func Fixed(seconds float64) TTLFunc { return func(int32, float64, float64) float64 { return seconds } }
+func Fixed(seconds float64) TTLFunc { return func(Fetch) float64 { return seconds } }
 
 // Adaptive is Alex-style adaptive TTL: factor × age since the last change,
 // capped at a week.
 func Adaptive(factor float64) TTLFunc {
-	return func(_ int32, t, last float64) float64 { return min(factor*(t-last), 7*86400) }
+	return func(f Fetch) float64 { return min(factor*(f.At-f.LastChange), 7*86400) }
 }
 
-// Snapshots are the model's batch inputs at the start of each advice epoch,
-// built from the events before it only.
-type Snapshots struct {
-	Epoch   float64 // seconds
-	Batches []*score.Batch
+// ReadFeatures are the model's scorer inputs for every read of a workload,
+// each as of the moment of the read, from the events before it only: what
+// the advice daemon (recomputing every second) would have advised when
+// that read reached the origin. Index n is the n-th read.
+type ReadFeatures struct {
+	Batch *score.Batch
 }
 
-// Snapshot replays w through a model.Tracker and keeps its features every
-// epoch seconds. Every key is published at time 0, so tracker index k is
-// workload key k.
-func Snapshot(w *workload.Workload, epoch time.Duration, cfg model.Config) (*Snapshots, error) {
+// Features replays w through a model.Tracker and records, at each read,
+// the features of the key read.
+func Features(w *workload.Workload, cfg model.Config) (*ReadFeatures, error) {
 	var now time.Time
 	cfg.Clock = func() time.Time { return now }
 	tr := model.NewTracker(cfg)
@@ -90,19 +99,16 @@ func Snapshot(w *workload.Workload, epoch time.Duration, cfg model.Config) (*Sna
 		names[k] = w.KeyName(int32(k))
 	}
 	version := make([]uint64, w.Config.Keys)
-	s := &Snapshots{Epoch: epoch.Seconds()}
-	next := 0.0
-	take := func() {
-		b := &score.Batch{}
-		tr.Features(now, b)
-		s.Batches = append(s.Batches, b)
-		next += s.Epoch
-	}
+	b := &score.Batch{}
+	reads := 0
 	for _, e := range w.Events {
-		for e.At >= next && e.At > 0 {
-			now = w.Time(next)
-			take()
+		if e.Kind == workload.Read {
+			reads++
 		}
+	}
+	b.Resize(reads)
+	n := 0
+	for _, e := range w.Events {
 		now = w.Time(e.At)
 		var err error
 		if e.Kind == workload.Write {
@@ -110,37 +116,33 @@ func Snapshot(w *workload.Workload, epoch time.Duration, cfg model.Config) (*Sna
 			err = tr.ObserveTransition(record.Transition{V: record.Version, TxID: "sim", Key: names[e.Key], Version: version[e.Key],
 				State: record.StateValid, Timestamp: now, Owner: workload.OrgName(w.Owner[e.Key]), Actor: workload.OrgName(e.Org)})
 		} else {
+			if i, ok := tr.Index(names[e.Key]); ok {
+				b.WriteRate[n], b.ReadRate[n], b.MaxAge[n], b.TopWriterRate[n] = tr.FeaturesOf(i, now)
+			} else {
+				b.WriteRate[n], b.ReadRate[n], b.MaxAge[n], b.TopWriterRate[n] = 0, 0, cfg.DefaultMaxAge.Seconds(), 0
+			}
+			n++
 			err = tr.ObserveRead(record.Read{V: record.Version, Kind: record.ReadHit, Key: names[e.Key], Client: "sim", At: now})
 		}
 		if err != nil {
 			return nil, fmt.Errorf("replay at %.3fs: %w", e.At, err)
 		}
 	}
-	for i := range tr.Len() {
-		if tr.Key(i) != names[i] {
-			return nil, fmt.Errorf("tracker index %d is %q, want %q", i, tr.Key(i), names[i])
-		}
-	}
-	return s, nil
+	return &ReadFeatures{Batch: b}, nil
 }
 
-// Advice is Cachet's policy for a P(stale) target: the recommended max-age
-// of the latest epoch's advice, scored with the CPU scorer.
-func (s *Snapshots) Advice(ctx context.Context, p score.Params) (TTLFunc, error) {
-	recs := make([][]uint32, len(s.Batches))
-	cpu := score.NewCPU()
-	for i, b := range s.Batches {
-		if err := cpu.Score(ctx, p, b); err != nil {
-			return nil, err
-		}
-		recs[i] = append([]uint32(nil), b.RecMaxAge...)
+// Advice is Cachet's policy for a P(stale) target: each fetch gets the
+// recommended max-age the CPU scorer computes from its read's features.
+func (f *ReadFeatures) Advice(ctx context.Context, p score.Params) (TTLFunc, error) {
+	if err := score.NewCPU().Score(ctx, p, f.Batch); err != nil {
+		return nil, err
 	}
-	return func(k int32, t, _ float64) float64 {
-		e := min(int(t/s.Epoch), len(recs)-1)
-		if e < 0 || int(k) >= len(recs[e]) {
+	rec := append([]uint32(nil), f.Batch.RecMaxAge...)
+	return func(x Fetch) float64 {
+		if x.Read >= len(rec) {
 			return 0
 		}
-		return float64(recs[e][k])
+		return float64(rec[x.Read])
 	}, nil
 }
 

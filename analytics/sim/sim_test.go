@@ -32,7 +32,7 @@ func TestCompareKeepsEqualOriginLoad(t *testing.T) {
 	c := workload.Default()
 	c.Keys, c.Clients, c.Duration, c.ReadsPerSec = 400, 100, 30*time.Minute, 20
 	w := workload.Generate(c)
-	rows, err := Compare(context.Background(), w, []float64{300}, time.Minute)
+	rows, err := Compare(context.Background(), w, []float64{300})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,5 +52,42 @@ func TestCompareKeepsEqualOriginLoad(t *testing.T) {
 	t.Log("\n" + out.String())
 	if !strings.Contains(out.String(), "cachet advice") {
 		t.Error("table lacks the advice row")
+	}
+}
+
+// TestAdviceBeatsAdaptiveTTL is the quality goal on both generated
+// workloads at the 300 s budget: fewer stale reads than adaptive TTL at no
+// more origin fetches.
+func TestAdviceBeatsAdaptiveTTL(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("full-size workloads: run without -race or -short (make test-analytics)")
+	}
+	for _, c := range []workload.Config{workload.Default(), workload.Second()} {
+		w := workload.Generate(c)
+		rows, err := Compare(context.Background(), w, []float64{300})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		Print(&out, w, rows)
+		PrintRatios(&out, rows)
+		t.Log("\n" + out.String())
+		ad, adv := rows[1], rows[2]
+		if adv.Policy != PolicyAdvice || adv.Result.Fetches > ad.Result.Fetches || adv.Result.Stale >= ad.Result.Stale {
+			t.Errorf("seed %d: advice %+v vs adaptive %+v: want fewer stale reads at no more fetches", c.Seed, adv.Result, ad.Result)
+		}
+	}
+}
+
+func TestRatiosLines(t *testing.T) {
+	rows := []Row{
+		{60, PolicyFixed, "", Result{Stale: 10}}, {60, PolicyAdaptive, "", Result{Stale: 8}}, {60, PolicyAdvice, "", Result{Stale: 6}},
+		{300, PolicyFixed, "", Result{Stale: 30}}, {300, PolicyAdaptive, "", Result{Stale: 20}}, {300, PolicyAdvice, "", Result{Stale: 25}},
+	}
+	var out strings.Builder
+	PrintRatios(&out, rows)
+	want := "stale_reads_vs_adaptive_ttl_ratio_ttl60s: 0.7500\nstale_reads_vs_adaptive_ttl_ratio_ttl300s: 1.2500\nstale_reads_vs_adaptive_ttl_ratio: 1.2500 (headline: the ttl 300s budget)\n"
+	if out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}
 }
