@@ -20,7 +20,7 @@ func init() {
 // parsing, so the two always agree.
 func setupOriginDev(fs *flag.FlagSet) func(ctx context.Context, env devEnv) error {
 	listen := fs.String("origin-listen", "127.0.0.1:8080", `demo origin (SDK demo page, /token, /items/<n>) address; "" = off`)
-	pushURL := fs.String("origin-push-url", "ws://127.0.0.1:8090/ws", "push server URL the demo page connects to")
+	pushURL := fs.String("origin-push-url", "ws://127.0.0.1:8090/ws", "push server URL the demo page connects to (default: the push service's --push-listen)")
 	sdkDir := fs.String("origin-sdk-dir", "./sdk/dist", "the SDK's build folder (make sdk)")
 	return func(ctx context.Context, env devEnv) error {
 		if *listen == "" {
@@ -29,6 +29,11 @@ func setupOriginDev(fs *flag.FlagSet) func(ctx context.Context, env devEnv) erro
 		secret := devPushSecret // when no push service defines --push-secret
 		if f := fs.Lookup("push-secret"); f != nil {
 			secret = f.Value.String()
+		}
+		if f := fs.Lookup("push-listen"); f != nil && !flagSet(fs, "origin-push-url") {
+			if u := pushURLOf(f.Value.String()); u != "" {
+				*pushURL = u
+			}
 		}
 		ln, err := net.Listen("tcp", *listen)
 		if err != nil {
@@ -43,6 +48,19 @@ func setupOriginDev(fs *flag.FlagSet) func(ctx context.Context, env devEnv) erro
 		}
 		return runOrigin(ctx, env, ln, originConfig{PushURL: *pushURL, SDKDir: *sdkDir, Secret: []byte(secret)})
 	}
+}
+
+// pushURLOf is the WebSocket URL a page on this machine uses for a push
+// server listening on addr, or "" when addr names no fixed port.
+func pushURLOf(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" || port == "0" {
+		return ""
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "ws://" + net.JoinHostPort(host, port) + "/ws"
 }
 
 // flagSet reports whether the command line set flag name.

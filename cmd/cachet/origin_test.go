@@ -206,13 +206,14 @@ func TestOriginDevService(t *testing.T) {
 	for _, withPush := range []bool{false, true} {
 		fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 		var pushSecret *string
-		if withPush && fs.Lookup("push-secret") == nil {
+		if withPush {
 			pushSecret = fs.String("push-secret", "default", "")
+			fs.String("push-listen", "127.0.0.1:8090", "")
 		}
 		run := setupOriginDev(fs)
 		args := []string{"--origin-listen", "127.0.0.1:0", "--origin-sdk-dir", t.TempDir()}
 		if pushSecret != nil {
-			args = append(args, "--push-secret", "from-the-push-flag")
+			args = append(args, "--push-secret", "from-the-push-flag", "--push-listen", "127.0.0.1:18090")
 		}
 		if err := fs.Parse(args); err != nil {
 			t.Fatal(err)
@@ -249,6 +250,20 @@ func TestOriginDevService(t *testing.T) {
 		} else if !claims.Allows("origin:" + url) {
 			t.Errorf("token channels %q miss origin:%s", claims.Channels, url)
 		}
+		var cfg struct{ PushURL string }
+		if res, err := http.Get(url + "/config"); err != nil {
+			t.Error(err)
+		} else {
+			json.NewDecoder(res.Body).Decode(&cfg)
+			res.Body.Close()
+		}
+		wantPush := "ws://127.0.0.1:8090/ws"
+		if withPush {
+			wantPush = "ws://127.0.0.1:18090/ws"
+		}
+		if cfg.PushURL != wantPush {
+			t.Errorf("push flags %v: the page is told push is at %q, want %q", withPush, cfg.PushURL, wantPush)
+		}
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("origin stopped with %v", err)
@@ -262,6 +277,24 @@ func TestOriginDevService(t *testing.T) {
 	}
 	if err := run(context.Background(), devEnv{Out: io.Discard}); err != errDevOff {
 		t.Errorf(`--origin-listen "": %v, want errDevOff`, err)
+	}
+}
+
+func TestOriginPushURLFollowsPushListen(t *testing.T) {
+	cases := []struct{ addr, want string }{
+		{"127.0.0.1:8090", "ws://127.0.0.1:8090/ws"},
+		{":9000", "ws://127.0.0.1:9000/ws"},
+		{"0.0.0.0:9000", "ws://127.0.0.1:9000/ws"},
+		{"[::1]:9000", "ws://[::1]:9000/ws"},
+		{"localhost:9000", "ws://localhost:9000/ws"},
+		{"127.0.0.1:0", ""},
+		{"", ""},
+		{"nonsense", ""},
+	}
+	for _, c := range cases {
+		if got := pushURLOf(c.addr); got != c.want {
+			t.Errorf("pushURLOf(%q) = %q, want %q", c.addr, got, c.want)
+		}
 	}
 }
 
