@@ -88,3 +88,18 @@ func TestAdviceFanOut(t *testing.T) {
 		t.Fatalf("advice frame %s has a pos or v", raw)
 	}
 }
+
+// An SSE client gets advice as an event without an id, so EventSource's
+// Last-Event-ID keeps naming the last transition.
+func TestAdviceOverSSE(t *testing.T) {
+	b := startBroker(t, 1)
+	srv := startServer(t, b, nil)
+	ch, _ := sseStream(t, srv, token(t, []string{shopCh}, nil), "", shopCh)
+	if w := nextEvent(t, ch); w.event != "welcome" {
+		t.Fatalf("got %+v, want welcome", w)
+	}
+	newProducer(t, b).sendAdvice(advice("https://shop.example/a", 5), nil)
+	if ev := nextEvent(t, ch); ev.event != "advice" || ev.id != "" || ev.m.Key != "https://shop.example/a" {
+		t.Fatalf("got %+v, want an advice event without id", ev)
+	}
+}

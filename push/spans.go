@@ -105,8 +105,9 @@ func (s *Server) exportSpan(f ClientFrame) string {
 // startFanout starts the push.fanout span of a transition, a child of the
 // record's traceparent header (or, without one, of the transition's
 // traceparent field), and puts the span's own traceparent into tr so the
-// browser's eviction span becomes its child. Without a valid parent the
-// span is a no-op and tr is left alone.
+// browser's eviction span becomes its child. Without a valid parent, or
+// when the span is not recorded (no exporter, parent not sampled), tr is
+// left alone and the browser's span joins the record's span directly.
 func startFanout(tr *record.Transition, header string, part int32, off int64) trace.Span {
 	parent := header
 	if parent == "" {
@@ -116,10 +117,13 @@ func startFanout(tr *record.Transition, header string, part int32, off int64) tr
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		return trace.SpanFromContext(ctx) // no-op
 	}
-	ctx, span := tracer().Start(ctx, "push.fanout", trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(attribute.String("cache.key", tr.Key), attribute.Int64("cache.version", int64(tr.Version)),
-			attribute.String("cache.state", string(tr.State)), attribute.Int("messaging.kafka.partition", int(part)),
-			attribute.Int64("messaging.kafka.offset", off)))
+	ctx, span := tracer().Start(ctx, "push.fanout", trace.WithSpanKind(trace.SpanKindConsumer))
+	if !span.IsRecording() {
+		return span
+	}
+	span.SetAttributes(attribute.String("cache.key", tr.Key), attribute.Int64("cache.version", int64(tr.Version)),
+		attribute.String("cache.state", string(tr.State)), attribute.Int("messaging.kafka.partition", int(part)),
+		attribute.Int64("messaging.kafka.offset", off))
 	if tp := telemetry.Traceparent(ctx); tp != "" {
 		tr.Traceparent = tp
 	}

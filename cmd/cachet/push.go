@@ -15,6 +15,7 @@ import (
 
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/push"
+	"github.com/cachetsync/cachet/record"
 	"github.com/cachetsync/cachet/telemetry"
 )
 
@@ -34,6 +35,7 @@ func runPush(ctx context.Context, args []string, w io.Writer) error {
 	origins := fs.String("allowed-origins", "", "comma-separated page origins allowed to connect (empty: any)")
 	otlp := fs.String("otlp-endpoint", "", "OTLP/HTTP endpoint for push.fanout and the browsers' spans (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no export)")
 	var cfg push.Config
+	fs.StringVar(&cfg.AdviceTopic, "advice-topic", record.TopicAdvice, `topic of analytics' advice sent to browsers ("-": none)`)
 	fs.IntVar(&cfg.Window, "window", 4096, "replay window per partition, records")
 	fs.IntVar(&cfg.SendBuffer, "send-buffer", 1024, "frames queued per connection before it counts as full")
 	fs.DurationVar(&cfg.SlowDeadline, "slow-deadline", 5*time.Second, "how long a connection's buffer may stay full")
