@@ -55,10 +55,12 @@ func Messages(ctx context.Context, tx gateway.Transaction) ([]*ckafka.Message, [
 	msgs := make([]*ckafka.Message, 0, len(tx.Event.Transitions))
 	spans := make([]trace.Span, 0, len(tx.Event.Transitions))
 	for _, t := range tx.Event.Transitions {
-		sctx, span := tracer.Start(parent, SpanName, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
-			attribute.String("cachet.key", t.Key), attribute.Int64("cachet.version", int64(t.Version)),
-			attribute.Int64("cachet.block", int64(tx.Position.Block)), attribute.Int64("cachet.tx_index", int64(tx.Position.TxIndex)),
-			attribute.String("messaging.destination.name", topic)))
+		sctx, span := tracer.Start(parent, SpanName, trace.WithSpanKind(trace.SpanKindProducer))
+		if span.IsRecording() { // attributes cost allocations; skip them when tracing is off
+			span.SetAttributes(attribute.String("cachet.key", t.Key), attribute.Int64("cachet.version", int64(t.Version)),
+				attribute.Int64("cachet.block", int64(tx.Position.Block)), attribute.Int64("cachet.tx_index", int64(tx.Position.TxIndex)),
+				attribute.String("messaging.destination.name", topic))
+		}
 		spans = append(spans, span)
 		rec := Transition(tx, ts, t)
 		if tp := telemetry.Traceparent(sctx); tp != "" {
