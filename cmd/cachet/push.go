@@ -83,6 +83,11 @@ func servePush(ctx context.Context, cfg push.Config, listen string, w io.Writer)
 	if err != nil {
 		return err
 	}
+	return servePushOn(ctx, cfg, ln, w)
+}
+
+// servePushOn runs a push server on ln (which it closes) until ctx is done.
+func servePushOn(ctx context.Context, cfg push.Config, ln net.Listener, w io.Writer) error {
 	srv, err := push.New(ctx, cfg)
 	if err != nil {
 		ln.Close()
