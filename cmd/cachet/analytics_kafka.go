@@ -58,17 +58,23 @@ func runAnalyticsKafka(ctx context.Context, sub string, args []string, w io.Writ
 		return usageError{err.Error()}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	d, err := daemon.New(daemon.Config{Engine: k, Params: p, Interval: *interval, Log: log})
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	fmt.Fprintf(w, "analytics: engine %s (requested %s), brokers %s\n", d.EngineName(), k, *brokers)
 	cfg := kafka.Config{Brokers: *brokers, ClientID: "cachet-analytics"}
 	if err := kafka.EnsureTopics(ctx, cfg, kafka.CachetTopics(*partitions, *replication)); err != nil {
 		return err
 	}
-	c, err := kafka.NewConsumer(cfg, *group, "earliest")
+	return runAnalyticsDaemon(ctx, cfg, *group, daemon.Config{Engine: k, Params: p, Interval: *interval, Log: log}, "analytics: ", w)
+}
+
+// runAnalyticsDaemon consumes cachet.transitions and cachet.reads from cfg's
+// brokers and publishes cachet.advice until ctx is done.
+func runAnalyticsDaemon(ctx context.Context, cfg kafka.Config, group string, dc daemon.Config, prefix string, w io.Writer) error {
+	d, err := daemon.New(dc)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	fmt.Fprintf(w, "%sengine %s (requested %s), brokers %s\n", prefix, d.EngineName(), dc.Engine, cfg.Brokers)
+	c, err := kafka.NewConsumer(cfg, group, "earliest")
 	if err != nil {
 		return fmt.Errorf("kafka consumer: %w", err)
 	}
@@ -81,7 +87,7 @@ func runAnalyticsKafka(ctx context.Context, sub string, args []string, w io.Writ
 		return fmt.Errorf("kafka producer: %w", err)
 	}
 	defer pr.Close()
-	return d.Run(ctx, kafkaConsumer{c}, &kafkaProducer{p: pr, log: log})
+	return d.Run(ctx, kafkaConsumer{c}, &kafkaProducer{p: pr, log: dc.Log})
 }
 
 func envOr(name, def string) string {
