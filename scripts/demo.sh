@@ -1,63 +1,117 @@
 #!/usr/bin/env bash
-# make demo: bring up the Fabric network with the contract deployed and run a
-# short session as Org1's and Org2's users with the peer CLI. The network keeps
-# running afterwards; with --down (make demo DEMO_DOWN=1) it is stopped at the end.
+# make demo: the whole chain on its embedded defaults. A Fabric network with the
+# contract deployed; `cachet dev` running an embedded Kafka broker with the relay,
+# analytics, push server and a demo origin in process; then a short session:
+# publish, invalidate (one key, a tag, a batch), a refused cross-org write, what
+# arrived on Kafka and over WebSocket, and analytics' advice. Everything keeps
+# running afterwards: `scripts/demo.sh stop` (make demo-down) stops it, and
+# --down (make demo DEMO_DOWN=1) stops it at the end of the session.
 set -euo pipefail
 down=false
 [[ ${1:-} == --down ]] && down=true
 root=$(cd "$(dirname "$0")/.." && pwd)
 net=$root/network/network.sh
+run=${CACHET_DEMO_DIR:-$root/.run/demo}
+cachet=$root/.bin/cachet
+origin=http://127.0.0.1:8080
+export CACHET_BROKERS=127.0.0.1:9092 CACHET_PUSH_SECRET=cachet-dev-secret
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-as() { eval "$("$net" env "$@")"; }
-pretty() { python3 -m json.tool 2>/dev/null || cat; }
-invoke() {
-  FABRIC_LOGGING_SPEC=info peer chaincode invoke -o "$ORDERER_ADDRESS" --tls --cafile "$ORDERER_CA" -C cachet -n cachet --waitForEvent -c "$1" "${@:2}" 2>&1 |
-    sed -n 's/.*payload:"\(.*\)"$/\1/p' | sed 's/\\"/"/g; s/\\\\/\\/g' | pretty
+stop_dev() {
+  if [[ -f $run/dev.pid ]] && kill -0 "$(cat "$run/dev.pid")" 2>/dev/null; then
+    kill "$(cat "$run/dev.pid")" && while kill -0 "$(cat "$run/dev.pid")" 2>/dev/null; do sleep 0.2; done
+  fi
+  rm -f "$run/dev.pid"
 }
-query() { peer chaincode query -C cachet -n cachet -c "$1" | pretty; }
+wait_for() { # wait_for FILE PATTERN SECONDS
+  for _ in $(seq $(($3 * 10))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "timed out waiting for '$2' in $1:"; tail -n 20 "$1"; return 1
+}
 
+if [[ ${1:-} == stop ]]; then
+  stop_dev
+  "$net" down
+  exit 0
+fi
+
+mkdir -p "$run"
 step "Starting the network (3 raft orderers, Org1 with 2 peers, Org2 with 1 peer, TLS)"
 "$net" up
 if [[ ! -f ${CACHET_NET_DIR:-$root/.run/network}/chaincode.id ]]; then
   step "Deploying the cache-state contract as a service"
   "$net" deploy
 fi
+for who in "org1 publisher" "org1 invalidator" "org1 auditor" "org2 publisher" "org2 invalidator"; do
+  "$net" profile $who >"$run/${who/ /-}.json"
+done
+as() { echo --config "$run/$1.json"; }
 
-step "Org1's publisher publishes two pages tagged 'catalog' (keys are canonicalized)"
-as org1 publisher
-invoke '{"Args":["Publish","HTTPS://Shop.Example:443/catalog/shoes?size=42&color=red","\"v1\"","300","[\"catalog\"]","0"]}'
-invoke '{"Args":["Publish","https://shop.example/catalog/hats","\"v1\"","300","[\"catalog\"]","0"]}' >/dev/null
+step "Starting cachet dev: embedded Kafka, relay, analytics, push server and a demo origin"
+stop_dev
+"$cachet" dev --port 9092 --data-dir "$run/kafka" --relay-profile "$run/org1-auditor.json" \
+  --push-listen 127.0.0.1:8090 --push-allowed-origins "$origin" --origin-listen 127.0.0.1:8080 \
+  >"$run/dev.log" 2>&1 &
+echo $! >"$run/dev.pid"
+wait_for "$run/dev.log" 'push: listening' 60
+wait_for "$run/dev.log" 'relay: leading' 60
+grep -E '^(kafka|relay|push|analytics|origin):' "$run/dev.log" | head -n 12
 
-step "Anyone in the channel reads the entry"
-as org1 auditor
-query '{"Args":["Get","https://shop.example/catalog/shoes?color=red&size=42"]}'
+step "Watching the stream twice: from Kafka (what the relay wrote) and over WebSocket (what browsers get)"
+"$cachet" watch --kafka --brokers "$CACHET_BROKERS" >"$run/watch-kafka.log" 2>&1 &
+wk=$!
+"$cachet" watch --push --url ws://127.0.0.1:8090/ws --channels "origin:$origin,tag:catalog" >"$run/watch-push.log" 2>&1 &
+wp=$!
+trap 'kill $wk $wp 2>/dev/null || true' EXIT
+sleep 1
 
-step "Org1's invalidator invalidates it (its version goes up by one)"
-as org1 invalidator
-invoke '{"Args":["Invalidate","https://shop.example/catalog/shoes?color=red&size=42","price change","0"]}'
+step "Org1's publisher publishes the demo origin's six items, tagged 'catalog' (HTTP://… is stored canonical: http://…)"
+pids=()
+for i in 1 2 3 4 5 6; do
+  "$cachet" publish $(as org1-publisher) --tag catalog --max-age 300 --etag "\"v$i\"" "HTTP://127.0.0.1:8080/items/$i" >/dev/null &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+"$cachet" get $(as org1-auditor) "$origin/items/1"
+
+step "Org1's invalidator invalidates one page (its version goes up by one)"
+"$cachet" invalidate $(as org1-invalidator) --reason "price change" "$origin/items/1"
 
 step "Invalidating everything tagged 'catalog', one bounded page per transaction"
-invoke '{"Args":["InvalidateTag","catalog","","100","catalog rebuild"]}'
+"$cachet" publish $(as org1-publisher) --tag catalog --max-age 300 --etag '"v1b"' "$origin/items/1" >/dev/null
+"$cachet" invalidate-tag $(as org1-invalidator) --reason "catalog rebuild" catalog
 
-step "Org2's invalidator asks to invalidate an Org1 page, endorsed by Org2's peer alone"
-as org1 publisher
-invoke '{"Args":["Publish","https://shop.example/catalog/hats","\"v2\"","300","[\"catalog\"]","0"]}' >/dev/null
-as org2 invalidator
-if out=$(peer chaincode invoke -o "$ORDERER_ADDRESS" --tls --cafile "$ORDERER_CA" -C cachet -n cachet --waitForEvent \
-  -c '{"Args":["Invalidate","https://shop.example/catalog/hats","org2 alone","0"]}' 2>&1); then
-  echo "unexpected: the transaction committed"; exit 1
+step "Org2's invalidator invalidates an Org1 page: the gateway gathers Org1's endorsement, as the key's policy demands"
+"$cachet" publish $(as org1-publisher) --tag catalog --max-age 300 --etag '"v2"' "$origin/items/2" >/dev/null
+"$cachet" invalidate $(as org2-invalidator) --reason "partner price feed" "$origin/items/2"
+
+step "Org2's publisher tries to take the Org1 page over by republishing it"
+if "$cachet" publish $(as org2-publisher) --tag catalog --max-age 300 --etag '"org2"' "$origin/items/2"; then
+  echo "unexpected: Org2 republished an Org1 entry"; exit 1
 else
-  echo "refused at commit: $(grep -o 'ENDORSEMENT_POLICY_FAILURE' <<<"$out" | head -n1) (the key's owner, Org1, must endorse)"
+  echo "refused (exit status $?): the ledger did not change"
 fi
 
-step "The ledger's history of the shoes page"
-as org1 auditor
-query '{"Args":["History","https://shop.example/catalog/shoes?color=red&size=42"]}'
+sleep 2
+step "What the relay wrote to Kafka (cachet watch --kafka)"
+cat "$run/watch-kafka.log"
+step "What a browser subscribed to $origin received over WebSocket (cachet watch --push)"
+cat "$run/watch-push.log"
+
+step "Analytics' riskiest keys so far (cachet analytics top)"
+"$cachet" analytics top --brokers "$CACHET_BROKERS" --wait 5s --n 5 || true
 
 if $down; then
-  step "Stopping the network (its data stays under ${CACHET_NET_DIR:-.run/network}; 'make network-clean' deletes it)"
+  step "Stopping cachet dev and the network (data stays under .run/; 'make network-clean' deletes the network's)"
+  stop_dev
   "$net" down
 else
-  step "Done. The network keeps running: 'make network-down' stops it, 'make network-clean' deletes it."
+  step "Done. Everything keeps running."
+  cat <<EOF
+  Open $origin/ in a browser: the demo page caches /items/1..6 through the Cachet
+  Service Worker and shows each eviction as it happens. Then evict one:
+
+    .bin/cachet invalidate --config $run/org1-invalidator.json $origin/items/3
+
+  Logs: $run/dev.log. Stop everything: make demo-down.
+EOF
 fi
