@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -359,4 +360,27 @@ func TestReceiptsKafkaRefuses(t *testing.T) {
 		t.Fatalf("POST after Kafka is back: %d %s", resp.StatusCode, out)
 	}
 	readRecords(t, b, record.TopicReads, 2)
+}
+
+// Answers come in the order of the receipts frames, so a client with
+// several in flight knows which reads each one covers.
+func TestReceiptedInOrder(t *testing.T) {
+	b := startBroker(t, 2)
+	srv := startServer(t, b, nil)
+	c := subscribe(t, srv.url, "", shopCh)
+	c.next()
+	const frames = 8
+	for i := range frames {
+		reads := make([]any, i+1)
+		for j := range reads {
+			reads[j] = readJSON("hit", fmt.Sprintf("https://shop.example/%d/%d", i, j), nil)
+		}
+		c.sendJSON(map[string]any{"t": "receipts", "reads": reads})
+	}
+	for i := range frames {
+		want := fmt.Sprintf(`{"t":"receipted","n":%d,"dropped":0}`, i+1)
+		if m := c.nextRaw(); string(m) != want {
+			t.Fatalf("answer %d: %s, want %s", i, m, want)
+		}
+	}
 }
