@@ -13,8 +13,8 @@
 // cachet.positions) picks the one that writes, and the shared
 // transactional.id fences a deposed leader that still tries to commit.
 // While Kafka is unreachable the relay stops reading the ledger, aborts the
-// open transaction and retries with backoff; at most Config.Buffer ledger
-// transactions wait in memory.
+// open transaction and retries with backoff; at most Config.Buffer records
+// wait in memory.
 package relay
 
 import (
@@ -60,8 +60,9 @@ type Config struct {
 	// ledger transaction is never split.
 	MaxRecords int
 	Linger     time.Duration
-	// Buffer is how many ledger transactions may wait for Kafka before the
-	// relay stops reading the ledger (1024).
+	// Buffer is how many records may wait for Kafka (read from the
+	// ledger, not yet committed) before the relay stops reading the ledger
+	// (10,000; a larger ledger transaction is let in alone).
 	Buffer int
 	// OpTimeout bounds one Kafka step: init, commit, abort, reading the
 	// position (10s).
@@ -123,7 +124,7 @@ func New(cfg Config) (*Relay, error) {
 		cfg.MaxRecords = 500
 	}
 	if cfg.Buffer <= 0 {
-		cfg.Buffer = 1024
+		cfg.Buffer = 10_000
 	}
 	return &Relay{cfg: cfg, log: cfg.Log}, nil
 }

@@ -23,6 +23,29 @@ type item struct {
 	ts      time.Time // the transaction's timestamp; zero without a Cachet event
 	invalid bool
 	dead    bool
+	weight  int // budget tokens held: its records, at least 1
+}
+
+// budget bounds the records read from the ledger but not yet committed:
+// one token per record (a ledger transaction larger than the whole budget
+// takes all of it). One goroutine acquires, one releases.
+type budget chan struct{}
+
+func (b budget) acquire(ctx context.Context, n int) error {
+	for range n {
+		select {
+		case b <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (b budget) release(n int) {
+	for range n {
+		<-b
+	}
 }
 
 // sourceError marks a failure of the ledger side, which Run returns.
@@ -91,9 +114,10 @@ func (r *Relay) lead(ctx context.Context) (err error) {
 	r.Stats.Leader.Store(true)
 
 	items := make(chan item, r.cfg.Buffer)
+	room := make(budget, r.cfg.Buffer)
 	fctx, stopFollow := context.WithCancel(ctx)
 	followed := make(chan error, 1)
-	go func() { followed <- r.follow(fctx, cp, items) }()
+	go func() { followed <- r.follow(fctx, cp, room, items) }()
 	defer func() {
 		stopFollow()
 		<-followed
@@ -126,7 +150,7 @@ func (r *Relay) lead(ctx context.Context) (err error) {
 			return kafkaError(prod, "begin transaction", err)
 		}
 		inTxn = true
-		if err := r.commit(ctx, prod, first, items); err != nil {
+		if err := r.commit(ctx, prod, first, items, room); err != nil {
 			return err
 		}
 		inTxn = false
@@ -135,7 +159,7 @@ func (r *Relay) lead(ctx context.Context) (err error) {
 
 // commit fills the open transaction from first and items until it holds
 // MaxRecords records or Linger passed, adds the position and commits.
-func (r *Relay) commit(ctx context.Context, prod *ckafka.Producer, first item, items <-chan item) (err error) {
+func (r *Relay) commit(ctx context.Context, prod *ckafka.Producer, first item, items <-chan item, room budget) (err error) {
 	batch := []item{first}
 	n := len(first.msgs)
 	defer func() {
@@ -183,6 +207,9 @@ fill:
 		return kafkaError(prod, "commit transaction", err)
 	}
 	now := time.Now()
+	for _, it := range batch {
+		room.release(it.weight)
+	}
 	r.Stats.KafkaTransactions.Add(1)
 	r.Stats.Relayed.Store(last.pos.Block)
 	var newest time.Time
@@ -211,8 +238,9 @@ fill:
 }
 
 // follow reads the ledger after cp's position into items; it blocks (and
-// so stops reading the ledger) while items is full.
-func (r *Relay) follow(ctx context.Context, cp gateway.Checkpointer, items chan<- item) error {
+// so stops reading the ledger) while the records waiting for a commit fill
+// the budget.
+func (r *Relay) follow(ctx context.Context, cp gateway.Checkpointer, room budget, items chan<- item) error {
 	return r.cfg.Source.Follow(ctx, gateway.FollowConfig{
 		Checkpointer: cp, StartBlock: r.cfg.StartBlock, IncludeInvalid: true,
 		OnReconnect: func(err error, attempt int) {
@@ -228,6 +256,11 @@ func (r *Relay) follow(ctx context.Context, cp gateway.Checkpointer, items chan<
 			if tx.Event != nil {
 				it.ts, _ = time.Parse(time.RFC3339Nano, tx.Event.Timestamp)
 			}
+		}
+		it.weight = min(max(len(it.msgs), 1), cap(room))
+		if err := room.acquire(ctx, it.weight); err != nil {
+			endSpans(it.spans, err)
+			return err
 		}
 		select {
 		case items <- it:
