@@ -12,6 +12,7 @@ export interface Got {
 interface PageHelpers {
   ready(): Promise<void>;
   get(path: string, headers?: Record<string, string>, method?: string): Promise<Got>;
+  getMany(path: string, n: number): Promise<number>;
   cached(path: string): Promise<boolean>;
   cachedCount(): Promise<number>;
   outbox(): Promise<number>;
