@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"regexp"
@@ -21,10 +22,12 @@ import (
 	"github.com/coder/websocket"
 	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/golang-jwt/jwt/v5"
+	"go.opentelemetry.io/otel"
 
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/push"
 	"github.com/cachetsync/cachet/record"
+	"github.com/cachetsync/cachet/telemetry"
 )
 
 // TestMain lets a test start this binary as `cachet <args>`: with
@@ -429,5 +432,91 @@ func TestDevPushOff(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "listening") {
 		t.Errorf("push listens although off:\n%s", out.String())
+	}
+}
+
+// TestPushExportsSpans: `cachet push --otlp-endpoint` exports a push.fanout
+// span under service cachet-push for a transition with a trace context, as
+// a child of the record's span, and the frame names that span.
+func TestPushExportsSpans(t *testing.T) {
+	prev := otel.GetTracerProvider()
+	defer otel.SetTracerProvider(prev)
+	recv := telemetry.NewReceiver(0)
+	hs := httptest.NewServer(recv)
+	defer hs.Close()
+	b, err := kafka.StartEmbedded(context.Background(), kafka.WithPartitions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- dispatch(ctx, []string{"push", "--brokers", b.Addr(), "--listen", "127.0.0.1:0", "--jwt-secret", "otlp-secret",
+			"--otlp-endpoint", hs.URL}, &out)
+	}()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("cachet push: %v", err)
+			}
+		}
+	}
+	defer stop()
+	re := regexp.MustCompile(`listening on http://(\S+)`)
+	var addr string
+	for deadline := time.Now().Add(time.Minute); addr == ""; time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			addr = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("cachet push did not start: %s", out.String())
+		}
+	}
+	wp := &watchPush{url: "ws://" + addr + "/ws", channels: []string{"origin:https://shop.example"}}
+	tok, _ := mintPushToken([]byte("otlp-secret"), push.DefaultAudience, wp.channels)
+	dctx, dcancel := context.WithTimeout(ctx, time.Minute)
+	defer dcancel()
+	c, _, err := websocket.Dial(dctx, wp.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	hello, _ := json.Marshal(map[string]any{"t": "hello", "v": 1, "token": tok, "channels": wp.channels})
+	c.Write(dctx, websocket.MessageText, hello)
+	if _, data, err := c.Read(dctx); err != nil || !strings.Contains(string(data), "welcome") {
+		t.Fatalf("got %s, %v; want welcome", data, err)
+	}
+	p, err := kafka.NewProducer(b.Config("test"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	const trace, parent = "cccccccccccccccccccccccccccccccc", "3000000000000003"
+	v, _ := record.Transition{TxID: "tx1", Key: "https://shop.example/traced", Version: 1, State: record.StateInvalidated,
+		Owner: "Org1MSP", Actor: "Org1MSP", Timestamp: time.Now().UTC(), Traceparent: "00-" + trace + "-" + parent + "-01"}.Marshal()
+	topic := record.TopicTransitions
+	if err := p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny}, Value: v}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var f struct{ T, Traceparent string }
+	for f.T != "transition" {
+		_, data, err := c.Read(dctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.Unmarshal(data, &f)
+	}
+	stop() // flushes the exporter
+	spans := recv.Trace(trace)
+	if len(spans) != 1 {
+		t.Fatalf("%d spans of the trace exported, want 1: %+v", len(spans), recv.Spans())
+	}
+	s := spans[0]
+	if s.Service != "cachet-push" || s.Name != "push.fanout" || s.ParentSpanID != parent || f.Traceparent != "00-"+trace+"-"+s.SpanID+"-01" {
+		t.Fatalf("span %+v, frame traceparent %s", s, f.Traceparent)
 	}
 }
