@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 	"github.com/cachetsync/cachet/relay"
@@ -152,5 +154,52 @@ func TestMetrics(t *testing.T) {
 	// The fixture's transactions are from 2026-11-25 06:41: hours old.
 	if lag := time.Duration(r.Stats.LagNanos.Load()); lag < time.Minute {
 		t.Fatalf("lag %v, want the age of the transactions", lag)
+	}
+}
+
+// TestPositionAfterAForeignOpenTransaction: another channel's relay holds a
+// transaction open on cachet.positions while this channel commits after it.
+// A new leader must not take the older position it can see before the open
+// transaction (that would repeat records): it waits for the transaction to
+// end and resumes from the newest position.
+func TestPositionAfterAForeignOpenTransaction(t *testing.T) {
+	b := startBroker(t)
+	l := newLedger()
+	keys := l.add(10, "img:f")
+	r, stop := start(t, relay.Config{Source: l, Kafka: b.Config("relay")})
+	waitFor(t, "the first commits", func() bool { return r.Stats.Relayed.Load() == 10 })
+
+	foreign, err := kafka.NewProducer(b.Config("foreign"), relay.TransactionalID("other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer foreign.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := foreign.InitTransactions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	foreign.BeginTransaction()
+	topic := record.TopicPositions
+	delivered := make(chan ckafka.Event, 1)
+	foreign.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: 0}, Key: []byte("other"), Value: []byte(`{"v":1,"channel":"other","block":1,"txIndex":0}`)}, delivered)
+	if m := (<-delivered).(*ckafka.Message); m.TopicPartition.Error != nil {
+		t.Fatal(m.TopicPartition.Error)
+	}
+	keys = append(keys, l.add(10, "img:f")...) // committed after the open transaction
+	waitFor(t, "the later commits", func() bool { return r.Stats.Relayed.Load() == 20 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(time.Second)
+		foreign.CommitTransaction(ctx)
+	}()
+	r2, _ := start(t, relay.Config{Source: l, Kafka: b.Config("relay")})
+	waitFor(t, "the new leader", func() bool { return r2.Stats.Leader.Load() })
+	want := ids(l, keys)
+	exactlyOnce(t, readCommitted(t, b.Config("check"), record.TopicTransitions, want, 500*time.Millisecond), want)
+	if r2.Stats.Relayed.Load() != 20 || r2.Stats.Records.Load() != 0 {
+		t.Fatalf("the new leader resumed at block %d and produced %d records, want 20 and none", r2.Stats.Relayed.Load(), r2.Stats.Records.Load())
 	}
 }

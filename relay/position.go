@@ -48,7 +48,10 @@ func positionMessage(channel string, pos record.Position) (*ckafka.Message, erro
 // cachet.positions (read_committed), reading the partition to its end; ok
 // is false when the channel has none yet. A relay calls it after
 // InitTransactions, which settles any transaction a previous leader left
-// open, so what it reads is final.
+// open, so what it reads is final. The end is the high watermark seen at
+// the start: a read_committed consumer stops early at a transaction still
+// open (another channel's relay), and a position committed after it would
+// be missed, so ReadPosition waits for that transaction to end.
 func ReadPosition(ctx context.Context, cfg kafka.Config, channel string) (pos record.Position, ok bool, err error) {
 	extra := ckafka.ConfigMap{"enable.partition.eof": true, "fetch.wait.max.ms": 10, "fetch.error.backoff.ms": 10}
 	maps.Copy(extra, cfg.Extra)
@@ -59,6 +62,10 @@ func ReadPosition(ctx context.Context, cfg kafka.Config, channel string) (pos re
 	}
 	defer c.Close()
 	topic := record.TopicPositions
+	high, err := highWatermark(cfg, topic)
+	if err != nil {
+		return pos, false, err
+	}
 	if err := c.Assign([]ckafka.TopicPartition{{Topic: &topic, Partition: 0, Offset: ckafka.OffsetBeginning}}); err != nil {
 		return pos, false, err
 	}
@@ -77,7 +84,10 @@ func ReadPosition(ctx context.Context, cfg kafka.Config, channel string) (pos re
 			}
 			pos, ok = p.Position, true
 		case ckafka.PartitionEOF:
-			return pos, ok, nil
+			if int64(e.Offset) >= high {
+				return pos, ok, nil
+			}
+			// Stopped short at an open transaction: its end re-reports EOF.
 		case ckafka.Error:
 			if e.IsFatal() || e.Code() == ckafka.ErrUnknownTopicOrPart {
 				return pos, false, e
@@ -89,3 +99,19 @@ func ReadPosition(ctx context.Context, cfg kafka.Config, channel string) (pos re
 // opTimeout bounds one Kafka transaction step (init, commit, abort, read
 // position) when Config.OpTimeout is zero.
 const opTimeout = 10 * time.Second
+
+// highWatermark is the partition's end including open transactions: a
+// read_committed client would be told the last stable offset instead.
+func highWatermark(cfg kafka.Config, topic string) (int64, error) {
+	extra := ckafka.ConfigMap{}
+	maps.Copy(extra, cfg.Extra)
+	extra["isolation.level"] = "read_uncommitted"
+	cfg.Extra = extra
+	c, err := kafka.NewConsumer(cfg, "", "earliest")
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	_, high, err := c.QueryWatermarkOffsets(topic, 0, int(opTimeout.Milliseconds()))
+	return high, err
+}
