@@ -146,7 +146,10 @@ func oneMinusExp(x float64) float64 {
 	if x < seriesBelow {
 		return x * (1 - gSeries(x))
 	}
-	return 1 - math.Exp(-x)
+	if x < expNegligible {
+		return 1 - expNeg(x)
+	}
+	return 1
 }
 
 // scoreRange scores keys [lo,hi). Re-slicing to the range lets the compiler
@@ -168,10 +171,14 @@ func scoreRange(k *consts, b *Batch, lo, hi int) {
 			p = x * (1 - g)
 			e = rho * t * g
 		} else {
-			p = 1.0
-			if x < expNegligible {
-				p = 1 - math.Exp(-x)
-			}
+			// p = 1 − expNeg(x), expNeg inlined by hand (the compiler will
+			// not inline it) and branch-free: from x = expClamp on,
+			// e^(−x) < 2^(−54) and p rounds to exactly 1.
+			xe := min(x, expClamp)
+			m := int64(xe*invLn2x32 + 0.5)
+			r := (xe - float64(m)*ln2by32Hi) - float64(m)*ln2by32Lo
+			q := 1 - r*(1-r*(e2-r*(e3-r*(e4-r*(e5-r*(e6-r*e7))))))
+			p = 1 - q*exp2Table[m&31]*math.Float64frombits(uint64(1023-(m>>5))<<52)
 			e = rho * (t - p*inv) // ρ·T·(1 − p/x), no cancellation for x ≥ 1/2
 		}
 		if !(lam > 0 && rho > 0) {
