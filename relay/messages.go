@@ -42,7 +42,7 @@ func Messages(ctx context.Context, tx gateway.Transaction) ([]*ckafka.Message, [
 			return nil, nil, err
 		}
 		return []*ckafka.Message{{TopicPartition: ckafka.TopicPartition{Topic: &dl, Partition: ckafka.PartitionAny},
-			Key: []byte(tx.TxID), Value: v, Headers: positionHeaders(tx, "", "")}}, nil, nil
+			Key: []byte(tx.TxID), Value: v, Headers: positionHeaders(tx)}}, nil, nil
 	}
 	if tx.Event == nil {
 		return nil, nil, nil
@@ -52,8 +52,14 @@ func Messages(ctx context.Context, tx gateway.Transaction) ([]*ckafka.Message, [
 		return nil, nil, fmt.Errorf("relay: transaction %s at %s has timestamp %q: %w", tx.TxID, tx.Position, tx.Event.Timestamp, err)
 	}
 	parent := telemetry.WithTraceparent(ctx, tx.Event.Traceparent)
+	pos := positionHeaders(tx)
 	msgs := make([]*ckafka.Message, 0, len(tx.Event.Transitions))
 	spans := make([]trace.Span, 0, len(tx.Event.Transitions))
+	// With tracing off every span carries its parent's context: format the
+	// traceparent once, not per transition.
+	var lastSpan trace.SpanID
+	var tp string
+	var tpBytes []byte
 	for _, t := range tx.Event.Transitions {
 		sctx, span := tracer.Start(parent, SpanName, trace.WithSpanKind(trace.SpanKindProducer))
 		if span.IsRecording() { // attributes cost allocations; skip them when tracing is off
@@ -62,8 +68,12 @@ func Messages(ctx context.Context, tx gateway.Transaction) ([]*ckafka.Message, [
 				attribute.String("messaging.destination.name", topic))
 		}
 		spans = append(spans, span)
+		if id := span.SpanContext().SpanID(); id != lastSpan || tp == "" {
+			lastSpan, tp = id, telemetry.Traceparent(sctx)
+			tpBytes = []byte(tp)
+		}
 		rec := Transition(tx, ts, t)
-		if tp := telemetry.Traceparent(sctx); tp != "" {
+		if tp != "" {
 			rec.Traceparent = tp
 		}
 		v, err := rec.Marshal()
@@ -71,9 +81,20 @@ func Messages(ctx context.Context, tx gateway.Transaction) ([]*ckafka.Message, [
 			endSpans(spans, err)
 			return nil, nil, err
 		}
+		h := make([]ckafka.Header, len(pos), len(pos)+2)
+		copy(h, pos)
+		if t.Owner != "" {
+			h = append(h, ckafka.Header{Key: record.HeaderOwner, Value: []byte(t.Owner)})
+		}
+		if rec.Traceparent != "" {
+			if tp == "" {
+				tpBytes = []byte(rec.Traceparent)
+			}
+			h = append(h, ckafka.Header{Key: record.HeaderTraceparent, Value: tpBytes})
+		}
 		msgs = append(msgs, &ckafka.Message{
 			TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny},
-			Key:            []byte(t.Key), Value: v, Headers: positionHeaders(tx, t.Owner, rec.Traceparent),
+			Key:            []byte(t.Key), Value: v, Headers: h,
 		})
 	}
 	return msgs, spans, nil
@@ -88,19 +109,14 @@ func Transition(tx gateway.Transaction, ts time.Time, t chaincode.Transition) re
 	}
 }
 
-func positionHeaders(tx gateway.Transaction, owner, traceparent string) []ckafka.Header {
-	h := []ckafka.Header{
+// positionHeaders are the headers every record of tx carries; their values
+// may be shared, the producer copies them.
+func positionHeaders(tx gateway.Transaction) []ckafka.Header {
+	return []ckafka.Header{
 		{Key: record.HeaderChannel, Value: []byte(tx.Channel)},
-		{Key: record.HeaderBlock, Value: []byte(strconv.FormatUint(tx.Position.Block, 10))},
-		{Key: record.HeaderTxIndex, Value: []byte(strconv.FormatUint(uint64(tx.Position.TxIndex), 10))},
+		{Key: record.HeaderBlock, Value: strconv.AppendUint(nil, tx.Position.Block, 10)},
+		{Key: record.HeaderTxIndex, Value: strconv.AppendUint(nil, uint64(tx.Position.TxIndex), 10)},
 	}
-	if owner != "" {
-		h = append(h, ckafka.Header{Key: record.HeaderOwner, Value: []byte(owner)})
-	}
-	if traceparent != "" {
-		h = append(h, ckafka.Header{Key: record.HeaderTraceparent, Value: []byte(traceparent)})
-	}
-	return h
 }
 
 func endSpans(spans []trace.Span, err error) {
