@@ -60,7 +60,7 @@ func runBench(ctx context.Context, args []string, out io.Writer, worker func([]s
 	fs.IntVar(&c.Conns, "conns", 10000, "connections per server")
 	fs.IntVar(&c.Workers, "workers", 4, "load generator processes (each holds conns/workers connections from its own 127.0.0.x)")
 	fs.IntVar(&c.Channels, "channels", 10, "channels; connection i subscribes to channel i mod channels")
-	fs.IntVar(&c.Rate, "rate", 100, "invalidations per second, round-robin over the channels")
+	fs.IntVar(&c.Rate, "rate", 30, "invalidations per second, round-robin over the channels")
 	fs.DurationVar(&c.Duration, "duration", 15*time.Second, "load phase per server")
 	fs.DurationVar(&c.Drain, "drain", 20*time.Second, "longest wait for the last deliveries after the load phase")
 	fs.IntVar(&c.Partitions, "partitions", kafka.DefaultTransitionPartitions, "partitions of the transitions and Centrifugo topics")
