@@ -101,7 +101,7 @@ func (l *ledger) Follow(ctx context.Context, cfg gateway.FollowConfig, h gateway
 	}
 }
 
-func startBroker(t *testing.T, opts ...kafka.EmbeddedOption) *kafka.Embedded {
+func startBroker(t testing.TB, opts ...kafka.EmbeddedOption) *kafka.Embedded {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

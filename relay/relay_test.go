@@ -98,7 +98,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // start runs a relay until the returned stop is called; stop returns Run's
 // error.
-func start(t *testing.T, cfg relay.Config) (*relay.Relay, func() error) {
+func start(t testing.TB, cfg relay.Config) (*relay.Relay, func() error) {
 	t.Helper()
 	if cfg.Channel == "" {
 		cfg.Channel = "cachet"
