@@ -38,7 +38,8 @@ type devStack struct {
 
 // startDevStack starts `cachet dev` with the relay following from block
 // from and the push server on a free port; spans go to otlp when set.
-func startDevStack(t *testing.T, from uint64, otlp string) devStack {
+// extra flags come last, so they override these.
+func startDevStack(t testing.TB, from uint64, otlp string, extra ...string) devStack {
 	t.Helper()
 	prof, err := network("profile", "org1", "auditor")
 	if err != nil {
@@ -57,6 +58,7 @@ func startDevStack(t *testing.T, from uint64, otlp string) devStack {
 	if otlp != "" {
 		args = append(args, "--otlp-endpoint", otlp)
 	}
+	args = append(args, extra...)
 	cmd := exec.Command(cachetBinary(t), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

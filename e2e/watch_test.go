@@ -227,7 +227,7 @@ var (
 )
 
 // cachetBinary builds cmd/cachet once per test run.
-func cachetBinary(t *testing.T) string {
+func cachetBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		binPath = filepath.Join(os.TempDir(), fmt.Sprintf("cachet-e2e-%d", os.Getpid()))

@@ -29,3 +29,8 @@ bench-network: fabric ## invalidation throughput on a real network: single, coal
 	go test -tags e2e -run '^$$' -bench InvalidationPaths -benchtime 1x -timeout 15m ./e2e/...
 
 BENCH_TARGETS += bench-network
+
+bench-e2e: fabric sdk chromium ## submit → browser eviction on the whole chain (1,000 invalidations, headless Chromium): p50/p99 and time per hop, from the traces
+	go test -tags e2e -run '^$$' -bench SubmitToEviction -benchtime 1x -timeout 20m ./e2e/... 2>&1 | grep -v 'dbus'
+
+BENCH_TARGETS += bench-e2e
