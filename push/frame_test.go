@@ -1,6 +1,7 @@
 package push
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 )
@@ -19,6 +20,14 @@ func TestParseClientFrame(t *testing.T) {
 		{`{"t":"refresh","token":"y"}`, true, TypeRefresh},
 		{`{"t":"ping"}`, true, TypePing},
 		{`{"t":"receipts","reads":[]}`, true, TypeReceipts},
+		{`{"t":"receipts","reads":[{"kind":"hit"},5]}`, true, TypeReceipts}, // reads are checked one by one later
+		{`{"t":"receipts"}`, false, ""},
+		{`{"t":"receipts","reads":null}`, false, ""},
+		{`{"t":"receipts","reads":{"kind":"hit"}}`, false, ""},
+		{`{"t":"span","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","name":"cachet.sdk.evict","startMs":1.5,"endMs":2,"attributes":{"a":"b"}}`, true, TypeSpan},
+		{`{"t":"span","name":"cachet.sdk.evict"}`, false, ""},
+		{`{"t":"span","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}`, false, ""},
+		{`{"t":"span","traceparent":"x","name":"y","attributes":{"n":1}}`, false, ""},
 		{`{"t":"ping"} {"t":"ping"}`, false, ""},
 		{`{"t":"launch"}`, false, ""},
 		{`{}`, false, ""},
@@ -58,7 +67,8 @@ func TestPositionRoundTrip(t *testing.T) {
 
 func FuzzParseClientFrame(f *testing.F) {
 	for _, s := range []string{`{"t":"hello","v":1,"token":"x","channels":["tag:a"],"pos":"p1~0123456789abcdef~01234567~1.2"}`,
-		`{"t":"refresh","token":"y"}`, `{"t":"ping"}`, `{"t":"receipts","reads":[{"kind":"hit"}]}`, `{`, `null`} {
+		`{"t":"refresh","token":"y"}`, `{"t":"ping"}`, `{"t":"receipts","reads":[{"kind":"hit"}]}`, `{`, `null`,
+		`{"t":"span","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","name":"cachet.sdk.evict","startMs":1.5,"endMs":2}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -69,6 +79,12 @@ func FuzzParseClientFrame(f *testing.F) {
 				t.Fatalf("error %T is not a *FrameError", err)
 			}
 			return
+		}
+		if fr.T == TypeReceipts {
+			var reads []json.RawMessage
+			if json.Unmarshal(fr.Reads, &reads) != nil || reads == nil || len(reads) > MaxReadsPerFrame {
+				t.Fatalf("accepted receipts whose reads are not an array of at most %d: %s", MaxReadsPerFrame, fr.Reads)
+			}
 		}
 		if fr.T == TypeHello {
 			for _, c := range fr.Channels {
