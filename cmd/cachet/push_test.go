@@ -520,3 +520,59 @@ func TestPushExportsSpans(t *testing.T) {
 		t.Fatalf("span %+v, frame traceparent %s", s, f.Traceparent)
 	}
 }
+
+// TestWatchPushRefreshesMintedToken: with --jwt-secret the connection
+// outlives its first token: a fresh one is sent as refresh before it
+// expires, and no reconnect happens.
+func TestWatchPushRefreshesMintedToken(t *testing.T) {
+	defer func(d time.Duration) { watchPushTokenLife = d }(watchPushTokenLife)
+	watchPushTokenLife = 3 * time.Second
+	b, err := kafka.StartEmbedded(context.Background(), kafka.WithPartitions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	addr := freeAddr(t)
+	runPushServer(t, b, addr, "refresh-secret")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- dispatch(ctx, []string{"watch", "--push", "--url", "ws://" + addr + "/ws", "--jwt-secret", "refresh-secret",
+			"--channels", "origin:https://shop.example", "--json"}, &out)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("cachet watch --push: %v", err)
+		}
+	}()
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(out.String(), `"welcome"`); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no welcome: %s", out.String())
+		}
+	}
+	time.Sleep(2 * watchPushTokenLife) // the first token expired long ago
+	p, err := kafka.NewProducer(b.Config("test"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	v, _ := record.Transition{TxID: "tx", Key: "https://shop.example/late", Version: 1, State: record.StateInvalidated,
+		Owner: "Org1MSP", Actor: "Org1MSP", Timestamp: time.Now().UTC()}.Marshal()
+	topic := record.TopicTransitions
+	if err := p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny}, Value: v}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(out.String(), "https://shop.example/late"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("transition not printed: %s", out.String())
+		}
+	}
+	if n := strings.Count(out.String(), `"welcome"`); n != 1 {
+		t.Fatalf("%d welcomes (reconnects), want 1:\n%s", n, out.String())
+	}
+	if strings.Contains(out.String(), `"error"`) {
+		t.Fatalf("error frame: %s", out.String())
+	}
+}
