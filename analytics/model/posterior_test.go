@@ -82,3 +82,25 @@ func TestGridStaysNormalizedAndFinite(t *testing.T) {
 		}
 	}
 }
+
+// The hand-inlined exponential of mean against math.Exp.
+func TestMeanMatchesExactWeights(t *testing.T) {
+	g := newRateGrid(DefaultConfig())
+	var post [GridPoints]float32
+	g.start(&post)
+	for _, gap := range []float64{30, 30, 5, 600} {
+		g.observeGap(&post, gap)
+	}
+	for _, s := range []float64{0, 1e-3, 0.7, 5, 60, 3600, 86400, 1e7} {
+		h := -math.Expm1(-g.hazard * s)
+		var num, den float64
+		for i := range g.lam {
+			w := ((1-h)*float64(post[i]) + h*g.prior[i]) * math.Exp(-(g.lam[i]-g.lam[0])*s)
+			num += w * g.lam[i]
+			den += w
+		}
+		if got, want := g.mean(&post, s), num/den; math.Abs(got-want) > 1e-12*want {
+			t.Errorf("silence %v: mean %v, exact weights give %v", s, got, want)
+		}
+	}
+}
