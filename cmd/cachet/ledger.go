@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cachetsync/cachet/gateway"
+	"github.com/cachetsync/cachet/telemetry"
 )
 
 // stringList is a repeatable string flag.
@@ -39,6 +40,13 @@ func ledgerCommand(name, summary, usage string, setup func(fs *flag.FlagSet) fun
 			}
 			return usageError{err.Error()}
 		}
+		// Spans of submits go where OTEL_EXPORTER_OTLP_ENDPOINT says (none: no
+		// export, and no trace context reaches the ledger event).
+		shutdown, err := telemetry.Setup(ctx, telemetry.Config{Service: "cachet-cli"})
+		if err != nil {
+			return err
+		}
+		defer shutdown(context.WithoutCancel(ctx))
 		cl, err := conn.connect()
 		if err != nil {
 			return err
