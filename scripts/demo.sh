@@ -107,8 +107,9 @@ if $down; then
 else
   step "Done. Everything keeps running."
   cat <<EOF
-  Open $origin/ in a browser: the demo page caches /items/1..6 through the Cachet
-  Service Worker and shows each eviction as it happens. Then evict one:
+  Open $origin/ in a browser and press "fetch" on a few items: the first fetch
+  comes from the origin, the next ones from the Cachet Service Worker's cache.
+  Then evict one on the ledger and watch it go from the page, with its latency:
 
     .bin/cachet invalidate --config $run/org1-invalidator.json $origin/items/3
 
