@@ -38,7 +38,9 @@ func TestDevStartsBroker(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- dispatch(ctx, []string{"dev", "--port", "0", "--partitions", "2", "--push-listen", "", "--origin-listen", ""}, &out) }()
+	go func() {
+		done <- dispatch(ctx, []string{"dev", "--port", "0", "--partitions", "2", "--push-listen", "", "--origin-listen", ""}, &out)
+	}()
 	re := regexp.MustCompile(`embedded broker on (127\.0\.0\.1:\d+)`)
 	var addr string
 	for deadline := time.Now().Add(time.Minute); addr == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
