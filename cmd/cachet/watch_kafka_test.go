@@ -65,7 +65,7 @@ func TestDevRelayNeedsAReadableProfile(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var out syncBuffer
-	err := dispatch(ctx, []string{"dev", "--port", "0", "--relay-profile", t.TempDir() + "/missing.json"}, &out)
+	err := dispatch(ctx, []string{"dev", "--port", "0", "--push-listen", "", "--origin-listen", "", "--relay-profile", t.TempDir() + "/missing.json"}, &out)
 	if err == nil || !strings.Contains(err.Error(), "relay") {
 		t.Fatalf("err = %v, want the relay service's failure; output %q", err, out.String())
 	}
