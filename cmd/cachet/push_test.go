@@ -52,10 +52,18 @@ func startPushChild(t *testing.T, brokers string) (*exec.Cmd, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("cachet push (pid %d) stderr:\n%s", cmd.Process.Pid, stderr.String())
+		}
+	})
 	re := regexp.MustCompile(`listening on http://(\S+)`)
 	sc := bufio.NewScanner(out)
 	addr := make(chan string, 1)
