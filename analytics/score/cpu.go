@@ -175,10 +175,13 @@ func scoreRange(k *consts, b *Batch, lo, hi int) {
 			// not inline it) and branch-free: from x = expClamp on,
 			// e^(−x) < 2^(−54) and p rounds to exactly 1.
 			xe := min(x, expClamp)
-			m := int64(xe*invLn2x32 + 0.5)
-			r := (xe - float64(m)*ln2by32Hi) - float64(m)*ln2by32Lo
-			q := 1 - r*(1-r*(e2-r*(e3-r*(e4-r*(e5-r*(e6-r*e7))))))
-			p = 1 - q*exp2Table[m&31]*math.Float64frombits(uint64(1023-(m>>5))<<52)
+			kd := xe*invLn2x256 + roundShift
+			mf := kd - roundShift
+			m := math.Float64bits(kd) & 0xffffffff
+			r := (xe - mf*ln2by256Hi) - mf*ln2by256Lo
+			r2 := r * r
+			q := (1 - r) + r2*((e2-r*e3)+r2*(e4-r*e5))
+			p = 1 - q*exp2Table[m&255]*math.Float64frombits((1023-m>>8)<<52)
 			e = rho * (t - p*inv) // ρ·T·(1 − p/x), no cancellation for x ≥ 1/2
 		}
 		if !(lam > 0 && rho > 0) {

@@ -24,8 +24,8 @@ func TestExpNegAccuracy(t *testing.T) {
 	for range 1 << 11 {
 		xs = append(xs, 0.5+rng.Float64()*(expNegligible-0.5))
 	}
-	for j := 16; j < 1755; j++ { // around each half-step n·ln2/32 ± ln2/64, where rounding of n flips
-		m := (float64(j) + 0.5) * math.Ln2 / 32
+	for j := 128; j < 14040; j += 7 { // around half-steps (n+½)·ln2/256, where rounding of n flips
+		m := (float64(j) + 0.5) * math.Ln2 / 256
 		if m >= 0.5 && m < expNegligible {
 			xs = append(xs, m, math.Nextafter(m, 0), math.Nextafter(m, 100))
 		}
@@ -38,8 +38,8 @@ func TestExpNegAccuracy(t *testing.T) {
 		}
 	}
 	t.Logf("expNeg: worst %.3f ULP at x = %v over %d points", worst, at, len(xs))
-	if worst > 3 {
-		t.Errorf("expNeg off by %.3f ULP at x = %v, want ≤ 3", worst, at)
+	if worst > 4 {
+		t.Errorf("expNeg off by %.3f ULP at x = %v, want ≤ 4", worst, at)
 	}
 }
 
