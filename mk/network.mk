@@ -20,7 +20,7 @@ vet-e2e: $(BIN)/staticcheck
 	go vet -tags e2e ./e2e/...
 	staticcheck -tags e2e ./e2e/...
 
-test-network: fabric vet-e2e ## end-to-end test on a real network (own folder and ports)
+test-network: fabric sdk chromium vet-e2e ## end-to-end tests on a real network (own folder and ports), browser included
 	go test -tags e2e -count=1 -timeout 15m -v ./e2e/... 2>&1 | grep -Ev '^\s*$$|^=== (RUN|PAUSE|CONT)'
 
 TEST_TARGETS += test-network

@@ -66,3 +66,32 @@ test("cachet invalidate on the ledger evicts the demo page's cached item", { ski
   if (process.env.CACHET_LEDGER_SCREENSHOT) await page.screenshot({ path: process.env.CACHET_LEDGER_SCREENSHOT, fullPage: true });
   await page.close();
 });
+
+test("a tag invalidation and a batch invalidation on the ledger evict every key they name", { skip: !enabled && "set CACHET_E2E_LEDGER=1 with a running network (make sdk-ledger-check)" }, async () => {
+  const page = await browser.context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(stack.origin + "/");
+  await page.waitForFunction(() => (window as unknown as { demo?: { ready: boolean } }).demo?.ready === true);
+  await eventually("live", async () => /live/.test((await page.textContent("#state")) ?? ""));
+  const key = (n: number) => `${stack.origin}/items/${n}`;
+  const tagged = [2, 3], batched = [4, 5, 6];
+  // Publish (the page hears version 1 of each), then cache every item.
+  for (const n of [...tagged, ...batched]) {
+    const tag = tagged.includes(n) ? "ledger-tag" : "ledger-batch";
+    cachet("publish", "--config", profiles.publisher!, "--tag", tag, "--max-age", "300", "--etag", `"item-${n}-r0"`, key(n));
+  }
+  for (const n of [...tagged, ...batched]) {
+    await page.waitForSelector(`#evictions tr[data-key="${key(n)}"][data-version="1"]`, { timeout: 60_000 });
+    await page.click(`button[data-n="${n}"]`);
+    await page.waitForSelector(`#cached tr[data-key="${key(n)}"]`);
+  }
+
+  cachet("invalidate-tag", "--config", profiles.invalidator!, "--reason", "tag rebuild", "ledger-tag");
+  for (const n of tagged) await page.waitForSelector(`#cached tr[data-key="${key(n)}"]`, { state: "detached", timeout: 60_000 });
+  for (const n of batched) assert.ok(await page.$(`#cached tr[data-key="${key(n)}"]`), `item ${n} is not tagged and stays cached`);
+
+  // Several keys in one command go to the ledger as one batch transaction.
+  cachet("invalidate", "--config", profiles.invalidator!, "--reason", "batch", ...batched.map(key));
+  for (const n of batched) await page.waitForSelector(`#cached tr[data-key="${key(n)}"]`, { state: "detached", timeout: 60_000 });
+  await page.close();
+});
