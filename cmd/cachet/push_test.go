@@ -133,6 +133,12 @@ func TestPushKill9(t *testing.T) {
 		if err := c.Write(ctx, websocket.MessageText, hello); err != nil {
 			t.Fatal(err)
 		}
+		// Produce only once subscribed: a session without a position starts
+		// at the live end of the stream.
+		var w struct{ T string }
+		if _, data, err := c.Read(ctx); err != nil || json.Unmarshal(data, &w) != nil || w.T != "welcome" {
+			t.Fatalf("handshake: %s, %v", data, err)
+		}
 		return c
 	}
 	// receive reads until want transitions arrived in total, or the
