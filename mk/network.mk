@@ -21,7 +21,7 @@ vet-e2e: $(BIN)/staticcheck
 	staticcheck -tags e2e ./e2e/...
 
 test-network: fabric sdk chromium vet-e2e ## end-to-end tests on a real network (own folder and ports), browser included
-	go test -tags e2e -count=1 -timeout 15m -v ./e2e/... 2>&1 | grep -Ev '^\s*$$|^=== (RUN|PAUSE|CONT)'
+	go test -tags e2e -count=1 -timeout 25m -v ./e2e/... 2>&1 | grep -Ev '^\s*$$|^=== (RUN|PAUSE|CONT)'
 
 TEST_TARGETS += test-network
 
