@@ -15,7 +15,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-var tracer = otel.Tracer("github.com/cachetsync/cachet/gateway")
+// tracer looks the global provider up on each use: a package-level tracer
+// stays bound to the first provider ever installed.
+func tracer() trace.Tracer { return otel.Tracer("github.com/cachetsync/cachet/gateway") }
 
 // RetryPolicy bounds how often a transaction that lost an MVCC race is run
 // again through the whole endorse–submit–commit flow.
@@ -58,7 +60,7 @@ type Committed struct {
 // caller's trace context to the contract in the transient map, and re-runs
 // it on MVCC conflicts as the retry policy allows.
 func (c *Client) submit(ctx context.Context, name string, args ...string) ([]byte, Committed, error) {
-	ctx, span := tracer.Start(ctx, "cachet.submit "+name, trace.WithSpanKind(trace.SpanKindClient),
+	ctx, span := tracer().Start(ctx, "cachet.submit "+name, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attribute.String("cachet.transaction", name)))
 	defer span.End()
 	result, done, err := retryConflicts(ctx, c.cfg.Retry, func(ctx context.Context) ([]byte, Committed, error) {
@@ -116,19 +118,19 @@ func (c *Client) submitOnce(ctx context.Context, contract *client.Contract, name
 	}
 	done := Committed{TxID: proposal.TransactionID()}
 
-	ectx, span := tracer.Start(ctx, "fabric.endorse")
+	ectx, span := tracer().Start(ctx, "fabric.endorse")
 	tx, err := proposal.EndorseWithContext(ectx)
 	endSpan(span, err)
 	if err != nil {
 		return nil, done, classify(StageEndorse, err)
 	}
-	sctx, span := tracer.Start(ctx, "fabric.submit")
+	sctx, span := tracer().Start(ctx, "fabric.submit")
 	commit, err := tx.SubmitWithContext(sctx)
 	endSpan(span, err)
 	if err != nil {
 		return nil, done, classify(StageSubmit, err)
 	}
-	cctx, span := tracer.Start(ctx, "fabric.commit")
+	cctx, span := tracer().Start(ctx, "fabric.commit")
 	status, err := commit.StatusWithContext(cctx)
 	if err == nil {
 		span.SetAttributes(attribute.Int64("cachet.block", int64(status.BlockNumber)), attribute.String("fabric.validation_code", status.Code.String()))
@@ -146,7 +148,7 @@ func (c *Client) submitOnce(ctx context.Context, contract *client.Contract, name
 
 // evaluate runs a query on one peer, moving to another if it is down.
 func (c *Client) evaluate(ctx context.Context, name string, args ...string) ([]byte, error) {
-	ctx, span := tracer.Start(ctx, "cachet.evaluate "+name, trace.WithSpanKind(trace.SpanKindClient))
+	ctx, span := tracer().Start(ctx, "cachet.evaluate "+name, trace.WithSpanKind(trace.SpanKindClient))
 	defer span.End()
 	var result []byte
 	err := c.withFailover(ctx, func(contract *client.Contract, _ *client.Network) error {

@@ -22,7 +22,9 @@ import (
 // SpanName names the span the relay records for each transition.
 const SpanName = "relay.transition"
 
-var tracer = otel.Tracer("github.com/cachetsync/cachet/relay")
+// tracer looks the global provider up on each use: a package-level tracer
+// stays bound to the first provider ever installed.
+func tracer() trace.Tracer { return otel.Tracer("github.com/cachetsync/cachet/relay") }
 
 // Messages turns one committed transaction into its Kafka records: one per
 // transition, or one dead letter carrying the position when the contract's
@@ -61,7 +63,7 @@ func Messages(ctx context.Context, tx gateway.Transaction) ([]*ckafka.Message, [
 	var tp string
 	var tpBytes []byte
 	for _, t := range tx.Event.Transitions {
-		sctx, span := tracer.Start(parent, SpanName, trace.WithSpanKind(trace.SpanKindProducer))
+		sctx, span := tracer().Start(parent, SpanName, trace.WithSpanKind(trace.SpanKindProducer))
 		if span.IsRecording() { // attributes cost allocations; skip them when tracing is off
 			span.SetAttributes(attribute.String("cachet.key", t.Key), attribute.Int64("cachet.version", int64(t.Version)),
 				attribute.Int64("cachet.block", int64(tx.Position.Block)), attribute.Int64("cachet.tx_index", int64(tx.Position.TxIndex)),
