@@ -56,8 +56,12 @@ type Config struct {
 	Lease      Lease
 	InstanceID string
 	// MaxRecords and Linger bound one Kafka transaction: it commits once it
-	// holds MaxRecords records or Linger after it began (500, 20ms). A
-	// ledger transaction is never split.
+	// holds MaxRecords records (500) or Linger after it began. Linger 0
+	// (the default) is group commit: the transaction commits as soon as no
+	// ledger transaction is waiting, and what arrives during the commit
+	// goes into the next one, so a lone invalidation waits for nothing and
+	// a busy ledger still fills transactions. A ledger transaction is never
+	// split.
 	MaxRecords int
 	Linger     time.Duration
 	// Buffer is how many records may wait for Kafka (read from the
@@ -116,7 +120,6 @@ func New(cfg Config) (*Relay, error) {
 			*d = v
 		}
 	}
-	def(&cfg.Linger, 20*time.Millisecond)
 	def(&cfg.OpTimeout, opTimeout)
 	def(&cfg.MinBackoff, 100*time.Millisecond)
 	def(&cfg.MaxBackoff, 10*time.Second)

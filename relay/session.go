@@ -178,10 +178,17 @@ func (r *Relay) commit(ctx context.Context, prod *ckafka.Producer, first item, i
 	if err := produce(first); err != nil {
 		return err
 	}
-	linger := time.NewTimer(r.cfg.Linger)
-	defer linger.Stop()
+	var linger <-chan time.Time // nil: group commit, never fires
+	if r.cfg.Linger > 0 {
+		t := time.NewTimer(r.cfg.Linger)
+		defer t.Stop()
+		linger = t.C
+	}
 fill:
 	for n < r.cfg.MaxRecords {
+		if linger == nil && len(items) == 0 {
+			break // group commit: nothing is waiting
+		}
 		select {
 		case it := <-items:
 			batch = append(batch, it)
@@ -189,7 +196,7 @@ fill:
 			if err := produce(it); err != nil {
 				return err
 			}
-		case <-linger.C:
+		case <-linger:
 			break fill
 		case <-ctx.Done():
 			return ctx.Err()
