@@ -1,4 +1,4 @@
-//go:build e2e
+//go:build e2e && record
 
 package e2e
 
@@ -24,12 +24,9 @@ import (
 // (s = 1.2 over 80 keys), with exponential pauses; halfway through, key
 // popularity is reshuffled (a traffic shift). A writer publishes a key
 // it believes invalidated and invalidates one it believes valid (Org1's
-// publisher always publishes). It runs only with CACHET_RECORD_ANALYTICS=1
+// publisher always publishes). It builds only with the record tag
 // (CACHET_RECORD_SECONDS sets the length, default 360).
 func TestRecordAnalyticsStream(t *testing.T) {
-	if os.Getenv("CACHET_RECORD_ANALYTICS") != "1" {
-		t.Skip("set CACHET_RECORD_ANALYTICS=1 to record testdata/analytics/recorded_transitions.jsonl")
-	}
 	secs := envInt(t, "CACHET_RECORD_SECONDS", 360)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(secs)*time.Second+3*time.Minute)
 	defer cancel()

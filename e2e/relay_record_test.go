@@ -1,4 +1,4 @@
-//go:build e2e
+//go:build e2e && record
 
 package e2e
 
@@ -20,12 +20,10 @@ import (
 
 // TestRecordRelayBlocks records the block stream the relay benchmark
 // replays (testdata/relay/): committed blocks under load, serialized, with
-// the commit rate measured while recording. It runs only with
-// CACHET_RECORD_BLOCKS=1 (CACHET_RECORD_TRANSITIONS sets the load size).
+// the commit rate measured while recording. It builds only with
+// the record build tag (make record-relay-blocks; CACHET_RECORD_TRANSITIONS
+// sets the load size).
 func TestRecordRelayBlocks(t *testing.T) {
-	if os.Getenv("CACHET_RECORD_BLOCKS") != "1" {
-		t.Skip("set CACHET_RECORD_BLOCKS=1 to record testdata/relay/")
-	}
 	n := envInt(t, "CACHET_RECORD_TRANSITIONS", 1600)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -10,7 +10,8 @@ centrifugo: ## build the pinned Centrifugo (tools/centrifugo) into .bin/centrifu
 	scripts/install-centrifugo.sh
 
 test-pushload: centrifugo ## the push benchmark's load generator and Centrifugo config, both servers, small
-	go test -count=1 -timeout 5m -run 'TestBenchBothServers' ./cmd/pushload/
+	go vet -tags centrifugo ./cmd/pushload/
+	go test -tags centrifugo -count=1 -timeout 5m ./cmd/pushload/
 
 # About 3 minutes: 10,000 connections per server, both servers in turn.
 bench-push: centrifugo ## cachet push vs Centrifugo: deliveries/s, p50/p99 from Kafka produce, memory per idle connection

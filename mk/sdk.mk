@@ -43,7 +43,7 @@ SDK_LEDGER_PORT_BASE ?= 34000
 sdk-ledger-check: fabric sdk chromium sdk-cachet ## SDK: cachet invalidate on a real network evicts the demo page's item in Chromium
 	export CACHET_PORT_BASE=$(SDK_LEDGER_PORT_BASE) CACHET_NET_DIR=$(CURDIR)/.run/sdk-ledger-$(SDK_LEDGER_PORT_BASE); \
 	network/network.sh up && network/network.sh deploy && \
-	(cd sdk && CACHET_E2E_LEDGER=1 CACHET_BIN=$(BIN)/cachet node --test --test-timeout=300000 --test-reporter=spec dist/e2e/ledger.e2e.test.mjs); \
+	(cd sdk && CACHET_BIN=$(BIN)/cachet node --test --test-timeout=300000 --test-reporter=spec dist/e2e/ledger.chain.mjs); \
 	rc=$$?; network/network.sh down --clean; exit $$rc
 
 TEST_TARGETS += test-sdk

@@ -39,6 +39,6 @@ if (process.argv.includes("--e2e")) {
   await build({
     bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", outdir: "dist/e2e", outExtension: { ".js": ".mjs" },
     external: ["playwright-core"],
-    entryPoints: readdirSync("e2e").filter((f) => f.endsWith(".test.ts")).map((f) => `e2e/${f}`),
+    entryPoints: readdirSync("e2e").filter((f) => f.endsWith(".test.ts") || f.endsWith(".chain.ts")).map((f) => `e2e/${f}`),
   });
 }
