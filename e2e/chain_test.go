@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,9 +18,6 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
-	"go.opentelemetry.io/otel"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/cachetsync/cachet/gateway"
 	"github.com/cachetsync/cachet/telemetry"
@@ -175,14 +171,8 @@ func nextTransition(t *testing.T, frames <-chan pushFrame, key string, version u
 func TestChainInvalidationReachesWebSocket(t *testing.T) {
 	const n = 30
 	ctx := ctxT(t)
-	recv := telemetry.NewReceiver(0)
-	otlp := httptest.NewServer(recv)
-	defer otlp.Close()
-	mem := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(mem))
-	prev := otel.GetTracerProvider()
-	otel.SetTracerProvider(tp)
-	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	tr := startTracing(t)
+	tp, mem, recv := tr.tp, tr.mem, tr.recv
 
 	pub, inv := client(t, "org1", "publisher"), client(t, "org1", "invalidator")
 	const site = "https://chain.example"
@@ -195,7 +185,7 @@ func TestChainInvalidationReachesWebSocket(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stack := startDevStack(t, last.Block+1, otlp.URL)
+	stack := startDevStack(t, last.Block+1, tr.otlp)
 	frames := subscribe(t, ctx, stack.push, "origin:"+site)
 
 	var afterCommit, fromSubmit []time.Duration

@@ -3,24 +3,16 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"go.opentelemetry.io/otel"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/cachetsync/cachet/gateway"
 	"github.com/cachetsync/cachet/telemetry"
@@ -37,26 +29,6 @@ func freeAddr(tb testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// promSample reads one unlabelled-or-summed sample from a Prometheus endpoint.
-func promSample(url, name string) float64 {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, name+" ") || strings.HasPrefix(line, name+"{") {
-			var v float64
-			fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v)
-			sum += v
-		}
-	}
-	return sum
 }
 
 // invalidation is one submitted invalidation and its trace.
@@ -85,14 +57,8 @@ func BenchmarkSubmitToEviction(b *testing.B) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	recv := telemetry.NewReceiver(0)
-	otlp := httptest.NewServer(recv)
-	defer otlp.Close()
-	mem := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(mem))
-	prev := otel.GetTracerProvider()
-	otel.SetTracerProvider(tp)
-	defer otel.SetTracerProvider(prev)
+	tr := startTracing(b)
+	tp, mem, recv := tr.tp, tr.mem, tr.recv
 
 	originAddr, pushAddr := freeAddr(b), freeAddr(b)
 	origin := "http://" + originAddr
@@ -122,7 +88,7 @@ func BenchmarkSubmitToEviction(b *testing.B) {
 	if b.Failed() {
 		return
 	}
-	stack := startDevStack(b, from, otlp.URL, "--push-listen", pushAddr, "--origin-listen", originAddr,
+	stack := startDevStack(b, from, tr.otlp, "--push-listen", pushAddr, "--origin-listen", originAddr,
 		"--origin-push-url", "ws://"+pushAddr+"/ws", "--push-allowed-origins", origin,
 		"--origin-sdk-dir", filepath.Join(root, "sdk", "dist"))
 
@@ -141,7 +107,7 @@ func BenchmarkSubmitToEviction(b *testing.B) {
 	}
 	defer func() { browser.Process.Kill(); browser.Wait() }()
 	metrics := "http://" + stack.push + "/metrics"
-	for deadline := time.Now().Add(time.Minute); promSample(metrics, "cachet_push_connections") < 1; time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); metric(httpGet(b, metrics), "cachet_push_connections") < 1; time.Sleep(200 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			b.Fatal("the demo page never connected to the push server")
 		}
@@ -171,19 +137,11 @@ func BenchmarkSubmitToEviction(b *testing.B) {
 	if b.Failed() {
 		return
 	}
-	evictSpan := func(trace string) (telemetry.Span, []telemetry.Span) {
-		spans := recv.Trace(trace)
-		for _, s := range spans {
-			if s.Name == "cachet.sdk.evict" {
-				return s, spans
-			}
-		}
-		return telemetry.Span{}, spans
+	evicted := func(trace string) bool {
+		return slices.ContainsFunc(recv.Trace(trace), func(s telemetry.Span) bool { return s.Name == "cachet.sdk.evict" })
 	}
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if s, _ := evictSpan(sent[n-1].trace); s.Name != "" {
-			break
-		}
+	for deadline := time.Now().Add(time.Minute); !evicted(sent[n-1].trace) && time.Now().Before(deadline); {
+		time.Sleep(500 * time.Millisecond)
 	}
 	time.Sleep(6 * time.Second) // the push server's exporter batches spans for up to 5 s
 	b.StopTimer()
@@ -193,13 +151,18 @@ func BenchmarkSubmitToEviction(b *testing.B) {
 	shares := make(map[string][]time.Duration)
 	var e2e, commit []time.Duration
 	missing := 0
+	endorsed := map[string]time.Time{} // trace ID → end of its endorsement
+	for _, g := range mem.GetSpans() {
+		if g.Name == "fabric.endorse" {
+			endorsed[g.SpanContext.TraceID().String()] = g.EndTime
+		}
+	}
 	for _, s := range sent {
-		ev, spans := evictSpan(s.trace)
 		by := map[string]telemetry.Span{}
-		for _, sp := range spans {
+		for _, sp := range recv.Trace(s.trace) {
 			by[sp.Name] = sp
 		}
-		relay, push := by["relay.transition"], by["push.fanout"]
+		ev, relay, push := by["cachet.sdk.evict"], by["relay.transition"], by["push.fanout"]
 		if ev.Name == "" || relay.Name == "" || push.Name == "" {
 			if missing++; missing <= 3 {
 				b.Logf("%s: incomplete trace %s: sdk %q relay %q push %q", s.key, s.trace, ev.Name, relay.Name, push.Name)
@@ -208,22 +171,21 @@ func BenchmarkSubmitToEviction(b *testing.B) {
 		}
 		e2e = append(e2e, ev.End.Sub(s.submit))
 		commit = append(commit, s.committed.Sub(s.submit))
-		endorsed := s.submit
-		for _, g := range mem.GetSpans() {
-			if g.SpanContext.TraceID().String() == s.trace && g.Name == "fabric.endorse" {
-				endorsed = g.EndTime
-			}
+		end, ok := endorsed[s.trace]
+		if !ok {
+			end = s.submit
 		}
-		shares["endorse"] = append(shares["endorse"], endorsed.Sub(s.submit))
-		shares["order+commit"] = append(shares["order+commit"], relay.Start.Sub(endorsed)) // until the relay has the block
+		shares["endorse"] = append(shares["endorse"], end.Sub(s.submit))
+		shares["order+commit"] = append(shares["order+commit"], relay.Start.Sub(end)) // until the relay has the block
 		shares["relay"] = append(shares["relay"], relay.Duration())
 		shares["kafka→push"] = append(shares["kafka→push"], push.Start.Sub(relay.End))
 		shares["push"] = append(shares["push"], push.Duration())
 		shares["push→browser"] = append(shares["push→browser"], ev.Start.Sub(push.End))
 		shares["browser evict"] = append(shares["browser evict"], ev.Duration())
 	}
+	body := httpGet(b, metrics)
 	for _, m := range []string{"cachet_push_spans_exported_total", "cachet_push_spans_dropped_total", "cachet_push_refused_total", "cachet_push_drops_total", "cachet_push_deliveries_total", "cachet_push_connections"} {
-		b.Logf("%s %v", m, promSample(metrics, m))
+		b.Logf("%s %v", m, metric(body, m))
 	}
 	if len(e2e) < n*99/100 {
 		b.Fatalf("only %d of %d invalidations have a complete trace (submit, relay, push, browser eviction)", len(e2e), n)

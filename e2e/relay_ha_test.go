@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"regexp"
@@ -19,9 +18,6 @@ import (
 	"time"
 
 	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-	"go.opentelemetry.io/otel"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/cachetsync/cachet/gateway"
 	"github.com/cachetsync/cachet/kafka"
@@ -187,22 +183,14 @@ func TestRelayBrokerOutage(t *testing.T) {
 // record names it.
 func TestRelayBadInputMetricsAndTraces(t *testing.T) {
 	ctx := ctxT(t)
-	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	prev := otel.GetTracerProvider()
-	otel.SetTracerProvider(tp)
-	t.Cleanup(func() { otel.SetTracerProvider(prev) })
-	receiver := telemetry.NewReceiver(0)
-	mux := http.NewServeMux()
-	mux.Handle("/v1/traces", receiver)
-	otlp := httptest.NewServer(mux)
-	defer otlp.Close()
+	tr := startTracing(t)
+	tp, receiver := tr.tp, tr.recv
 
 	broker := startBroker(t)
 	pub := client(t, "org1", "publisher")
 	start := publishN(t, ctx, pub, "img:rb-start", 0, 1)
 	p := newRelayProc(t, "relay", "--brokers", broker.Addr(), "--from", fmt.Sprint(start), "--partitions", "3",
-		"--metrics-listen", "127.0.0.1:0", "--otlp-endpoint", otlp.URL)
+		"--metrics-listen", "127.0.0.1:0", "--otlp-endpoint", tr.otlp)
 	p.start()
 	p.waitLeads(1)
 
@@ -291,7 +279,7 @@ func metricsURL(t *testing.T, p *relayProc) string {
 	return ""
 }
 
-func httpGet(t *testing.T, url string) string {
+func httpGet(t testing.TB, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -306,14 +294,21 @@ func httpGet(t *testing.T, url string) string {
 	return sb.String()
 }
 
-// metric returns a sample's value in a Prometheus text exposition (-1 if absent).
+// metric returns a sample's value in a Prometheus text exposition, summed
+// over its label sets (-1 if absent).
 func metric(body, name string) float64 {
+	sum, found := 0.0, false
 	for _, line := range strings.Split(body, "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == name {
-			var v float64
-			fmt.Sscan(f[1], &v)
-			return v
+		f := strings.Fields(line)
+		if len(f) < 2 || (f[0] != name && !strings.HasPrefix(f[0], name+"{")) {
+			continue
 		}
+		var v float64
+		fmt.Sscan(f[len(f)-1], &v)
+		sum, found = sum+v, true
 	}
-	return -1
+	if !found {
+		return -1
+	}
+	return sum
 }

@@ -5,9 +5,11 @@ package e2e
 import (
 	"context"
 	"errors"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/cachetsync/cachet/gateway"
+	"github.com/cachetsync/cachet/telemetry"
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -15,15 +17,38 @@ import (
 
 var errFound = errors.New("found")
 
+// tracing is what a test sees of its traces: its own spans (gateway
+// submits) through an in-memory tracer provider, and the daemons' spans
+// through an in-process OTLP receiver they export to.
+type tracing struct {
+	tp   *sdktrace.TracerProvider
+	mem  *tracetest.InMemoryExporter
+	recv *telemetry.Receiver
+	otlp string // the receiver's URL, for --otlp-endpoint
+}
+
+// startTracing installs the test's tracer provider and starts the OTLP
+// receiver; both go away when the test ends.
+func startTracing(tb testing.TB) tracing {
+	mem := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(mem))
+	prev := otel.GetTracerProvider()
+	otel.SetTracerProvider(tp)
+	recv := telemetry.NewReceiver(0)
+	srv := httptest.NewServer(recv)
+	tb.Cleanup(func() {
+		srv.Close()
+		otel.SetTracerProvider(prev)
+	})
+	return tracing{tp: tp, mem: mem, recv: recv, otlp: srv.URL}
+}
+
 // TestTraceContextReachesTheLedgerEvent submits inside a span and reads the
 // committed block back: the contract's event carries the span's trace, and
 // the gateway recorded endorse, submit and commit spans in it.
 func TestTraceContextReachesTheLedgerEvent(t *testing.T) {
-	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	prev := otel.GetTracerProvider()
-	otel.SetTracerProvider(tp)
-	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	tr := startTracing(t)
+	tp, exp := tr.tp, tr.mem
 
 	ctx := ctxT(t)
 	pub := client(t, "org1", "publisher")
