@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"sync"
+	"syscall"
 
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/telemetry"
@@ -102,4 +104,24 @@ func runDevServices(ctx context.Context, env devEnv, services []runningService) 
 		return err
 	}
 	return nil
+}
+
+// flagSet reports whether the command line set flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// devListen listens on addr, the --<name>-listen address of a dev service.
+// On its default address, already taken (another cachet dev, a test), the
+// service stays off (errDevOff) rather than stopping the stack; an address
+// asked for must work.
+func devListen(fs *flag.FlagSet, name, addr string, out io.Writer) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil && !flagSet(fs, name+"-listen") && errors.Is(err, syscall.EADDRINUSE) {
+		fmt.Fprintf(out, "%s: %s is in use\n", name, addr)
+		return nil, errDevOff
+	}
+	return ln, err
 }

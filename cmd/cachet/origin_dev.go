@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"syscall"
 	"time"
 )
 
@@ -35,15 +34,8 @@ func setupOriginDev(fs *flag.FlagSet) func(ctx context.Context, env devEnv) erro
 				*pushURL = u
 			}
 		}
-		ln, err := net.Listen("tcp", *listen)
+		ln, err := devListen(fs, "origin", *listen, env.Out)
 		if err != nil {
-			// The demo is a convenience: on its default port, already
-			// taken (another cachet dev, a test), it stays off rather than
-			// stopping the broker. An address asked for must work.
-			if !flagSet(fs, "origin-listen") && errors.Is(err, syscall.EADDRINUSE) {
-				fmt.Fprintf(env.Out, "origin: %s is in use\n", *listen)
-				return errDevOff
-			}
 			return err
 		}
 		return runOrigin(ctx, env, ln, originConfig{PushURL: *pushURL, SDKDir: *sdkDir, Secret: []byte(secret)})
@@ -61,13 +53,6 @@ func pushURLOf(addr string) string {
 		host = "127.0.0.1"
 	}
 	return "ws://" + net.JoinHostPort(host, port) + "/ws"
-}
-
-// flagSet reports whether the command line set flag name.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 // runOrigin serves the demo origin on ln until ctx is done.

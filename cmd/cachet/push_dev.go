@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"strings"
-	"syscall"
 
 	"github.com/cachetsync/cachet/push"
 )
@@ -43,15 +40,8 @@ func setupPushDev(fs *flag.FlagSet) func(ctx context.Context, env devEnv) error 
 		if *origins != "" {
 			cfg.AllowedOrigins = strings.Split(*origins, ",")
 		}
-		ln, err := net.Listen("tcp", *listen)
+		ln, err := devListen(fs, "push", *listen, env.Out)
 		if err != nil {
-			// On its default port, already taken (another cachet dev, a
-			// test), push stays off rather than stopping the broker. An
-			// address asked for must work.
-			if !flagSet(fs, "push-listen") && errors.Is(err, syscall.EADDRINUSE) {
-				fmt.Fprintf(env.Out, "push: %s is in use\n", *listen)
-				return errDevOff
-			}
 			return err
 		}
 		fmt.Fprintf(env.Out, "push: tokens are signed with the secret %q: WARNING, for development only (anyone who knows it can subscribe)\n", *secret)
