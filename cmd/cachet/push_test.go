@@ -87,16 +87,8 @@ func startPushChild(t *testing.T, brokers string) (*exec.Cmd, string) {
 // transitions are produced; the client resumes on a new process from its
 // last position and receives every transition exactly once.
 func TestPushKill9(t *testing.T) {
-	b, err := kafka.StartEmbedded(context.Background(), kafka.WithPartitions(3))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	p, err := kafka.NewProducer(b.Config("test"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	b := testBroker(t, 3)
+	p := testProducer(t, b)
 	n := 0
 	send := func(count int) {
 		topic := record.TopicTransitions
@@ -261,26 +253,9 @@ func jsonLines(t *testing.T, s string) []map[string]any {
 // goes away resumes on the next one from its last position: the
 // transitions produced meanwhile arrive once, with no reset.
 func TestWatchPush(t *testing.T) {
-	b, err := kafka.StartEmbedded(context.Background(), kafka.WithPartitions(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	p, err := kafka.NewProducer(b.Config("test"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	produce := func(topic string, key string, value []byte) {
-		done := make(chan ckafka.Event, 1)
-		if err := p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny},
-			Key: []byte(key), Value: value}, done); err != nil {
-			t.Fatal(err)
-		}
-		if m := (<-done).(*ckafka.Message); m.TopicPartition.Error != nil {
-			t.Fatal(m.TopicPartition.Error)
-		}
-	}
+	b := testBroker(t, 2)
+	p := testProducer(t, b)
+	produce := func(topic string, key string, value []byte) { produceRecord(t, p, topic, key, value) }
 	n := 0
 	transition := func(key string) {
 		n++
@@ -458,11 +433,7 @@ func TestPushExportsSpans(t *testing.T) {
 	recv := telemetry.NewReceiver(0)
 	hs := httptest.NewServer(recv)
 	defer hs.Close()
-	b, err := kafka.StartEmbedded(context.Background(), kafka.WithPartitions(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := testBroker(t, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan error, 1)
@@ -504,18 +475,10 @@ func TestPushExportsSpans(t *testing.T) {
 	if _, data, err := c.Read(dctx); err != nil || !strings.Contains(string(data), "welcome") {
 		t.Fatalf("got %s, %v; want welcome", data, err)
 	}
-	p, err := kafka.NewProducer(b.Config("test"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
 	const trace, parent = "cccccccccccccccccccccccccccccccc", "3000000000000003"
 	v, _ := record.Transition{TxID: "tx1", Key: "https://shop.example/traced", Version: 1, State: record.StateInvalidated,
 		Owner: "Org1MSP", Actor: "Org1MSP", Timestamp: time.Now().UTC(), Traceparent: "00-" + trace + "-" + parent + "-01"}.Marshal()
-	topic := record.TopicTransitions
-	if err := p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny}, Value: v}, nil); err != nil {
-		t.Fatal(err)
-	}
+	produceRecord(t, testProducer(t, b), record.TopicTransitions, "", v)
 	var f struct{ T, Traceparent string }
 	for f.T != "transition" {
 		_, data, err := c.Read(dctx)
@@ -541,11 +504,7 @@ func TestPushExportsSpans(t *testing.T) {
 func TestWatchPushRefreshesMintedToken(t *testing.T) {
 	defer func(d time.Duration) { watchPushTokenLife = d }(watchPushTokenLife)
 	watchPushTokenLife = 3 * time.Second
-	b, err := kafka.StartEmbedded(context.Background(), kafka.WithPartitions(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := testBroker(t, 1)
 	addr := freeAddr(t)
 	runPushServer(t, b, addr, "refresh-secret")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -567,17 +526,9 @@ func TestWatchPushRefreshesMintedToken(t *testing.T) {
 		}
 	}
 	time.Sleep(2 * watchPushTokenLife) // the first token expired long ago
-	p, err := kafka.NewProducer(b.Config("test"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
 	v, _ := record.Transition{TxID: "tx", Key: "https://shop.example/late", Version: 1, State: record.StateInvalidated,
 		Owner: "Org1MSP", Actor: "Org1MSP", Timestamp: time.Now().UTC()}.Marshal()
-	topic := record.TopicTransitions
-	if err := p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny}, Value: v}, nil); err != nil {
-		t.Fatal(err)
-	}
+	produceRecord(t, testProducer(t, b), record.TopicTransitions, "", v)
 	for deadline := time.Now().Add(time.Minute); !strings.Contains(out.String(), "https://shop.example/late"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("transition not printed: %s", out.String())

@@ -8,7 +8,6 @@ import (
 
 	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
-	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 )
 
@@ -17,16 +16,8 @@ import (
 func TestWatchKafka(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	b, err := kafka.StartEmbedded(ctx, kafka.WithPartitions(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	p, err := kafka.NewProducer(b.Config("test"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	b := testBroker(t, 1)
+	p := testProducer(t, b)
 	topic := record.TopicTransitions
 	reports := make(chan ckafka.Event, 5)
 	for _, v := range []uint64{1, 2, 2, 1, 3} { // a repeat of 2, then 1 again
