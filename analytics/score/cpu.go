@@ -177,11 +177,11 @@ func scoreRange(k *consts, b *Batch, lo, hi int) {
 			xe := min(x, expClamp)
 			kd := xe*invLn2x256 + roundShift
 			mf := kd - roundShift
-			m := math.Float64bits(kd) & 0xffffffff
+			m := math.Float64bits(kd)
 			r := (xe - mf*ln2by256Hi) - mf*ln2by256Lo
 			r2 := r * r
-			q := (1 - r) + r2*((e2-r*e3)+r2*(e4-r*e5))
-			p = 1 - q*exp2Table[m&255]*math.Float64frombits((1023-m>>8)<<52)
+			q := (1 - r) + r2*((e2-r*e3)+r2*e4)
+			p = 1 - q*math.Float64frombits(exp2Bits[m&255]-(m>>8)<<52)
 			e = rho * (t - p*inv) // ρ·T·(1 − p/x), no cancellation for x ≥ 1/2
 		}
 		if !(lam > 0 && rho > 0) {

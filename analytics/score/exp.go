@@ -10,24 +10,26 @@ import "math"
 // Range reduction: x = (256k + j)·ln2/256 + r with j ∈ [0,256) and
 // |r| ≤ ln2/512 ≈ 0.00135, so e^(−x) = 2^(−k) · 2^(−j/256) · e^(−r).
 // ln2/256 is split in two (Cody–Waite) so that r is exact to ~2^(−80);
-// 2^(−j/256) comes from a 2 KiB table rounded once; e^(−r) is the Taylor
-// polynomial of degree 5 (truncation error r⁶/6! < 1e-20, far under an
-// ULP) in Estrin's form, whose dependency chain is half Horner's: the
-// loop is bound by latency, not by arithmetic. The result is within 4 ULP
-// of e^(−x) (worst seen 3.3; TestExpNegAccuracy checks 2048 random points and
-// every 7th reduction boundary against math/big); 1 − e^(−x) inherits at most
-// 0.61/0.39 of that relative error: well inside the golden vectors' 1e-14.
+// 2^(−j/256) comes from a 2 KiB table rounded once, scaled by 2^(−k) by
+// subtracting k from its exponent bits (an integer operation, not a
+// multiplication); e^(−r) is the Taylor polynomial of degree 4 (truncation
+// error r⁵/5! < 4e-17, under 0.2 ULP) in Estrin's form. The result is
+// within 4 ULP of e^(−x) (worst seen 3.2; TestExpNegAccuracy checks 2048
+// random points and every 7th reduction boundary against math/big);
+// 1 − e^(−x) inherits at most 0.61/0.39 of that relative error: well
+// inside the golden vectors' 1e-14.
 func expNeg(x float64) float64 {
 	// n = round(x·256/ln2) (x < 38 keeps n < 14035), without a float–int
 	// round trip: adding 1.5·2⁵² leaves n in the low bits of the sum.
 	kd := x*invLn2x256 + roundShift
 	nf := kd - roundShift
-	n := math.Float64bits(kd) & 0xffffffff
+	n := math.Float64bits(kd)
 	r := (x - nf*ln2by256Hi) - nf*ln2by256Lo
 	r2 := r * r
-	p := (1 - r) + r2*((e2-r*e3)+r2*(e4-r*e5))
-	// 2^(−k) by building the exponent bits: k < 55, never subnormal.
-	return p * exp2Table[n&255] * math.Float64frombits((1023-n>>8)<<52)
+	p := (1 - r) + r2*((e2-r*e3)+r2*e4)
+	// 2^(−j/256)·2^(−k) by subtracting k from the table entry's exponent
+	// (k < 55: never subnormal); only bits 8–19 of n reach the exponent.
+	return p * math.Float64frombits(exp2Bits[n&255]-(n>>8)<<52)
 }
 
 const (
@@ -43,13 +45,12 @@ const (
 	e2         = 1.0 / 2
 	e3         = 1.0 / 6
 	e4         = 1.0 / 24
-	e5         = 1.0 / 120
 )
 
-// exp2Table[j] = 2^(−j/256), from math.Exp2 (< 1 ULP).
-var exp2Table = func() (t [256]float64) {
+// exp2Bits[j] is the bit pattern of 2^(−j/256), from math.Exp2 (< 1 ULP).
+var exp2Bits = func() (t [256]uint64) {
 	for j := range t {
-		t[j] = math.Exp2(-float64(j) / 256)
+		t[j] = math.Float64bits(math.Exp2(-float64(j) / 256))
 	}
 	return t
 }()
