@@ -46,6 +46,7 @@ type ClientFrame struct {
 	Token    string          `json:"token,omitempty"`
 	Channels []string        `json:"channels,omitempty"`
 	Pos      string          `json:"pos,omitempty"`
+	Batch    bool            `json:"batch,omitempty"` // hello: the client reads several messages per frame, one per line
 	Reads    json.RawMessage `json:"reads,omitempty"` // receipts: an array of record.Read
 
 	// span: the browser's span, child of Traceparent.

@@ -1,11 +1,13 @@
 package push_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -144,14 +146,18 @@ type msg struct {
 	Trace    string   `json:"traceparent"`
 	Channels []string `json:"channels"`
 	Raw      []byte   `json:"-"` // the frame as received
+	Message  int      `json:"-"` // which WebSocket message it came in (0: the first)
 }
 
 // client is a WebSocket test client that reads frames in the background.
+// A client whose hello asks for batches splits each message into its lines.
 type client struct {
-	t      testing.TB
-	c      *websocket.Conn
-	frames chan msg
-	closed chan websocket.StatusCode
+	t        testing.TB
+	c        *websocket.Conn
+	frames   chan msg
+	closed   chan websocket.StatusCode
+	batch    bool
+	messages atomic.Int64 // WebSocket messages read
 }
 
 func dialWS(t testing.TB, url string, hello any) *client {
@@ -164,6 +170,9 @@ func dialWS(t testing.TB, url string, hello any) *client {
 	}
 	c.SetReadLimit(1 << 20)
 	cl := &client{t: t, c: c, frames: make(chan msg, 100000), closed: make(chan websocket.StatusCode, 1)}
+	if h, ok := hello.(map[string]any); ok && h["batch"] == true {
+		cl.batch = true
+	}
 	t.Cleanup(func() { c.CloseNow() })
 	if hello != nil {
 		cl.sendJSON(hello)
@@ -187,12 +196,19 @@ func (cl *client) read() {
 			close(cl.frames)
 			return
 		}
-		var m msg
-		if err := json.Unmarshal(b, &m); err != nil {
-			cl.t.Errorf("server sent invalid JSON %q: %v", b, err)
+		n := int(cl.messages.Add(1)) - 1
+		lines := [][]byte{b}
+		if cl.batch {
+			lines = bytes.Split(b, []byte("\n"))
 		}
-		m.Raw = b
-		cl.frames <- m
+		for _, line := range lines {
+			var m msg
+			if err := json.Unmarshal(line, &m); err != nil {
+				cl.t.Errorf("server sent invalid JSON %q: %v", line, err)
+			}
+			m.Raw, m.Message = line, n
+			cl.frames <- m
+		}
 	}
 }
 
@@ -203,6 +219,13 @@ func hello(tok string, pos string, channels ...string) map[string]any {
 // subscribe dials and sends hello with a token allowing channels.
 func subscribe(t testing.TB, url, pos string, channels ...string) *client {
 	return dialWS(t, url, hello(token(t, channels, nil), pos, channels...))
+}
+
+// subscribeBatch is subscribe with "batch":true in the hello.
+func subscribeBatch(t testing.TB, url, pos string, channels ...string) *client {
+	h := hello(token(t, channels, nil), pos, channels...)
+	h["batch"] = true
+	return dialWS(t, url, h)
 }
 
 // next returns the next frame that is not a ping.

@@ -77,7 +77,8 @@ func TestConnectionLimitPerIP(t *testing.T) {
 }
 
 // TestSlowConsumerDropped: a client that stops reading is disconnected,
-// while another one on the same channel receives every transition.
+// with or without batches, while another one on the same channel receives
+// every transition.
 func TestSlowConsumerDropped(t *testing.T) {
 	b := startBroker(t, 1)
 	// The margins let a client that reads keep up on a loaded machine (race
@@ -85,18 +86,23 @@ func TestSlowConsumerDropped(t *testing.T) {
 	srv := startServer(t, b, func(c *push.Config) { c.SendBuffer = 64; c.SlowDeadline = 2 * time.Second })
 	fast := subscribe(t, srv.url, "", shopCh)
 	fast.next()
-	// The slow client sends hello and never reads.
+	// The slow clients send hello, one of them asking for batches, and
+	// never read.
 	ctx := context.Background()
-	slow, _, err := websocket.Dial(ctx, srv.url+"/ws", nil)
-	if err != nil {
-		t.Fatal(err)
+	for _, batch := range []bool{false, true} {
+		slow, _, err := websocket.Dial(ctx, srv.url+"/ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer slow.CloseNow()
+		h := hello(token(t, []string{shopCh}, nil), "", shopCh)
+		h["batch"] = batch
+		(&client{t: t, c: slow}).sendJSON(h)
 	}
-	defer slow.CloseNow()
-	(&client{t: t, c: slow}).sendJSON(hello(token(t, []string{shopCh}, nil), "", shopCh))
 	pr := newProducer(t, b)
 	big := strings.Repeat("t", 60)
 	var sent []string
-	for i := 0; metricValue(t, srv, `cachet_push_drops_total{reason="slow-consumer"}`) == 0; i++ {
+	for i := 0; metricValue(t, srv, `cachet_push_drops_total{reason="slow-consumer"}`) < 2; i++ {
 		if i > 400 {
 			t.Fatal("slow consumer never dropped")
 		}

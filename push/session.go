@@ -35,6 +35,10 @@ type session struct {
 	// session closes, for transports that run their writer only when
 	// there is something to do. Set before the session is registered.
 	kick func()
+	// drain, when set, writes what is queued. The transport sets it while
+	// the session is being subscribed, when its writer does not run yet,
+	// so that a replay longer than the queue's room can go on (waitRoom).
+	drain func() error
 
 	// Owned by the hub, under hub.mu.
 	stamp    uint64
@@ -130,7 +134,8 @@ func (s *session) closeReason() *CloseError {
 }
 
 // waitRoom waits until the queue is at most half full, so a replay never
-// pushes a session over its limit; it fails when the session closes.
+// pushes a session over its limit, writing the queue itself where the
+// transport set drain; it fails when the session closes.
 func (s *session) waitRoom(ctx context.Context) error {
 	for {
 		s.mu.Lock()
@@ -141,6 +146,12 @@ func (s *session) waitRoom(ctx context.Context) error {
 		}
 		if n < s.limit/2+1 {
 			return nil
+		}
+		if s.drain != nil {
+			if err := s.drain(); err != nil {
+				s.close(closeErr(CodeSlowConsumer, "write did not complete in time"))
+			}
+			continue
 		}
 		select {
 		case <-ctx.Done():

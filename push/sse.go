@@ -53,9 +53,22 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request) {
 	defer s.hub.unregister(ss)
 	expiry := time.AfterFunc(time.Until(claims.Expiry()), func() { ss.close(closeErr(CodeTokenExpired, "token expired")) })
 	defer expiry.Stop()
+	// The writer below starts after the subscription: a replay longer than
+	// the queue's room is written from here meanwhile.
+	ss.drain = func() error {
+		for _, f := range ss.take(nil) {
+			writeEvent(bw, f)
+		}
+		rc.SetWriteDeadline(time.Now().Add(s.cfg.SlowDeadline))
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
 	if err := s.subscribe(ctx, ss, pos, claims.Expiry()); err != nil {
 		ss.close(&CloseError{Code: CodeInternal, Message: "resume failed, reconnect", Err: err})
 	}
+	ss.drain = nil
 	s.writeSSE(ctx, rc, bw, ss)
 }
 

@@ -75,7 +75,8 @@ func nextEvent(t *testing.T, ch <-chan sseEvent) sseEvent {
 }
 
 // TestSSEResumeWithLastEventID: an SSE client resumes from its last event
-// id after a disconnect with nothing lost or repeated; a bad token is a 401.
+// id after a disconnect with nothing lost or repeated, also when it missed
+// more than its send buffer holds; a bad token is a 401.
 func TestSSEResumeWithLastEventID(t *testing.T) {
 	b := startBroker(t, 2)
 	srv := startServer(t, b, nil)
@@ -98,13 +99,16 @@ func TestSSEResumeWithLastEventID(t *testing.T) {
 	sameSet(t, "first", got, trKeys(first))
 	resp.Body.Close()
 
-	missed := pr.sendMany(keysFor("sse-b", 15))
+	// More than half the send buffer: the replay is written while the
+	// stream is still being subscribed.
+	missed := pr.sendMany(keysFor("sse-b", 1000))
+	eventually(t, "the server consumed the records", func() bool { return metricValue(t, srv, "cachet_push_consumed_total") == 1010 })
 	ch2, _ := sseStream(t, srv, tok, last, shopCh)
 	if w := nextEvent(t, ch2); w.event != "welcome" || !w.m.Resumed {
 		t.Fatalf("got %+v, want resumed welcome", w)
 	}
 	got = got[:0]
-	for range 15 {
+	for range len(missed) {
 		got = append(got, nextEvent(t, ch2).m)
 	}
 	sameSet(t, "replay", got, trKeys(missed))

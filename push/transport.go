@@ -32,6 +32,8 @@ type wsConn struct {
 	// br holds bytes the HTTP server read past the upgrade; nil once drained.
 	br *bufio.Reader
 
+	batch bool // the hello asked for batched frames: merge queued messages
+
 	wmu        sync.Mutex   // one writer at a time: flush, control replies
 	writer     atomic.Int32 // writerIdle, writerRunning, writerAgain, writerDone
 	spare      []frame
@@ -95,6 +97,19 @@ func (c *wsConn) flush() {
 	}
 }
 
+// drain writes what is queued, for the goroutine that holds the writer
+// while it subscribes the session (session.drain).
+func (c *wsConn) drain() error {
+	batch := c.ss.take(c.spare)
+	c.spare = batch[:0]
+	if len(batch) == 0 {
+		return nil
+	}
+	err := c.writeFrames(batch)
+	clear(batch)
+	return err
+}
+
 // writeBufs is the scratch space of one flush.
 type writeBufs struct {
 	hdrs []byte
@@ -103,7 +118,21 @@ type writeBufs struct {
 
 var writeBufPool = sync.Pool{New: func() any { return new(writeBufs) }}
 
-// writeFrames writes every frame as a text message in one writev.
+// Bounds of one merged WebSocket message (PROTOCOL.md, "Batched frames"):
+// a frame merges only what was already queued when the writer ran, so a
+// connection that keeps up still gets one message per frame.
+const (
+	maxBatchBytes  = 64 << 10
+	maxBatchFrames = 256
+)
+
+// newline separates the messages of a merged frame.
+var newline = []byte{'\n'}
+
+// writeFrames writes every frame in one writev: each as a text message
+// of its own, or, when the client asked for batches, as few text messages
+// as the bounds allow with one frame per line. The frames' bytes are
+// shared with other sessions and are written, not copied.
 func (c *wsConn) writeFrames(batch []frame) error {
 	wb := writeBufPool.Get().(*writeBufs)
 	defer writeBufPool.Put(wb)
@@ -111,10 +140,19 @@ func (c *wsConn) writeFrames(batch []frame) error {
 		wb.hdrs = make([]byte, 0, need)
 	}
 	hdrs, bufs := wb.hdrs[:0], wb.bufs[:0]
-	for _, f := range batch {
+	for i := 0; i < len(batch); {
+		j, n := i+1, len(batch[i].data)
+		for c.batch && j < len(batch) && j-i < maxBatchFrames && n+1+len(batch[j].data) <= maxBatchBytes {
+			n += 1 + len(batch[j].data)
+			j++
+		}
 		start := len(hdrs)
-		hdrs = appendHeader(hdrs, ws.OpText, len(f.data))
-		bufs = append(bufs, hdrs[start:len(hdrs):len(hdrs)], f.data)
+		hdrs = appendHeader(hdrs, ws.OpText, n)
+		bufs = append(bufs, hdrs[start:len(hdrs):len(hdrs)], batch[i].data)
+		for _, f := range batch[i+1 : j] {
+			bufs = append(bufs, newline, f.data)
+		}
+		i = j
 	}
 	wb.hdrs = hdrs
 	wb.bufs = bufs

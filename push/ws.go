@@ -70,14 +70,18 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ss := newSession(newSessionID(), "ws", chs, s.cfg.SendBuffer, s.cfg.SlowDeadline)
 	c.ss = ss
+	c.batch = f.Batch
 	// The writer counts as running until this goroutine hands over, so the
 	// connection cannot end while the session is still being subscribed.
 	c.writer.Store(writerRunning)
 	ss.kick = c.kick
+	// Meanwhile a replay longer than the queue's room is written from here.
+	ss.drain = c.drain
 	c.expiry = time.AfterFunc(time.Until(claims.Expiry()), func() { ss.close(closeErr(CodeTokenExpired, "token expired")) })
 	if err := s.subscribe(r.Context(), ss, f.Pos, claims.Expiry()); err != nil {
 		ss.close(&CloseError{Code: CodeInternal, Message: "resume failed, reconnect", Err: err})
 	}
+	ss.drain = nil
 	c.watch()
 	c.flush()
 }
