@@ -22,8 +22,8 @@ import (
 type Config struct {
 	// Tau is the time constant of the decayed read and per-org counters.
 	Tau time.Duration
-	// PriorInterval is the median write interval of the prior over write
-	// rates: what a key's rate is taken to be before its writes say more.
+	// PriorInterval is the median write interval of the starting prior
+	// over write rates, before the keys' first gaps teach it more.
 	PriorInterval time.Duration
 	// PriorSigma is the spread of the log-normal prior, in natural-log
 	// units (2.5: the middle 95% of the prior spans ~4 decades of rates).
@@ -31,6 +31,11 @@ type Config struct {
 	// ChangeInterval is the mean time between changes of a key's write
 	// rate (the change hazard is its inverse).
 	ChangeInterval time.Duration
+	// RateDrift is the spread, in natural-log units, of the random step a
+	// key's log write rate takes between two writes (0.5: a factor of
+	// about 1.65 either way), so that no run of writes makes the rate
+	// certain.
+	RateDrift float64
 	// MinInterval floors the inter-arrival mean, bounding the write rate.
 	MinInterval time.Duration
 	// DefaultMaxAge is used for keys whose transitions carry no max-age.
@@ -57,6 +62,7 @@ func DefaultConfig() Config {
 		PriorInterval:  time.Hour,
 		PriorSigma:     2.5,
 		ChangeInterval: time.Hour,
+		RateDrift:      0.5,
 		MinInterval:    time.Millisecond,
 		DefaultMaxAge:  5 * time.Minute,
 		MaxSkew:        5 * time.Second,
@@ -71,6 +77,9 @@ func (c Config) withDefaults() Config {
 	d := DefaultConfig()
 	if !(c.PriorSigma > 0) || math.IsInf(c.PriorSigma, 0) {
 		c.PriorSigma = d.PriorSigma
+	}
+	if !(c.RateDrift > 0) || math.IsInf(c.RateDrift, 0) {
+		c.RateDrift = d.RateDrift
 	}
 	for _, f := range []struct{ v, def *time.Duration }{
 		{&c.Tau, &d.Tau}, {&c.PriorInterval, &d.PriorInterval}, {&c.ChangeInterval, &d.ChangeInterval}, {&c.MinInterval, &d.MinInterval},

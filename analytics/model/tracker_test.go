@@ -59,10 +59,11 @@ func TestRatesFromRegularStreams(t *testing.T) {
 		}
 	}
 	b := features(t, tr, t0.Add(3600*time.Second))
-	// 360 gaps of 10 s: the posterior is concentrated at 0.1 (within the
-	// grid's interpolation, far finer than the grid spacing of ×1.29).
-	if got := b.WriteRate[0]; math.Abs(got-0.1) > 0.002 {
-		t.Errorf("write rate %v, want 0.1", got)
+	// 360 gaps of 10 s: the key's own posterior sits at 0.1; right after a
+	// write the scale-free component (weight 1 − β, β learned from these
+	// gaps alone, ≈ 0.96) adds the chance of a quick write.
+	if got := b.WriteRate[0]; !(got >= 0.1 && got < 0.15) {
+		t.Errorf("write rate %v, want 0.1 to 0.15", got)
 	}
 	// Decayed counter after N = 7201 reads Δ = 0.5 s apart, τ = 600 s:
 	// ρ = (1−e^(−NΔ/τ)) / (τ(1−e^(−Δ/τ))), about 2 + 1/(2τ) − 0.25% warm-up.
@@ -82,10 +83,11 @@ func TestRatesFromRegularStreams(t *testing.T) {
 	if got := b.WriteRate[0]; !(got > 0 && got < 1.0/1000) {
 		t.Errorf("write rate after 1000 s of silence %v, want under 0.001", got)
 	}
-	// A short silence (two old gaps) is no such evidence.
+	// A short silence (two old gaps) is weak evidence: the rate stays
+	// within a factor of about 2 (the log rate drifts between writes).
 	b = features(t, tr, t0.Add(3620*time.Second))
-	if got := b.WriteRate[0]; math.Abs(got-0.1) > 0.01 {
-		t.Errorf("write rate after 20 s %v, want about 0.1", got)
+	if got := b.WriteRate[0]; !(got > 0.04 && got <= 0.1) {
+		t.Errorf("write rate after 20 s %v, want 0.04 to 0.1", got)
 	}
 }
 
