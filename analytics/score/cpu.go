@@ -152,9 +152,19 @@ func oneMinusExp(x float64) float64 {
 	return 1
 }
 
-// scoreRange scores keys [lo,hi). Re-slicing to the range lets the compiler
-// drop bounds checks inside the loop.
+// scoreRange scores keys [lo,hi): with the vector kernel where the CPU has
+// one (cpu_amd64.go), the rest with scoreScalar.
 func scoreRange(k *consts, b *Batch, lo, hi int) {
+	lo += scoreVector(k, b, lo, hi)
+	if lo < hi {
+		scoreScalar(k, b, lo, hi)
+	}
+}
+
+// scoreScalar scores keys [lo,hi) one at a time; it is the definition the
+// vector kernel follows operation for operation. Re-slicing to the range
+// lets the compiler drop bounds checks inside the loop.
+func scoreScalar(k *consts, b *Batch, lo, hi int) {
 	wr, rr, ma, tw := b.WriteRate[lo:hi], b.ReadRate[lo:hi], b.MaxAge[lo:hi], b.TopWriterRate[lo:hi]
 	n := len(wr)
 	rr, ma, tw = rr[:n], ma[:n], tw[:n]
@@ -167,9 +177,7 @@ func scoreRange(k *consts, b *Batch, lo, hi int) {
 		inv := 1 / lam
 		var p, e float64
 		if x < seriesBelow {
-			g := gSeries(x)
-			p = x * (1 - g)
-			e = rho * t * g
+			p, e = seriesKey(lam, rho, t)
 		} else {
 			// p = 1 − expNeg(x), expNeg inlined by hand (the compiler will
 			// not inline it) and branch-free: from x = expClamp on,
@@ -183,16 +191,16 @@ func scoreRange(k *consts, b *Batch, lo, hi int) {
 			q := (1 - r) + r2*((e2-r*e3)+r2*e4)
 			p = 1 - q*math.Float64frombits(exp2Bits[m&255]-(m>>8)<<52)
 			e = rho * (t - p*inv) // ρ·T·(1 − p/x), no cancellation for x ≥ 1/2
-		}
-		if !(lam > 0 && rho > 0) {
-			e = 0
+			if !(rho > 0) {
+				e = 0
+			}
 		}
 		ps[i] = p
 		es[i] = e
 
 		c := 0.0
 		if rest := lam - top; top > 0 && rest > 0 {
-			c = oneMinusExp(top*k.window) * oneMinusExp(rest*k.window)
+			c = conflictRisk(k, lam, top)
 		}
 		cf[i] = c
 
@@ -217,4 +225,22 @@ func scoreRange(k *consts, b *Batch, lo, hi int) {
 		}
 		act[i] = a
 	}
+}
+
+// seriesKey is PStale and ExpectedStale of a key with x = λ·T < 1/2.
+func seriesKey(lam, rho, t float64) (p, e float64) {
+	x := lam * t
+	g := gSeries(x)
+	p = x * (1 - g)
+	e = rho * t * g
+	if !(lam > 0 && rho > 0) {
+		e = 0
+	}
+	return p, e
+}
+
+// conflictRisk is the conflict risk of a key written at rate λ, λtop of it
+// by the busiest org, for 0 < λtop < λ.
+func conflictRisk(k *consts, lam, top float64) float64 {
+	return oneMinusExp(top*k.window) * oneMinusExp((lam-top)*k.window)
 }
