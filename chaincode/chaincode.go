@@ -16,6 +16,8 @@ import (
 // of these with INVALID_ARGUMENT, so a client can rely on the code.
 type Chaincode struct {
 	*contractapi.ContractChaincode
+	contract *Contract
+	ids      identities
 }
 
 // New returns the chaincode with Contract as its default contract, so
@@ -29,7 +31,7 @@ func New() (*Chaincode, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Chaincode{cc}, nil
+	return &Chaincode{ContractChaincode: cc, contract: c}, nil
 }
 
 // arity is the number of string arguments each transaction takes: the
@@ -58,7 +60,10 @@ func (c *Chaincode) Invoke(stub shim.ChaincodeStubInterface) *peer.Response {
 	if n, ok := arity[fn]; ok && len(params) != n {
 		return shim.Error(refuse(CodeInvalidArgument, "%s takes %d arguments, got %d", fn, n, len(params)).Error())
 	}
-	resp := c.ContractChaincode.Invoke(stub)
+	resp, fast := c.fastInvoke(stub, fn, params)
+	if !fast {
+		resp = c.ContractChaincode.Invoke(stub)
+	}
 	if resp.GetStatus() != shim.OK && !hasCode(resp.GetMessage()) {
 		for _, prefix := range decodingFailures {
 			if strings.HasPrefix(resp.GetMessage(), prefix) {
