@@ -5,6 +5,7 @@
 #
 #   network.sh up              generate crypto and the channel once, start every node
 #   network.sh deploy          package, install, approve, commit (again: upgrade, sequence+1)
+#   network.sh deploy-baseline the same for the benchmark's trivial put contract, chaincode "baseline"
 #   network.sh down [--clean]  stop this network's processes (and delete its data)
 #   network.sh env ORG ROLE    print the peer CLI environment of org1|org2 and admin|publisher|invalidator|auditor
 #   network.sh profile ORG ROLE  print a connection profile (JSON) for the cachet command and the gateway package
@@ -27,6 +28,10 @@ CHANNEL=cachet
 CC_NAME=cachet
 CC_POLICY="OR('Org1MSP.peer','Org2MSP.peer')"
 CC_PORT=$((PORT_BASE + 300))
+# The benchmark's reference: a trivial put contract, deployed beside the
+# cachet contract with the same policy (network.sh deploy-baseline).
+BASELINE_NAME=baseline
+BASELINE_PORT=$((PORT_BASE + 301))
 CRYPTO=$NET/crypto
 ORDERER_CA=$CRYPTO/ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem
 
@@ -56,6 +61,7 @@ declare -A PORTS_OF=(
   [org1-peer1]="$((PORT_BASE + 110)) $((PORT_BASE + 111)) $((PORT_BASE + 112))"
   [org2-peer0]="$((PORT_BASE + 200)) $((PORT_BASE + 201)) $((PORT_BASE + 202))"
   [chaincode]="$CC_PORT"
+  [baseline]="$BASELINE_PORT"
 )
 say() { echo "network: $*" >&2; }
 
@@ -263,12 +269,13 @@ cmd_up() {
   join_channel
   wait_ready
   if [[ -f $NET/chaincode.id ]]; then start_chaincode "$(cat "$NET/chaincode.id")"; fi
+  if [[ -f $NET/baseline.id ]]; then start_baseline "$(cat "$NET/baseline.id")"; fi
   say "up: orderers on 127.0.0.1:$(orderer_port 0)-$(orderer_port 2), peers on $(peer_port org1-peer0), $(peer_port org1-peer1), $(peer_port org2-peer0); logs in $NET/logs"
 }
 
 cmd_down() {
   local p
-  for p in chaincode "${PEERS[@]}" orderer0 orderer1 orderer2; do stop "$p"; done
+  for p in chaincode baseline "${PEERS[@]}" orderer0 orderer1 orderer2; do stop "$p"; done
   if [[ ${1:-} == --clean ]]; then rm -rf "$NET"; fi
   say "down"
 }
@@ -281,20 +288,30 @@ start_chaincode() {
   wait_port chaincode "$CC_PORT"
 }
 
+start_baseline() {
+  go build -o "$BIN/cachet-baseline-chaincode" "$ROOT/cmd/cachet-baseline-chaincode"
+  start baseline CHAINCODE_SERVER_ADDRESS="127.0.0.1:$BASELINE_PORT" CHAINCODE_ID="$1" -- "$BIN/cachet-baseline-chaincode"
+  wait_port baseline "$BASELINE_PORT"
+}
+
 committed_sequence() {
-  (as org1 admin && peer lifecycle chaincode querycommitted -C "$CHANNEL" -n "$CC_NAME" -O json 2>/dev/null) |
+  (as org1 admin && peer lifecycle chaincode querycommitted -C "$CHANNEL" -n "$1" -O json 2>/dev/null) |
     sed -n 's/.*"sequence": *\([0-9]*\).*/\1/p' | head -n1 || true
 }
 
-cmd_deploy() {
+# deploy NAME PROCESS PORT PROBE: packages chaincode NAME as a service on
+# PORT, installs it on every peer, (re)starts its process with start_PROCESS,
+# approves and commits it for both orgs (again: sequence+1), and waits until
+# every peer answers the query PROBE (JSON args) without an error.
+deploy() {
+  local name=$1 proc=$2 port=$3 probe=$4 seq label dir pkg pkgid
   running org1-peer0 || die "the network is not up (make network-up)"
-  local seq label pkg dir pkgid
-  seq=$(committed_sequence)
+  seq=$(committed_sequence "$name")
   seq=$((${seq:-0} + 1))
-  label=${CC_NAME}_$seq
+  label=${name}_$seq
   dir=$NET/package/$label
   rm -rf "$dir" && mkdir -p "$dir/src"
-  printf '{"address":"127.0.0.1:%s","dial_timeout":"10s","tls_required":false}\n' "$CC_PORT" > "$dir/src/connection.json"
+  printf '{"address":"127.0.0.1:%s","dial_timeout":"10s","tls_required":false}\n' "$port" > "$dir/src/connection.json"
   printf '{"type":"ccaas","label":"%s"}\n' "$label" > "$dir/metadata.json"
   tar -C "$dir/src" -czf "$dir/code.tar.gz" connection.json
   pkg=$dir/$label.tgz
@@ -305,30 +322,33 @@ cmd_deploy() {
     (as "${p%-*}" admin "$p" && peer lifecycle chaincode install "$pkg" >/dev/null 2>&1 ||
       peer lifecycle chaincode queryinstalled 2>/dev/null | grep -q "$pkgid") || die "install on $p failed"
   done
-  stop chaincode
-  start_chaincode "$pkgid"
-  echo "$pkgid" > "$NET/chaincode.id"
+  stop "$proc"
+  "start_$proc" "$pkgid"
+  echo "$pkgid" > "$NET/$proc.id"
   local orderer=(-o "127.0.0.1:$(orderer_port 0)" --tls --cafile "$ORDERER_CA")
   for org in org1 org2; do
-    (as "$org" admin && retry 30 peer lifecycle chaincode approveformyorg "${orderer[@]}" -C "$CHANNEL" -n "$CC_NAME" \
+    (as "$org" admin && retry 30 peer lifecycle chaincode approveformyorg "${orderer[@]}" -C "$CHANNEL" -n "$name" \
       --version "$seq" --sequence "$seq" --package-id "$pkgid" --signature-policy "$CC_POLICY" --waitForEvent >/dev/null) ||
       die "approve for $org failed"
   done
-  (as org1 admin && retry 30 peer lifecycle chaincode commit "${orderer[@]}" -C "$CHANNEL" -n "$CC_NAME" \
+  (as org1 admin && retry 30 peer lifecycle chaincode commit "${orderer[@]}" -C "$CHANNEL" -n "$name" \
     --version "$seq" --sequence "$seq" --signature-policy "$CC_POLICY" --waitForEvent \
     --peerAddresses "127.0.0.1:$(peer_port org1-peer0)" --tlsRootCertFiles "$(org_dir org1)/peers/peer0.org1.example.com/tls/ca.crt" \
     --peerAddresses "127.0.0.1:$(peer_port org2-peer0)" --tlsRootCertFiles "$(org_dir org2)/peers/peer0.org2.example.com/tls/ca.crt" >/dev/null) ||
     die "commit failed"
-  # Ready when every peer's chaincode answers a query.
+  # Ready when every peer's chaincode answers the probe.
   for p in "${PEERS[@]}"; do
     (as "${p%-*}" auditor "$p" && for _ in $(seq 1 60); do
-      out=$(peer chaincode query -C "$CHANNEL" -n "$CC_NAME" -c '{"Args":["Get","cachet:readiness-probe"]}' 2>&1) || true
+      if out=$(peer chaincode query -C "$CHANNEL" -n "$name" -c "$probe" 2>&1); then exit 0; fi
       [[ $out == *NOT_FOUND* ]] && exit 0
       sleep 0.5
-    done; echo "$out" >&2; exit 1) || die "$p does not reach the chaincode"
+    done; echo "$out" >&2; exit 1) || die "$p does not reach the chaincode $name"
   done
-  say "deployed $CC_NAME sequence $seq on channel $CHANNEL"
+  say "deployed $name sequence $seq on channel $CHANNEL"
 }
+
+cmd_deploy() { deploy "$CC_NAME" chaincode "$CC_PORT" '{"Args":["Get","cachet:readiness-probe"]}'; }
+cmd_deploy_baseline() { deploy "$BASELINE_NAME" baseline "$BASELINE_PORT" '{"Args":["Put","baseline:readiness-probe"]}'; }
 
 cmd_env() {
   [[ $# -eq 2 || $# -eq 3 ]] || die "usage: network.sh env ORG ROLE [PEER]"
@@ -362,7 +382,7 @@ cmd_profile() {
 
 cmd_status() {
   local p
-  for p in orderer0 orderer1 orderer2 "${PEERS[@]}" chaincode; do
+  for p in orderer0 orderer1 orderer2 "${PEERS[@]}" chaincode $([[ -f $NET/baseline.id ]] && echo baseline); do
     if running "$p"; then echo "$p running (pid $(cat "$(pidfile "$p")"))"; else echo "$p stopped"; fi
   done
 }
@@ -371,8 +391,9 @@ case ${1:-} in
 up) cmd_up ;;
 down) shift; cmd_down "$@" ;;
 deploy) cmd_deploy ;;
+deploy-baseline) cmd_deploy_baseline ;;
 env) shift; cmd_env "$@" ;;
 profile) shift; cmd_profile "$@" ;;
 status) cmd_status ;;
-*) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+*) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
