@@ -442,6 +442,18 @@ func checkReferences(t reporter, b *bundle) {
 			}
 		}
 	})
+	// Generated names carry a hash of the content: a changed value or a
+	// rotated key rolls the pods that read it.
+	for n := range b.configMaps {
+		if !generated.MatchString(n) {
+			t.Errorf("ConfigMap %s is not generated (no content hash in its name)", n)
+		}
+	}
+	for n := range b.secrets {
+		if !generated.MatchString(n) {
+			t.Errorf("Secret %s is not generated (no content hash in its name)", n)
+		}
+	}
 	for n := range b.configMaps {
 		if !used["ConfigMap/"+n] {
 			t.Errorf("ConfigMap %s is used by no pod", n)
@@ -716,6 +728,8 @@ func argFlags(args []string) map[string]string {
 	}
 	return m
 }
+
+var generated = regexp.MustCompile(`^cachet-[a-z0-9-]+-[a-z0-9]{10}$`)
 
 var packageID = regexp.MustCompile(`^[A-Za-z0-9_.+-]+:[0-9a-f]{64}$`)
 
