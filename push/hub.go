@@ -61,6 +61,9 @@ type hub struct {
 	m        *metrics
 	frames   map[uint32]frame // per-record cache of shared frames by channel hash
 	now      func() time.Time
+	// unwoken are the sessions process queued frames for since the last
+	// wake (each once).
+	unwoken []*session
 }
 
 func newHub(epoch string, start []int64, windowSize int, m *metrics) *hub {
@@ -148,7 +151,32 @@ func (h *hub) deliverLocked(s *session, it *item, now time.Time) bool {
 		s.pending = append(s.pending, f)
 		return true
 	}
-	return s.enqueue(f, now)
+	if !s.add(f, now) {
+		return false
+	}
+	if !s.wakeDue {
+		s.wakeDue = true
+		h.unwoken = append(h.unwoken, s)
+	}
+	return true
+}
+
+// wake wakes the writers of the sessions process queued frames for since
+// the last wake. The source calls it after each run of records it had
+// already received, so that a writer finds all of them queued: one write,
+// and one message for a client that takes batched frames, instead of one
+// per record. Nothing waits for records that have not arrived.
+func (h *hub) wake() {
+	h.mu.Lock()
+	unwoken := h.unwoken
+	h.unwoken = nil
+	for _, s := range unwoken {
+		s.wakeDue = false
+	}
+	h.mu.Unlock()
+	for _, s := range unwoken {
+		s.notify()
+	}
 }
 
 // customFrame encodes it for a session whose floor is ahead of the hub.

@@ -37,6 +37,7 @@ func BenchmarkProcess(b *testing.B) {
 			off := int64(0)
 			for b.Loop() {
 				h.process(0, off, v, "")
+				h.wake()
 				off++
 				if off%1024 == 0 {
 					for s := range h.sessions {

@@ -45,6 +45,7 @@ type session struct {
 	floor    []int64 // per partition, offsets below are not delivered; nil when none
 	catching bool
 	pending  []frame
+	wakeDue  bool // frames were added since the hub last woke the writer (hub.unwoken holds s)
 
 	// Owned by the transport's reader: closed when the answer to the last
 	// receipts frame was queued (handleFrame).
@@ -56,8 +57,19 @@ func newSession(id, transport string, channels []string, limit int, deadline tim
 		limit: limit, deadline: deadline, wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
-// enqueue appends f; false if the session is closed or was closed as slow.
+// enqueue appends f and wakes the writer; false if the session is closed
+// or was closed as slow.
 func (s *session) enqueue(f frame, now time.Time) bool {
+	if !s.add(f, now) {
+		return false
+	}
+	s.notify()
+	return true
+}
+
+// add appends f without waking the writer: the caller calls notify once
+// it has queued what it has.
+func (s *session) add(f frame, now time.Time) bool {
 	s.mu.Lock()
 	if s.closed != nil {
 		s.mu.Unlock()
@@ -70,6 +82,11 @@ func (s *session) enqueue(f frame, now time.Time) bool {
 		s.close(closeErr(CodeSlowConsumer, "send buffer full past the deadline"))
 		return false
 	}
+	return true
+}
+
+// notify wakes the transport's writer.
+func (s *session) notify() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -77,7 +94,6 @@ func (s *session) enqueue(f frame, now time.Time) bool {
 	if s.kick != nil {
 		s.kick()
 	}
-	return true
 }
 
 // overLimitLocked tracks how long the queue has been full and reports

@@ -66,18 +66,33 @@ func (s *source) watermarks(ctx context.Context, part int32) (low, high int64, e
 	return low, high, nil
 }
 
-// run polls until ctx is done, handing each record to h.
+// maxRun bounds the records fanned out before the writers are woken.
+const maxRun = 64
+
+// run polls until ctx is done, handing each record to h. The records
+// already received when one arrives (up to maxRun) are fanned out before
+// the writers are woken (hub.wake).
 func (s *source) run(ctx context.Context, h *hub, m *metrics, onErr func(error)) {
 	lastLag := time.Now()
+	var next ckafka.Event // an event polled while looking for more records
 	for ctx.Err() == nil {
-		switch ev := s.c.Poll(100).(type) {
+		ev := next
+		if next = nil; ev == nil {
+			ev = s.c.Poll(100)
+		}
+		switch ev := ev.(type) {
 		case *ckafka.Message:
-			if ev.TopicPartition.Error != nil {
-				onErr(ev.TopicPartition.Error)
-				continue
+			s.record(h, m, ev, onErr)
+			for range maxRun - 1 {
+				e := s.c.Poll(0)
+				more, ok := e.(*ckafka.Message)
+				if !ok {
+					next = e // nil when nothing more has arrived
+					break
+				}
+				s.record(h, m, more, onErr)
 			}
-			m.consumed.Inc()
-			h.process(ev.TopicPartition.Partition, int64(ev.TopicPartition.Offset), ev.Value, headerValue(ev.Headers, record.HeaderTraceparent))
+			h.wake()
 		case ckafka.Error:
 			if ev.Code() == ckafka.ErrAutoOffsetReset || ev.Code() == ckafka.ErrOffsetOutOfRange {
 				s.skipDeleted(ctx, h, m, onErr)
@@ -97,6 +112,16 @@ func (s *source) run(ctx context.Context, h *hub, m *metrics, onErr func(error))
 			m.lag.Set(float64(lag))
 		}
 	}
+}
+
+// record hands one polled record to h.
+func (s *source) record(h *hub, m *metrics, ev *ckafka.Message, onErr func(error)) {
+	if ev.TopicPartition.Error != nil {
+		onErr(ev.TopicPartition.Error)
+		return
+	}
+	m.consumed.Inc()
+	h.process(ev.TopicPartition.Partition, int64(ev.TopicPartition.Offset), ev.Value, headerValue(ev.Headers, record.HeaderTraceparent))
 }
 
 // ErrCatchUp is wrapped by catch-up failures (the records are gone or
