@@ -33,6 +33,7 @@ type benchConfig struct {
 	PushArgs    []string      // more `cachet push` flags
 	Centrifugo  string        // centrifugo binary
 	DialWorkers int           // handshakes in flight per worker
+	PushBatch   bool          // push clients ask for batched frames, as Centrifugo merges without asking
 	Secret      string
 	// worker returns the command that starts one worker process with
 	// args (default: this executable with "worker").
@@ -44,6 +45,7 @@ type result struct {
 	Target        string
 	Conns         int
 	Deliveries    int64 // received in the load phase
+	Frames        int64 // WebSocket data frames they came in
 	Expected      int64
 	Rate          float64 // deliveries per second
 	P50, P99      time.Duration
@@ -69,6 +71,7 @@ func runBench(ctx context.Context, args []string, out io.Writer, worker func([]s
 	pushArgs := fs.String("push-args", "", "more `cachet push` flags, space-separated")
 	fs.StringVar(&c.Centrifugo, "centrifugo-bin", ".bin/centrifugo", "centrifugo binary")
 	fs.IntVar(&c.DialWorkers, "dial-concurrency", 32, "handshakes in flight per worker")
+	fs.BoolVar(&c.PushBatch, "push-batch", true, "push clients ask for batched frames (hello batch:true); Centrifugo merges a lagging client's messages by itself")
 	fs.StringVar(&c.Secret, "secret", "pushload-secret-0123456789abcdef", "HS256 secret both servers verify tokens with")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -181,7 +184,7 @@ func runTarget(ctx context.Context, c benchConfig, target, brokers, dir string, 
 	if err != nil {
 		return r, err
 	}
-	r.Deliveries, r.ClosedByPeer = sum.received, sum.closed
+	r.Deliveries, r.Frames, r.ClosedByPeer = sum.received, sum.frames, sum.closed
 	var h merged
 	for _, rep := range sum.reports {
 		h.add(rep.Hist)
@@ -339,7 +342,7 @@ func startWorkers(ctx context.Context, c benchConfig, target, url string) ([]*wo
 		}
 		args := []string{"--target", target, "--url", url, "--conns", fmt.Sprint(n), "--first", fmt.Sprint(first),
 			"--channels", fmt.Sprint(c.Channels), "--source", fmt.Sprintf("127.0.0.%d", 2+i),
-			"--secret", c.Secret, "--dial-concurrency", fmt.Sprint(c.DialWorkers)}
+			"--secret", c.Secret, "--dial-concurrency", fmt.Sprint(c.DialWorkers), fmt.Sprintf("--batch=%t", c.PushBatch)}
 		first += n
 		var cmd *exec.Cmd
 		if c.worker != nil {
@@ -376,8 +379,8 @@ func startWorkers(ctx context.Context, c benchConfig, target, url string) ([]*wo
 
 // summary adds up the workers' answers to one command.
 type summary struct {
-	received, closed, last int64
-	reports                []workerReport
+	received, frames, closed, last int64
+	reports                        []workerReport
 }
 
 func ask(ws []*workerProc, cmd string) (summary, error) {
@@ -393,6 +396,7 @@ func ask(ws []*workerProc, cmd string) (summary, error) {
 			return s, fmt.Errorf("worker %d: %w", i, err)
 		}
 		s.received += rep.Received
+		s.frames += rep.Frames
 		s.closed += rep.Closed
 		s.last = max(s.last, rep.Last)
 		s.reports = append(s.reports, rep)
@@ -419,8 +423,8 @@ func stopWorkers(ws []*workerProc) {
 
 // report prints the table, then one `name: value` line per figure.
 func report(out io.Writer, c benchConfig, res []result) {
-	fmt.Fprintf(out, "\n%d connections, %d channels, %d invalidations/s for %s (%d deliveries/s offered), %d load processes\n",
-		c.Conns, c.Channels, c.Rate, c.Duration, c.Rate*c.Conns/c.Channels, c.Workers)
+	fmt.Fprintf(out, "\n%d connections, %d channels, %d invalidations/s for %s (%d deliveries/s offered), %d load processes, push batched frames %s\n",
+		c.Conns, c.Channels, c.Rate, c.Duration, c.Rate*c.Conns/c.Channels, c.Workers, map[bool]string{true: "on", false: "off"}[c.PushBatch])
 	fmt.Fprintf(out, "%-11s %14s %10s %10s %16s %12s %9s\n", "server", "deliveries/s", "p50", "p99", "bytes/idle conn", "delivered", "dropped")
 	by := map[string]result{}
 	for _, r := range res {
@@ -440,6 +444,9 @@ func report(out io.Writer, c benchConfig, res []result) {
 		fmt.Fprintf(out, "%s_p50_ms: %.1f\n", r.Target, r.P50.Seconds()*1000)
 		fmt.Fprintf(out, "%s_p99_ms: %.1f\n", r.Target, r.P99.Seconds()*1000)
 		fmt.Fprintf(out, "%s_bytes_per_idle_conn: %.0f\n", r.Target, r.BytesPerConn)
+		if r.Frames > 0 {
+			fmt.Fprintf(out, "%s_deliveries_per_frame: %.2f\n", r.Target, float64(r.Deliveries)/float64(r.Frames))
+		}
 	}
 	fmt.Fprintf(out, "connections: %d\n", c.Conns)
 }

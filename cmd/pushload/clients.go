@@ -41,18 +41,21 @@ func producedAt(msg []byte) (time.Time, bool) {
 	return t, err == nil
 }
 
-func protocolFor(target, secret string) (protocol, error) {
+// protocolFor returns target's protocol; batch asks push for batched
+// frames (Centrifugo merges a lagging client's messages by itself).
+func protocolFor(target, secret string, batch bool) (protocol, error) {
 	switch target {
 	case "push":
-		return pushProtocol(secret), nil
+		return pushProtocol(secret, batch), nil
 	case "centrifugo":
 		return centrifugoProtocol(secret), nil
 	}
 	return protocol{}, fmt.Errorf("unknown target %q (want push or centrifugo)", target)
 }
 
-// pushProtocol speaks Cachet's push protocol (push/PROTOCOL.md).
-func pushProtocol(secret string) protocol {
+// pushProtocol speaks Cachet's push protocol (push/PROTOCOL.md), with
+// batched frames when batch is set.
+func pushProtocol(secret string, batch bool) protocol {
 	return protocol{
 		hello: func(ch string) ([]byte, error) {
 			c := &push.Claims{Channels: []string{ch}, RegisteredClaims: jwt.RegisteredClaims{
@@ -61,7 +64,7 @@ func pushProtocol(secret string) protocol {
 			if err != nil {
 				return nil, err
 			}
-			return json.Marshal(push.ClientFrame{T: push.TypeHello, V: push.ProtocolVersion, Token: tok, Channels: []string{ch}})
+			return json.Marshal(push.ClientFrame{T: push.TypeHello, V: push.ProtocolVersion, Token: tok, Channels: []string{ch}, Batch: batch})
 		},
 		welcome: func(msg []byte) bool { return bytes.Contains(msg, []byte(`"t":"welcome"`)) },
 		pong:    func([]byte) []byte { return nil }, // WebSocket and push pings need no answer

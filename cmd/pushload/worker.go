@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,7 @@ type workerReport struct {
 	Failed   int     `json:"failed"`
 	Err      string  `json:"err,omitempty"` // the first dial or handshake failure
 	Received int64   `json:"received"`      // deliveries since the last reset
+	Frames   int64   `json:"frames"`        // WebSocket data frames they came in, since the last reset
 	Closed   int64   `json:"closed"`        // connections the server ended after they were ready
 	Last     int64   `json:"last"`          // Unix nanoseconds of the latest delivery
 	Hist     []int64 `json:"hist,omitempty"`
@@ -37,6 +39,7 @@ type worker struct {
 	proto    protocol
 	hist     hist
 	received atomic.Int64
+	frames   atomic.Int64
 	closed   atomic.Int64
 	last     atomic.Int64
 	live     atomic.Bool // ready: later read failures count as closes
@@ -57,10 +60,11 @@ func runWorker(ctx context.Context, args []string, in io.Reader, out io.Writer) 
 	source := fs.String("source", "127.0.0.1", "local address to connect from")
 	secret := fs.String("secret", "", "HS256 secret of the server's tokens")
 	parallel := fs.Int("dial-concurrency", 32, "handshakes in flight")
+	batch := fs.Bool("batch", true, "push: ask for batched frames (several messages per frame, one per line)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	proto, err := protocolFor(*target, *secret)
+	proto, err := protocolFor(*target, *secret, *batch)
 	if err != nil {
 		return err
 	}
@@ -111,7 +115,7 @@ func runWorker(ctx context.Context, args []string, in io.Reader, out io.Writer) 
 	for sc.Scan() {
 		switch sc.Text() {
 		case "report":
-			r := workerReport{Ready: rep.Ready, Failed: rep.Failed, Received: w.received.Load(),
+			r := workerReport{Ready: rep.Ready, Failed: rep.Failed, Received: w.received.Load(), Frames: w.frames.Load(),
 				Closed: w.closed.Load(), Last: w.last.Load(), Hist: w.hist.snapshot()}
 			if err := enc.Encode(r); err != nil {
 				return err
@@ -119,6 +123,7 @@ func runWorker(ctx context.Context, args []string, in io.Reader, out io.Writer) 
 		case "reset":
 			w.hist.reset()
 			w.received.Store(0)
+			w.frames.Store(0)
 			w.last.Store(0)
 			if err := enc.Encode(workerReport{}); err != nil {
 				return err
@@ -156,18 +161,24 @@ func (w *worker) open(ctx context.Context, d ws.Dialer, url, ch string, done fun
 		return err
 	}
 	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
-	for {
+	for welcomed := false; !welcomed; {
 		msg, _, err := wsutil.ReadServerData(rw)
 		if err != nil {
 			conn.Close()
 			return fmt.Errorf("waiting for the welcome: %w", err)
 		}
-		if w.proto.welcome(msg) {
-			break
-		}
-		if p := w.proto.pong(msg); p == nil {
-			conn.Close()
-			return fmt.Errorf("refused: %.200s", msg)
+		// The welcome may share its frame with what follows it.
+		w.frames.Add(1)
+		for line := range lines(msg) {
+			switch {
+			case welcomed:
+				w.message(conn, line, time.Now())
+			case w.proto.welcome(line):
+				welcomed = true
+			case w.proto.pong(line) == nil:
+				conn.Close()
+				return fmt.Errorf("refused: %.200s", line)
+			}
 		}
 	}
 	conn.SetReadDeadline(time.Time{})
@@ -206,6 +217,17 @@ func (w *worker) read(ctx context.Context, conn net.Conn, rw io.ReadWriter) {
 			continue
 		}
 		now := time.Now()
+		w.frames.Add(1)
+		for line := range lines(msg) {
+			w.message(conn, line, now)
+		}
+	}
+}
+
+// lines yields the messages of one frame: both servers may merge several,
+// one per line.
+func lines(msg []byte) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
 		for len(msg) > 0 {
 			line := msg
 			if i := bytes.IndexByte(msg, '\n'); i >= 0 {
@@ -213,14 +235,21 @@ func (w *worker) read(ctx context.Context, conn net.Conn, rw io.ReadWriter) {
 			} else {
 				msg = nil
 			}
-			if t, ok := producedAt(line); ok {
-				w.hist.add(now.Sub(t))
-				w.received.Add(1)
-				w.setLast(now.UnixNano())
-			} else if p := w.proto.pong(line); p != nil {
-				wsutil.WriteClientText(conn, p)
+			if !yield(line) {
+				return
 			}
 		}
+	}
+}
+
+// message counts one delivery received at now, or answers a ping.
+func (w *worker) message(conn net.Conn, line []byte, now time.Time) {
+	if t, ok := producedAt(line); ok {
+		w.hist.add(now.Sub(t))
+		w.received.Add(1)
+		w.setLast(now.UnixNano())
+	} else if p := w.proto.pong(line); p != nil {
+		wsutil.WriteClientText(conn, p)
 	}
 }
 
