@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -34,6 +35,7 @@ func runPush(ctx context.Context, args []string, w io.Writer) error {
 	issuer := fs.String("issuer", "", "issuer tokens must name (empty: not checked)")
 	origins := fs.String("allowed-origins", "", "comma-separated page origins allowed to connect (empty: any)")
 	otlp := fs.String("otlp-endpoint", "", "OTLP/HTTP endpoint for push.fanout and the browsers' spans (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no export)")
+	pprofAddr := fs.String("pprof", "", "address serving Go's profiles at /debug/pprof/ (empty: none), for benchmarks")
 	var cfg push.Config
 	fs.StringVar(&cfg.AdviceTopic, "advice-topic", record.TopicAdvice, `topic of analytics' advice sent to browsers ("-": none)`)
 	fs.IntVar(&cfg.Window, "window", 4096, "replay window per partition, records")
@@ -59,6 +61,13 @@ func runPush(ctx context.Context, args []string, w io.Writer) error {
 		cfg.AllowedOrigins = strings.Split(*origins, ",")
 	}
 	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if *pprofAddr != "" {
+		stop, err := servePprof(*pprofAddr, w)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	shutdown, err := telemetry.Setup(ctx, telemetry.Config{Service: "cachet-push", Endpoint: *otlp})
 	if err != nil {
 		return err
@@ -109,4 +118,21 @@ func servePushOn(ctx context.Context, cfg push.Config, ln net.Listener, w io.Wri
 		err = nil
 	}
 	return err
+}
+
+// servePprof serves net/http/pprof's handlers on addr until stop.
+func servePprof(addr string, w io.Writer) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	fmt.Fprintf(w, "push: profiles on http://%s/debug/pprof/\n", ln.Addr())
+	return func() { hs.Close() }, nil
 }

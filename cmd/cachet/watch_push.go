@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -182,7 +183,8 @@ func (wp *watchPush) session(ctx context.Context) (received bool, err error) {
 	}
 	defer c.CloseNow()
 	c.SetReadLimit(1 << 20)
-	hello, _ := json.Marshal(map[string]any{"t": "hello", "v": push.ProtocolVersion, "token": tok, "channels": wp.channels, "pos": wp.pos})
+	// batch: the server may put several frames in one message, one per line.
+	hello, _ := json.Marshal(map[string]any{"t": "hello", "v": push.ProtocolVersion, "token": tok, "channels": wp.channels, "pos": wp.pos, "batch": true})
 	if err := c.Write(ctx, websocket.MessageText, hello); err != nil {
 		return false, err
 	}
@@ -201,18 +203,20 @@ func (wp *watchPush) session(ctx context.Context) (received bool, err error) {
 			}
 			return received, err
 		}
-		var f watchFrame
-		if err := json.Unmarshal(data, &f); err != nil {
-			return received, fmt.Errorf("server sent a frame that is not JSON: %w", err)
-		}
-		if f.T == push.TypeWelcome {
-			received = true
-		}
-		if f.Pos != "" {
-			wp.pos = f.Pos
-		}
-		if err := wp.print(f, data); err != nil {
-			return received, err
+		for line := range bytes.SplitSeq(data, []byte("\n")) {
+			var f watchFrame
+			if err := json.Unmarshal(line, &f); err != nil {
+				return received, fmt.Errorf("server sent a frame that is not JSON: %w", err)
+			}
+			if f.T == push.TypeWelcome {
+				received = true
+			}
+			if f.Pos != "" {
+				wp.pos = f.Pos
+			}
+			if err := wp.print(f, line); err != nil {
+				return received, err
+			}
 		}
 	}
 }
