@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -64,37 +65,72 @@ func (b *bundle) deployment(c string) *appsv1.Deployment {
 	return nil
 }
 
-// build renders an overlay with kustomize's library, as `kustomize build`
-// (and `kubectl apply -k`) would, and decodes every document strictly into
-// its API type: an unknown or misspelt field is an error.
-func build(t *testing.T, overlay string) *bundle {
-	t.Helper()
+// rendered is one document of an overlay's kustomize output.
+type rendered struct {
+	id, name string // "apps/v1/Deployment", "apps/v1/Deployment cachet/cachet-push"
+	raw      []byte // JSON
+}
+
+// renders caches each overlay's kustomize output: the tests that break a
+// layout on purpose decode a fresh copy each time instead of building again.
+var renders struct {
+	sync.Mutex
+	docs         map[string][]rendered
+	placeholders map[string][]string
+}
+
+// render runs kustomize's library on an overlay, as `kustomize build`
+// (and `kubectl apply -k`) would, once per test run.
+func render(overlay string) ([]rendered, []string, error) {
+	renders.Lock()
+	defer renders.Unlock()
+	if docs, ok := renders.docs[overlay]; ok {
+		return docs, renders.placeholders[overlay], nil
+	}
 	mem, placeholders, err := loadTree(".", overlays)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	rm, err := k.Run(mem, "/deploy/overlays/"+overlay)
 	if err != nil {
-		t.Fatalf("kustomize build overlays/%s: %v", overlay, err)
+		return nil, nil, fmt.Errorf("kustomize build overlays/%s: %w", overlay, err)
 	}
-	b := &bundle{overlay: overlay, placeholders: placeholders[overlay], accounts: map[string]*corev1.ServiceAccount{},
-		configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{}}
-	seen := map[string]bool{}
+	var docs []rendered
 	for _, r := range rm.Resources() {
 		id := r.GetApiVersion() + "/" + r.GetKind()
-		name := fmt.Sprintf("%s %s/%s", id, r.GetNamespace(), r.GetName())
-		if seen[name] {
-			t.Errorf("%s: %s twice", overlay, name)
-		}
-		seen[name] = true
 		raw, err := r.MarshalJSON()
 		if err != nil {
-			t.Fatalf("%s: %s: %v", overlay, name, err)
+			return nil, nil, fmt.Errorf("%s %s: %w", id, r.GetName(), err)
 		}
-		obj, err := decodeStrict(id, raw)
+		docs = append(docs, rendered{id: id, name: fmt.Sprintf("%s %s/%s", id, r.GetNamespace(), r.GetName()), raw: raw})
+	}
+	if renders.docs == nil {
+		renders.docs, renders.placeholders = map[string][]rendered{}, map[string][]string{}
+	}
+	renders.docs[overlay], renders.placeholders[overlay] = docs, placeholders[overlay]
+	return docs, placeholders[overlay], nil
+}
+
+// build renders an overlay and decodes every document strictly into its
+// API type: an unknown kind or a misspelt field is an error.
+func build(t *testing.T, overlay string) *bundle {
+	t.Helper()
+	docs, placeholders, err := render(overlay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bundle{overlay: overlay, placeholders: placeholders, accounts: map[string]*corev1.ServiceAccount{},
+		configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{}}
+	seen := map[string]bool{}
+	for _, d := range docs {
+		if seen[d.name] {
+			t.Errorf("%s: %s twice", overlay, d.name)
+		}
+		seen[d.name] = true
+		obj, err := decodeStrict(d.id, d.raw)
 		if err != nil {
-			t.Errorf("%s: %s: %v", overlay, name, err)
+			t.Errorf("%s: %s: %v", overlay, d.name, err)
 			continue
 		}
 		switch o := obj.(type) {
