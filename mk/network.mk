@@ -26,7 +26,7 @@ test-network: fabric sdk chromium vet-e2e ## end-to-end tests on a real network 
 
 TEST_TARGETS += test-network
 
-bench-network: fabric ## invalidation throughput on a real network: single, coalesced, batched (ratios in one run)
+bench-network: fabric ## invalidation throughput on a real network: single, coalesced, batched (sequential and concurrent), against a trivial put contract (ratios in one run)
 	go test -tags e2e -run '^$$' -bench InvalidationPaths -benchtime 1x -timeout 15m ./e2e/...
 
 BENCH_TARGETS += bench-network
