@@ -218,8 +218,11 @@ export function connect(kind: "ws" | "sse", pushUrl: string, token: string, chan
   const ws = new WebSocket(endpoint(pushUrl, "ws", base));
   const send = (f: unknown): boolean => ws.readyState === WebSocket.OPEN && (ws.send(JSON.stringify(f)), true);
   shut = () => ws.close(1000);
-  ws.onopen = () => send({ t: "hello", v: 1, token, channels, ...(pos ? { pos } : {}) });
-  ws.onmessage = (m: MessageEvent<string>) => onData(m.data);
+  // batch: the server may merge queued frames into one message, one per line.
+  ws.onopen = () => send({ t: "hello", v: 1, token, channels, ...(pos ? { pos } : {}), batch: true });
+  ws.onmessage = (m: MessageEvent<string>) => {
+    for (const line of m.data.split("\n")) if (!ended) onData(line);
+  };
   ws.onclose = (e) => end(closeAction(e.code), `closed ${e.code} ${e.reason}`);
   session.refresh = (t) => {
     token = t;
