@@ -13,13 +13,36 @@ type Config struct {
 	Brokers string
 	// ClientID names the client in broker logs and metrics (client.id).
 	ClientID string
+
+	// SecurityProtocol is plaintext (also when empty), ssl, sasl_plaintext
+	// or sasl_ssl (security.protocol).
+	SecurityProtocol SecurityProtocol
+	// SASLMechanism, SASLUsername and SASLPassword authenticate with
+	// SASL/PLAIN or SASL/SCRAM (sasl.mechanisms, sasl.username,
+	// sasl.password); the sasl_ protocols need them, unless Extra sets
+	// sasl.mechanisms to a mechanism of its own.
+	SASLMechanism SASLMechanism
+	SASLUsername  string
+	SASLPassword  string
+	// TLSCAFile is a PEM file of the CAs the brokers' certificates are
+	// checked against (ssl.ca.location; empty: the system's roots).
+	// TLSCertFile and TLSKeyFile are the client's certificate and key, for
+	// brokers that require client certificates (ssl.certificate.location,
+	// ssl.key.location). With ssl and sasl_ssl only.
+	TLSCAFile, TLSCertFile, TLSKeyFile string
+
 	// Extra holds librdkafka properties applied last, over Cachet's defaults
-	// (security.protocol, sasl.*, tuning). Use it knowingly: overriding
-	// acks or isolation.level gives up the guarantees documented here.
+	// and the security settings above (tuning, mechanisms Config does not
+	// name). Use it knowingly: overriding acks or isolation.level gives up
+	// the guarantees documented here.
 	Extra ckafka.ConfigMap
 }
 
-// Validate reports a Config with no brokers or an empty broker entry.
+// Validate reports a Config with no brokers or an empty broker entry, and
+// security settings that cannot work together: SASL settings without a
+// sasl_ protocol, a sasl_ protocol without a mechanism or credentials, TLS
+// files without ssl or sasl_ssl, a file that is missing, a client
+// certificate without its key.
 func (c Config) Validate() error {
 	if strings.TrimSpace(c.Brokers) == "" {
 		return &ConfigError{Field: "brokers", Reason: "empty bootstrap list"}
@@ -29,7 +52,7 @@ func (c Config) Validate() error {
 			return &ConfigError{Field: "brokers", Reason: "empty entry in " + c.Brokers}
 		}
 	}
-	return nil
+	return c.validateSecurity()
 }
 
 func (c Config) base() ckafka.ConfigMap {
@@ -39,6 +62,7 @@ func (c Config) base() ckafka.ConfigMap {
 	if c.ClientID != "" {
 		m["client.id"] = c.ClientID
 	}
+	c.security(m)
 	return m
 }
 

@@ -6,4 +6,9 @@
 // Producers built from Config are idempotent with acks=all; consumers read
 // only committed records (isolation.level=read_committed), so records of an
 // aborted Kafka transaction never reach a daemon.
+//
+// Config also carries the security settings (TLS with a CA and a client
+// certificate, SASL/PLAIN and SASL/SCRAM), checked by Validate and mapped
+// to librdkafka's properties; Ping tells a daemon at start whether the
+// brokers accept it.
 package kafka

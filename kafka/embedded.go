@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 
@@ -17,6 +18,7 @@ import (
 type Embedded struct {
 	cluster *kfake.Cluster
 	addr    string
+	sasl    *Config
 	once    sync.Once
 }
 
@@ -28,6 +30,7 @@ type embeddedConfig struct {
 	partitions int
 	topics     []TopicSpec
 	dataDir    string
+	sasl       *Config // security settings of a SASL broker, or nil
 	extra      []kfake.Opt
 }
 
@@ -76,6 +79,11 @@ func StartEmbedded(ctx context.Context, opts ...EmbeddedOption) (*Embedded, erro
 	if c.dataDir != "" {
 		kopts = append(kopts, kfake.DataDir(c.dataDir))
 	}
+	sopts, err := c.saslOpts()
+	if err != nil {
+		return nil, err
+	}
+	kopts = append(kopts, sopts...)
 	kopts = append(kopts, c.extra...)
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -84,7 +92,13 @@ func StartEmbedded(ctx context.Context, opts ...EmbeddedOption) (*Embedded, erro
 	if err != nil {
 		return nil, fmt.Errorf("kafka: start embedded broker: %w", err)
 	}
-	e := &Embedded{cluster: cl, addr: strings.Join(cl.ListenAddrs(), ",")}
+	e := &Embedded{cluster: cl, addr: strings.Join(cl.ListenAddrs(), ","), sasl: c.sasl}
+	if c.sasl != nil {
+		if err := advertiseHandshakeV0(cl, func() (net.Conn, error) { return net.Dial("tcp", e.addr) }); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
 	if err := EnsureTopics(ctx, e.Config("cachet-embedded"), c.topics); err != nil {
 		e.Close()
 		return nil, err
@@ -95,9 +109,15 @@ func StartEmbedded(ctx context.Context, opts ...EmbeddedOption) (*Embedded, erro
 // Addr returns the bootstrap address, "127.0.0.1:port".
 func (e *Embedded) Addr() string { return e.addr }
 
-// Config returns a client Config for this broker.
+// Config returns a client Config for this broker, with its SASL
+// credentials when it was started WithSASL.
 func (e *Embedded) Config(clientID string) Config {
-	return Config{Brokers: e.addr, ClientID: clientID}
+	c := Config{Brokers: e.addr, ClientID: clientID}
+	if e.sasl != nil {
+		c.SecurityProtocol, c.SASLMechanism = e.sasl.SecurityProtocol, e.sasl.SASLMechanism
+		c.SASLUsername, c.SASLPassword = e.sasl.SASLUsername, e.sasl.SASLPassword
+	}
+	return c
 }
 
 // Cluster exposes the kfake cluster for tests that drive it directly

@@ -3,6 +3,8 @@ package kafka
 import (
 	"errors"
 	"fmt"
+
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 )
 
 // ErrClosed is returned by operations on a closed embedded broker.
@@ -51,3 +53,25 @@ type ClientError struct {
 func (e *ClientError) Error() string { return fmt.Sprintf("kafka: new %s: %v", e.Kind, e.Err) }
 
 func (e *ClientError) Unwrap() error { return e.Err }
+
+// ConnectError reports brokers that could not be reached or refused the
+// client. Err is the client's last error: a confluent-kafka-go kafka.Error
+// (code ErrAuthentication for refused SASL credentials, ErrSsl for a failed
+// TLS handshake), joined with the context's error when time ran out.
+type ConnectError struct {
+	Brokers string
+	Err     error
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("kafka: connect to %s: %v", e.Brokers, e.Err)
+}
+
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// Refused reports whether the brokers answered and refused the client
+// (credentials, TLS): waiting or retrying does not help.
+func (e *ConnectError) Refused() bool {
+	var ke ckafka.Error
+	return errors.As(e.Err, &ke) && refused(ke)
+}
