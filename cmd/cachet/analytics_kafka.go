@@ -21,7 +21,8 @@ import (
 // runAnalyticsKafka runs `cachet analytics run` (the daemon) or `top`.
 func runAnalyticsKafka(ctx context.Context, sub string, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("cachet analytics "+sub, flag.ContinueOnError)
-	brokers := fs.String("brokers", envOr("CACHET_BROKERS", "127.0.0.1:9092"), "Kafka bootstrap servers (env CACHET_BROKERS)")
+	var kf kafkaFlags
+	kf.register(fs, "127.0.0.1:9092")
 	if sub == "top" {
 		n := fs.Int("n", 20, "how many keys")
 		by := fs.String("by", "stale", "order: stale (expected stale reads) or conflict")
@@ -37,7 +38,11 @@ func runAnalyticsKafka(ctx context.Context, sub string, args []string, w io.Writ
 		default:
 			return usageError{"--by: want stale or conflict"}
 		}
-		return analyticsTop(ctx, *brokers, *n, less, *wait, w)
+		cfg, err := kf.config("cachet-analytics-top")
+		if err != nil {
+			return err
+		}
+		return analyticsTop(ctx, cfg, *n, less, *wait, w)
 	}
 	kind := fs.String("engine", "auto", "scorer: cpu, cuda or auto (cuda and auto fall back to cpu, with a log line)")
 	group := fs.String("group", "cachet-analytics", "consumer group")
@@ -58,7 +63,13 @@ func runAnalyticsKafka(ctx context.Context, sub string, args []string, w io.Writ
 		return usageError{err.Error()}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	cfg := kafka.Config{Brokers: *brokers, ClientID: "cachet-analytics"}
+	cfg, err := kf.config("cachet-analytics")
+	if err != nil {
+		return err
+	}
+	if err := pingKafka(ctx, cfg); err != nil {
+		return err
+	}
 	if err := kafka.EnsureTopics(ctx, cfg, kafka.CachetTopics(*partitions, *replication)); err != nil {
 		return err
 	}
@@ -149,8 +160,8 @@ func (k *kafkaProducer) Flush(ctx context.Context) error {
 
 // analyticsTop reads cachet.advice from the start and prints the riskiest
 // keys by their latest advice.
-func analyticsTop(ctx context.Context, brokers string, n int, less func(a, b record.Advice) bool, wait time.Duration, w io.Writer) error {
-	c, err := kafka.NewConsumer(kafka.Config{Brokers: brokers, ClientID: "cachet-analytics-top"}, fmt.Sprintf("cachet-top-%d", time.Now().UnixNano()), "earliest")
+func analyticsTop(ctx context.Context, cfg kafka.Config, n int, less func(a, b record.Advice) bool, wait time.Duration, w io.Writer) error {
+	c, err := kafka.NewConsumer(cfg, fmt.Sprintf("cachet-top-%d", time.Now().UnixNano()), "earliest")
 	if err != nil {
 		return fmt.Errorf("kafka consumer: %w", err)
 	}

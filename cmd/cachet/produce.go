@@ -42,18 +42,24 @@ func (e *produceError) Unwrap() error { return e.Err }
 // browser tests use it to inject invalidations without a ledger.
 func runProduce(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("cachet produce", flag.ContinueOnError)
-	brokers := fs.String("brokers", os.Getenv("CACHET_BROKERS"), "Kafka bootstrap servers (env CACHET_BROKERS)")
+	var kf kafkaFlags
+	kf.register(fs, "")
 	topic := fs.String("topic", record.TopicTransitions, "topic to write to")
 	if ok, err := parseFlags(fs, args); !ok {
 		return err
 	}
-	p, err := kafka.NewProducer(kafka.Config{Brokers: *brokers, ClientID: "cachet-produce"}, "")
+	cfg, err := kf.config("cachet-produce")
+	if err != nil {
+		return err
+	}
+	p, err := kafka.NewProducer(cfg, "")
 	if err != nil {
 		return err
 	}
 	defer p.Close()
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 0, 64<<10), record.MaxRecordBytes)
+	pinged := false
 	for line := 1; in.Scan(); line++ {
 		if len(in.Bytes()) == 0 {
 			continue
@@ -64,6 +70,12 @@ func runProduce(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		if err != nil {
 			return &produceError{Line: line, Err: err}
+		}
+		if !pinged { // once there is something to send: refused credentials fail at once
+			if err := pingKafka(ctx, cfg); err != nil {
+				return err
+			}
+			pinged = true
 		}
 		m, err := produceOne(ctx, p, *topic, t)
 		if err != nil {

@@ -26,7 +26,8 @@ func init() {
 
 func runPush(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("cachet push", flag.ContinueOnError)
-	brokers := fs.String("brokers", envOr("CACHET_BROKERS", "127.0.0.1:9092"), "Kafka bootstrap servers (env CACHET_BROKERS)")
+	var kf kafkaFlags
+	kf.register(fs, "127.0.0.1:9092")
 	embedded := fs.Bool("embedded", false, "start an embedded Kafka broker in process and use it (a quick try)")
 	listen := fs.String("listen", "127.0.0.1:8090", "HTTP address serving /ws, /sse, /receipts, /spans, /metrics and /healthz")
 	secret := fs.String("jwt-secret", os.Getenv("CACHET_PUSH_SECRET"), "HS256 secret for tokens (env CACHET_PUSH_SECRET)")
@@ -73,7 +74,6 @@ func runPush(ctx context.Context, args []string, w io.Writer) error {
 		return err
 	}
 	defer shutdown(context.WithoutCancel(ctx))
-	cfg.Kafka = kafka.Config{Brokers: *brokers, ClientID: "cachet-push"}
 	if *embedded {
 		b, err := kafka.StartEmbedded(ctx)
 		if err != nil {
@@ -82,6 +82,13 @@ func runPush(ctx context.Context, args []string, w io.Writer) error {
 		defer b.Close()
 		cfg.Kafka = b.Config("cachet-push")
 		fmt.Fprintf(w, "kafka: embedded broker on %s\n", b.Addr())
+	} else {
+		if cfg.Kafka, err = kf.config("cachet-push"); err != nil {
+			return err
+		}
+		if err := pingKafka(ctx, cfg.Kafka); err != nil {
+			return err
+		}
 	}
 	return servePush(ctx, cfg, *listen, w)
 }

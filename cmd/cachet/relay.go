@@ -41,19 +41,26 @@ func (f *relayFlags) register(fs *flag.FlagSet, prefix string) {
 
 func init() {
 	register(ledgerCommand("relay", "produce every committed transition to Kafka exactly once (cachet.transitions); several instances: one leads", "[flags]", func(fs *flag.FlagSet) func(context.Context, *gateway.Client, *connFlags, []string, io.Writer) error {
-		brokers := fs.String("brokers", envOr("CACHET_BROKERS", "127.0.0.1:9092"), "Kafka bootstrap servers (env CACHET_BROKERS)")
+		var kf kafkaFlags
+		kf.register(fs, "127.0.0.1:9092")
 		otlp := fs.String("otlp-endpoint", os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), "OTLP/HTTP endpoint for spans (env OTEL_EXPORTER_OTLP_ENDPOINT; empty: no export)")
 		var rf relayFlags
 		rf.register(fs, "")
 		fs.IntVar(&rf.partitions, "partitions", kafka.DefaultTransitionPartitions, "partitions of Cachet's topics when they must be created")
 		fs.IntVar(&rf.replication, "replication", 1, "replication factor of Cachet's topics when they must be created")
 		return func(ctx context.Context, cl *gateway.Client, _ *connFlags, _ []string, w io.Writer) error {
+			cfg, err := kf.config("cachet-relay")
+			if err != nil {
+				return err
+			}
 			shutdown, err := telemetry.Setup(ctx, telemetry.Config{Service: "cachet-relay", Endpoint: *otlp})
 			if err != nil {
 				return err
 			}
 			defer shutdown(context.WithoutCancel(ctx))
-			cfg := kafka.Config{Brokers: *brokers, ClientID: "cachet-relay"}
+			if err := pingKafka(ctx, cfg); err != nil {
+				return err
+			}
 			if err := kafka.EnsureTopics(ctx, cfg, kafka.CachetTopics(rf.partitions, rf.replication)); err != nil {
 				return err
 			}

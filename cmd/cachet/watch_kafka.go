@@ -24,7 +24,8 @@ func init() {
 // the ledger watch, dropping repeats and versions older than one printed.
 func runWatchKafka(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("cachet watch --kafka", flag.ContinueOnError)
-	brokers := fs.String("brokers", envOr("CACHET_BROKERS", "127.0.0.1:9092"), "Kafka bootstrap servers (env CACHET_BROKERS)")
+	var kf kafkaFlags
+	kf.register(fs, "127.0.0.1:9092")
 	fromBeginning := fs.Bool("from-beginning", false, "print the topic from its start (default: only new records)")
 	asJSON := fs.Bool("json", false, "print each transition record as JSON")
 	if ok, err := parseFlags(fs, args); !ok {
@@ -36,7 +37,11 @@ func runWatchKafka(ctx context.Context, args []string, w io.Writer) error {
 	}
 	// A group of its own: every watch sees every record.
 	group := fmt.Sprintf("cachet-watch-%d-%d", os.Getpid(), time.Now().UnixNano())
-	c, err := kafka.NewConsumer(kafka.Config{Brokers: *brokers, ClientID: "cachet-watch"}, group, reset)
+	cfg, err := kf.config("cachet-watch")
+	if err != nil {
+		return err
+	}
+	c, err := kafka.NewConsumer(cfg, group, reset)
 	if err != nil {
 		return err
 	}
