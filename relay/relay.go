@@ -76,7 +76,10 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Height, if set, returns the ledger height for the lag metrics.
 	Height func(ctx context.Context) (uint64, error)
-	Log    *slog.Logger
+	// UnhealthyAfter is how long a leader's Kafka sessions may keep failing
+	// before HealthHandler answers 503 (1 minute).
+	UnhealthyAfter time.Duration
+	Log            *slog.Logger
 }
 
 // Stats counts what a relay did; the metrics read it.
@@ -99,6 +102,9 @@ type Relay struct {
 	cfg   Config
 	log   *slog.Logger
 	Stats Stats
+
+	state             atomic.Int32 // a State
+	kafkaFailingSince atomic.Int64 // unix nanoseconds of the first failed session since the last good one; 0: none
 }
 
 // New checks cfg and returns a Relay.
@@ -123,6 +129,7 @@ func New(cfg Config) (*Relay, error) {
 	def(&cfg.OpTimeout, opTimeout)
 	def(&cfg.MinBackoff, 100*time.Millisecond)
 	def(&cfg.MaxBackoff, 10*time.Second)
+	def(&cfg.UnhealthyAfter, defaultUnhealthyAfter)
 	if cfg.MaxRecords <= 0 {
 		cfg.MaxRecords = 500
 	}
@@ -169,6 +176,8 @@ func (e *KafkaError) Is(target error) bool { return target == ErrFenced && e.Fen
 // Run relays until ctx ends (it returns nil then) or the ledger source
 // fails for good. Kafka failures never end it: they are retried.
 func (r *Relay) Run(ctx context.Context) error {
+	defer r.state.Store(int32(StateStopping))
+	defer r.stopOnDone(ctx)()
 	lease := r.cfg.Lease
 	if lease == nil {
 		gl, err := NewGroupLease(r.cfg.Kafka, TransactionalID(r.cfg.Channel), r.cfg.InstanceID, r.log)
@@ -180,6 +189,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 	for {
 		r.log.Info("relay: standby", "channel", r.cfg.Channel)
+		r.setState(StateStandby)
 		lead, release, err := lease.Acquire(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -187,8 +197,10 @@ func (r *Relay) Run(ctx context.Context) error {
 			}
 			return err
 		}
+		r.setState(StateLeading)
 		err = r.leadWhileHeld(lead)
 		release()
+		r.kafkaFailingSince.Store(0)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -212,6 +224,7 @@ func (r *Relay) leadWhileHeld(lead context.Context) error {
 		if !errors.As(err, &ke) {
 			return err
 		}
+		r.kafkaFailingSince.CompareAndSwap(0, time.Now().UnixNano())
 		wait := min(r.cfg.MaxBackoff, r.cfg.MinBackoff<<min(attempt, 16))
 		if ke.Fenced() {
 			// Another relay took the transactional.id: it holds the lease,

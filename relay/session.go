@@ -112,6 +112,7 @@ func (r *Relay) lead(ctx context.Context) (err error) {
 		r.log.Info("relay: leading from block "+strconv.FormatUint(r.cfg.StartBlock, 10)+" (no position yet)", "channel", r.cfg.Channel)
 	}
 	r.Stats.Leader.Store(true)
+	r.kafkaFailingSince.Store(0)
 
 	items := make(chan item, r.cfg.Buffer)
 	room := make(budget, r.cfg.Buffer)

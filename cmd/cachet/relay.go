@@ -35,7 +35,7 @@ func (f *relayFlags) register(fs *flag.FlagSet, prefix string) {
 	fs.Uint64Var(&f.from, prefix+"from", 0, "first block to relay when cachet.positions holds no position for the channel")
 	fs.IntVar(&f.maxRecords, prefix+"max-records", 500, "records per Kafka transaction (a ledger transaction is never split)")
 	fs.DurationVar(&f.linger, prefix+"linger", 0, "longest a Kafka transaction stays open to gather more ledger transactions (0: commit as soon as none is waiting)")
-	fs.StringVar(&f.metricsListen, prefix+"metrics-listen", "", "address serving Prometheus /metrics (empty: off)")
+	fs.StringVar(&f.metricsListen, prefix+"metrics-listen", "", "address serving Prometheus /metrics and the health check /healthz (empty: off)")
 	fs.StringVar(&f.instanceID, prefix+"instance-id", os.Getenv("CACHET_RELAY_INSTANCE"), "stable name of this relay among the channel's relays (env CACHET_RELAY_INSTANCE): a restart with the same name resumes leading at once")
 }
 
@@ -87,6 +87,7 @@ func runRelay(ctx context.Context, src relay.Source, height func(context.Context
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.Handle("GET /healthz", r.HealthHandler())
 		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go hs.Serve(ln)
 		defer hs.Close()
