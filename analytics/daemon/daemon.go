@@ -52,6 +52,7 @@ type Daemon struct {
 	eng    *engine.Engine
 	skips  uint64
 	issued uint64
+	m      *metrics
 }
 
 // New builds the daemon, choosing the scorer (with a CPU fallback).
@@ -78,7 +79,9 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	cfg.Log.Info("analytics engine", "engine", s.Name(), "requested", string(cfg.Engine))
-	return &Daemon{cfg: cfg, eng: eng}, nil
+	d := &Daemon{cfg: cfg, eng: eng, m: newMetrics()}
+	d.snapshot()
+	return d, nil
 }
 
 // EngineName is the scorer in use: "cpu" or "cuda".
@@ -93,6 +96,7 @@ func (d *Daemon) Close() error { return d.eng.Scorer().Close() }
 // Handle feeds one record to the model. Unusable records are counted and
 // skipped; the returned error is only for logging.
 func (d *Daemon) Handle(m Message) error {
+	d.count(m)
 	var err error
 	switch m.Topic {
 	case record.TopicTransitions:
@@ -109,7 +113,9 @@ func (d *Daemon) Handle(m Message) error {
 }
 
 // Publish scores every key now and produces advice for those that changed.
-func (d *Daemon) Publish(ctx context.Context, p Producer) (int, error) {
+func (d *Daemon) Publish(ctx context.Context, p Producer) (n int, err error) {
+	start := time.Now()
+	defer func() { d.timeRound(start, n) }()
 	advice, err := d.eng.Changed(ctx, d.cfg.Clock())
 	if err != nil {
 		return 0, err
@@ -134,6 +140,7 @@ func (d *Daemon) Publish(ctx context.Context, p Producer) (int, error) {
 
 // Run consumes until ctx ends, publishing changed advice every Interval.
 func (d *Daemon) Run(ctx context.Context, c Consumer, p Producer) error {
+	defer d.markRunning(ctx)()
 	next := d.cfg.Clock().Add(d.cfg.Interval)
 	for {
 		m, ok, err := c.Poll(ctx)

@@ -39,6 +39,6 @@ func setupAnalyticsDev(fs *flag.FlagSet) func(ctx context.Context, env devEnv) e
 		if *interval <= 0 {
 			return usageError{fmt.Sprintf("--analytics-interval %s: want a positive duration", *interval)}
 		}
-		return runAnalyticsDaemon(ctx, cfg, "cachet-dev-analytics", dc, "analytics: started, ", env.Out)
+		return runAnalyticsDaemon(ctx, cfg, "cachet-dev-analytics", dc, "", "analytics: started, ", env.Out)
 	}
 }

@@ -6,13 +6,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"time"
 
 	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cachetsync/cachet/analytics/daemon"
 	"github.com/cachetsync/cachet/analytics/engine"
+	"github.com/cachetsync/cachet/analytics/model"
 	"github.com/cachetsync/cachet/analytics/score"
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
@@ -49,6 +54,9 @@ func runAnalyticsKafka(ctx context.Context, sub string, args []string, w io.Writ
 	partitions := fs.Int("partitions", kafka.DefaultTransitionPartitions, "partitions of Cachet's topics when they must be created")
 	replication := fs.Int("replication", 1, "replication factor of Cachet's topics when they must be created")
 	interval := fs.Duration("interval", time.Second, "how often advice is recomputed and changes published")
+	listen := fs.String("listen", "", "address serving Prometheus /metrics and the health check /healthz (empty: off)")
+	mc := model.DefaultConfig()
+	fs.IntVar(&mc.MaxKeys, "max-keys", mc.MaxKeys, "most keys tracked (written and read-only); when full, read-only keys are evicted, then new keys refused")
 	p := score.DefaultParams()
 	fs.Float64Var(&p.PStaleTarget, "p-stale-target", p.PStaleTarget, "highest acceptable P(a copy goes stale before it expires)")
 	fs.Float64Var(&p.BlockWindow, "block-window", p.BlockWindow, "seconds within which two orgs' writes to one key collide")
@@ -62,6 +70,9 @@ func runAnalyticsKafka(ctx context.Context, sub string, args []string, w io.Writ
 	if err := p.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
+	if mc.MaxKeys <= 0 {
+		return usageError{fmt.Sprintf("--max-keys %d: want a positive number", mc.MaxKeys)}
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	cfg, err := kf.config("cachet-analytics")
 	if err != nil {
@@ -73,17 +84,34 @@ func runAnalyticsKafka(ctx context.Context, sub string, args []string, w io.Writ
 	if err := kafka.EnsureTopics(ctx, cfg, kafka.CachetTopics(*partitions, *replication)); err != nil {
 		return err
 	}
-	return runAnalyticsDaemon(ctx, cfg, *group, daemon.Config{Engine: k, Params: p, Interval: *interval, Log: log}, "analytics: ", w)
+	dc := daemon.Config{Engine: k, Params: p, Model: model.Config{MaxKeys: mc.MaxKeys}, Interval: *interval, Log: log}
+	return runAnalyticsDaemon(ctx, cfg, *group, dc, *listen, "analytics: ", w)
 }
 
 // runAnalyticsDaemon consumes cachet.transitions and cachet.reads from cfg's
 // brokers and publishes cachet.advice until ctx is done.
-func runAnalyticsDaemon(ctx context.Context, cfg kafka.Config, group string, dc daemon.Config, prefix string, w io.Writer) error {
+// With a listen address it serves /metrics and /healthz there.
+func runAnalyticsDaemon(ctx context.Context, cfg kafka.Config, group string, dc daemon.Config, listen, prefix string, w io.Writer) error {
 	d, err := daemon.New(dc)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	if listen != "" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(d.Collectors()...)
+		ln, err := net.Listen("tcp", listen)
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.Handle("GET /healthz", d.HealthHandler())
+		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go hs.Serve(ln)
+		defer hs.Close()
+		fmt.Fprintf(w, "%smetrics on http://%s/metrics\n", prefix, ln.Addr())
+	}
 	fmt.Fprintf(w, "%sengine %s (requested %s), brokers %s\n", prefix, d.EngineName(), dc.Engine, cfg.Brokers)
 	c, err := kafka.NewConsumer(cfg, group, "earliest")
 	if err != nil {

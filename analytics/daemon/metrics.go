@@ -1,0 +1,134 @@
+package daemon
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cachetsync/cachet/analytics/model"
+	"github.com/cachetsync/cachet/record"
+)
+
+// metrics are the daemon's Prometheus metrics. The model is the Run
+// loop's alone, so what it counts is copied at each round (snapshot) and
+// read from the copy at scrape time.
+type metrics struct {
+	consumed     *prometheus.CounterVec // records handled, by topic (transitions, reads, other)
+	rounds       prometheus.Counter
+	roundSeconds prometheus.Histogram
+	published    prometheus.Counter
+
+	mu   sync.Mutex
+	snap model.Stats
+
+	running atomic.Bool
+}
+
+func newMetrics() *metrics {
+	return &metrics{
+		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cachet_analytics_records_total",
+			Help: "Records consumed, by topic (skipped ones included)."}, []string{"topic"}),
+		rounds: prometheus.NewCounter(prometheus.CounterOpts{Name: "cachet_analytics_rounds_total",
+			Help: "Scoring rounds: every key scored, changed advice published."}),
+		roundSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cachet_analytics_round_duration_seconds",
+			Help: "Duration of a scoring round, publishing included.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 9)}),
+		published: prometheus.NewCounter(prometheus.CounterOpts{Name: "cachet_analytics_advice_published_total",
+			Help: "Advice records produced to cachet.advice."}),
+	}
+}
+
+// snapshot copies the model's counters for the next scrapes.
+func (d *Daemon) snapshot() {
+	s := d.eng.Tracker.Stats()
+	d.m.mu.Lock()
+	d.m.snap = s
+	d.m.mu.Unlock()
+}
+
+// Collectors returns the daemon's Prometheus metrics: records consumed by
+// topic, records skipped by reason, keys tracked (and how many are read
+// only), read-only keys evicted, scoring rounds and their duration, advice
+// published and the engine in use. The model's counts are as of the last
+// round.
+func (d *Daemon) Collectors() []prometheus.Collector {
+	read := func(f func(s model.Stats) float64) func() float64 {
+		return func() float64 {
+			d.m.mu.Lock()
+			defer d.m.mu.Unlock()
+			return f(d.m.snap)
+		}
+	}
+	return []prometheus.Collector{
+		d.m.consumed, d.m.rounds, d.m.roundSeconds, d.m.published,
+		skippedCollector{d},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cachet_analytics_keys", Help: "Keys tracked, as of the last round."},
+			read(func(s model.Stats) float64 { return float64(s.Keys) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cachet_analytics_read_only_keys", Help: "Keys read but not seen written, as of the last round."},
+			read(func(s model.Stats) float64 { return float64(s.ReadOnly) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cachet_analytics_evicted_keys_total", Help: "Read-only keys evicted to make room."},
+			read(func(s model.Stats) float64 { return float64(s.Evicted) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cachet_analytics_engine", Help: "1 for the scorer in use.",
+			ConstLabels: prometheus.Labels{"engine": d.EngineName()}}, func() float64 { return 1 }),
+	}
+}
+
+// skippedCollector reports cachet_analytics_skipped_total by the model's
+// reasons (records from a topic the daemon does not read are counted as
+// consumed, topic "other").
+type skippedCollector struct{ d *Daemon }
+
+var skippedDesc = prometheus.NewDesc("cachet_analytics_skipped_total",
+	"Records skipped, by reason, as of the last round.", []string{"reason"}, nil)
+
+func (skippedCollector) Describe(ch chan<- *prometheus.Desc) { ch <- skippedDesc }
+
+func (c skippedCollector) Collect(ch chan<- prometheus.Metric) {
+	c.d.m.mu.Lock()
+	defer c.d.m.mu.Unlock()
+	for r, n := range c.d.m.snap.Skipped {
+		ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(n), string(r))
+	}
+}
+
+// HealthHandler serves the health check (/healthz): 200 while Run
+// consumes, 503 before it starts and from the moment its context ends. A
+// fatal Kafka error ends Run, and with it the process.
+func (d *Daemon) HealthHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if !d.m.running.Load() {
+			http.Error(w, "not running", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+}
+
+// running marks the daemon running until ctx ends or the returned func
+// is called.
+func (d *Daemon) markRunning(ctx context.Context) (done func()) {
+	d.m.running.Store(true)
+	stop := context.AfterFunc(ctx, func() { d.m.running.Store(false) })
+	return func() { stop(); d.m.running.Store(false) }
+}
+
+// count records one consumed record.
+func (d *Daemon) count(m Message) {
+	topic := m.Topic
+	if topic != record.TopicTransitions && topic != record.TopicReads {
+		topic = "other"
+	}
+	d.m.consumed.WithLabelValues(topic).Inc()
+}
+
+// timeRound observes a round that began at start and published n records.
+func (d *Daemon) timeRound(start time.Time, n int) {
+	d.m.rounds.Inc()
+	d.m.roundSeconds.Observe(time.Since(start).Seconds())
+	d.m.published.Add(float64(n))
+	d.snapshot()
+}
