@@ -4,7 +4,8 @@
 //
 // A daemon calls Setup once. With no OTLP endpoint configured (flag or
 // OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) tracing
-// stays a no-op and costs nothing.
+// stays a no-op and costs nothing. The spans' resource honours
+// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
 package telemetry
 
 import (
@@ -25,7 +26,8 @@ import (
 
 // Config names the service and where its spans go.
 type Config struct {
-	// Service is the service.name resource attribute ("cachet-relay", ...).
+	// Service is the service.name resource attribute ("cachet-relay", ...);
+	// OTEL_SERVICE_NAME, when set, names the service instead.
 	Service string
 	// Endpoint is an OTLP/HTTP base URL (http://127.0.0.1:4318). Empty:
 	// the standard OTEL_EXPORTER_OTLP_* variables, and no export when
@@ -62,13 +64,36 @@ func Setup(ctx context.Context, cfg Config) (Shutdown, error) {
 	if sampler == nil {
 		sampler = sdktrace.ParentBased(sdktrace.AlwaysSample())
 	}
+	res, err := newResource(ctx, cfg.Service)
+	if err != nil {
+		return nil, err
+	}
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithBatcher(exp),
 		sdktrace.WithSampler(sampler),
-		sdktrace.WithResource(sdkresource.NewSchemaless(attribute.String("service.name", cfg.Service))),
+		sdktrace.WithResource(res),
 	)
 	otel.SetTracerProvider(tp)
 	return tp.Shutdown, nil
+}
+
+// newResource describes the process: service.name, then the host and
+// process (host.name, process.pid, the Go runtime), then what
+// OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME say, which win (a pod's
+// k8s.* attributes, deployment.environment, another service name).
+func newResource(ctx context.Context, service string) (*sdkresource.Resource, error) {
+	res, err := sdkresource.New(ctx,
+		sdkresource.WithAttributes(attribute.String("service.name", service)),
+		sdkresource.WithHost(),
+		sdkresource.WithProcessPID(),
+		sdkresource.WithProcessRuntimeName(),
+		sdkresource.WithProcessRuntimeVersion(),
+		sdkresource.WithFromEnv(),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: resource: %w", err)
+	}
+	return res, nil
 }
 
 // WithTraceparent returns ctx carrying the remote span context named by a

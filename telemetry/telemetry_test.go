@@ -47,6 +47,28 @@ func TestSetupExportsToReceiver(t *testing.T) {
 	}
 }
 
+// OTEL_SERVICE_NAME names the service of the exported spans.
+func TestSetupHonoursServiceNameEnv(t *testing.T) {
+	t.Setenv("OTEL_SERVICE_NAME", "relay-eu")
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "k8s.pod.name=p1")
+	recv := telemetry.NewReceiver(0)
+	srv := httptest.NewServer(recv)
+	defer srv.Close()
+	ctx := context.Background()
+	shutdown, err := telemetry.Setup(ctx, telemetry.Config{Service: "cachet-relay", Endpoint: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := otel.Tracer("test").Start(ctx, "relay.transition")
+	span.End()
+	if err := shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if spans := recv.Spans(); len(spans) != 1 || spans[0].Service != "relay-eu" {
+		t.Fatalf("spans %+v, want one of service relay-eu", spans)
+	}
+}
+
 func TestWithTraceparentIgnoresGarbage(t *testing.T) {
 	for _, tp := range []string{"", "garbage", "00-00000000000000000000000000000000-00f067aa0ba902b7-01"} {
 		if got := telemetry.Traceparent(telemetry.WithTraceparent(context.Background(), tp)); got != "" {
