@@ -27,7 +27,7 @@ func TestResourceFromEnv(t *testing.T) {
 			}
 			got := map[string]string{}
 			for _, kv := range res.Attributes() {
-				got[string(kv.Key)] = kv.Value.Emit()
+				got[string(kv.Key)] = kv.Value.String()
 			}
 			for k, v := range tc.want {
 				if got[k] != v {

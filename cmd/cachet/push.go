@@ -35,7 +35,7 @@ func runPush(ctx context.Context, args []string, w io.Writer) error {
 	audience := fs.String("audience", push.DefaultAudience, "audience tokens must name")
 	issuer := fs.String("issuer", "", "issuer tokens must name (empty: not checked)")
 	origins := fs.String("allowed-origins", "", "comma-separated page origins allowed to connect (empty: any)")
-	otlp := fs.String("otlp-endpoint", "", "OTLP/HTTP endpoint for push.fanout and the browsers' spans (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no export)")
+	otlp := fs.String("otlp-endpoint", "", "OTLP/HTTP endpoint for push.fanout and the browsers' spans (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no export); the spans' resource takes OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES")
 	pprofAddr := fs.String("pprof", "", "address serving Go's profiles at /debug/pprof/ (empty: none), for benchmarks")
 	var cfg push.Config
 	fs.StringVar(&cfg.AdviceTopic, "advice-topic", record.TopicAdvice, `topic of analytics' advice sent to browsers ("-": none)`)

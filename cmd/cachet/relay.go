@@ -43,7 +43,7 @@ func init() {
 	register(ledgerCommand("relay", "produce every committed transition to Kafka exactly once (cachet.transitions); several instances: one leads", "[flags]", func(fs *flag.FlagSet) func(context.Context, *gateway.Client, *connFlags, []string, io.Writer) error {
 		var kf kafkaFlags
 		kf.register(fs, "127.0.0.1:9092")
-		otlp := fs.String("otlp-endpoint", os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), "OTLP/HTTP endpoint for spans (env OTEL_EXPORTER_OTLP_ENDPOINT; empty: no export)")
+		otlp := fs.String("otlp-endpoint", os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), "OTLP/HTTP endpoint for spans (env OTEL_EXPORTER_OTLP_ENDPOINT; empty: no export); the spans' resource takes OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES")
 		var rf relayFlags
 		rf.register(fs, "")
 		fs.IntVar(&rf.partitions, "partitions", kafka.DefaultTransitionPartitions, "partitions of Cachet's topics when they must be created")
