@@ -177,10 +177,9 @@ func (b *bundle) serviceNamed(n string) *corev1.Service {
 	return nil
 }
 
-// noHTTP lists the containers that serve nothing to probe, and why.
-var noHTTP = map[string]string{
-	"analytics": "the analytics daemon serves no HTTP; it exits on a fatal Kafka error",
-}
+// noHTTP lists the containers that serve nothing to probe, and why (none
+// now: every daemon serves /healthz).
+var noHTTP = map[string]string{}
 
 func checkProbes(t reporter, b *bundle) {
 	b.podSpecs(func(owner string, pod *corev1.PodSpec, _ *metav1.ObjectMeta) {
@@ -203,8 +202,8 @@ func checkProbes(t reporter, b *bundle) {
 				switch {
 				case p.HTTPGet != nil:
 					port = p.HTTPGet.Port
-					if p.HTTPGet.Path != "/healthz" && p.HTTPGet.Path != "/metrics" {
-						t.Errorf("%s container %s: %s probe on %s, want /healthz (or /metrics where there is none)", owner, c.Name, kind, p.HTTPGet.Path)
+					if p.HTTPGet.Path != "/healthz" {
+						t.Errorf("%s container %s: %s probe on %s, want /healthz", owner, c.Name, kind, p.HTTPGet.Path)
 					}
 				case p.TCPSocket != nil:
 					port = p.TCPSocket.Port
@@ -261,7 +260,7 @@ func checkScrape(t reporter, b *bundle) {
 			t.Errorf("%s scrapes port %q, which no container declares", owner, a["prometheus.io/port"])
 		}
 	})
-	for _, c := range []string{"relay", "push"} {
+	for _, c := range []string{"relay", "push", "analytics"} {
 		if b.deployment(c).Spec.Template.Annotations["prometheus.io/scrape"] != "true" {
 			t.Errorf("%s serves /metrics but is not scraped", c)
 		}
