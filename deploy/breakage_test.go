@@ -21,6 +21,18 @@ func container(b *bundle, component string) *corev1.Container {
 	return &b.deployment(component).Spec.Template.Spec.Containers[0]
 }
 
+// volume returns the component's pod volume called name (overlays may add
+// volumes before the base's).
+func volume(b *bundle, component, name string) *corev1.Volume {
+	vs := b.deployment(component).Spec.Template.Spec.Volumes
+	for i := range vs {
+		if vs[i].Name == name {
+			return &vs[i]
+		}
+	}
+	panic("no volume " + name + " in " + component)
+}
+
 func setEnv(c *corev1.Container, e corev1.EnvVar) {
 	for i := range c.Env {
 		if c.Env[i].Name == e.Name {
@@ -82,7 +94,7 @@ func TestChecksCatchBreakage(t *testing.T) {
 			setEnv(container(b, "analytics"), corev1.EnvVar{Name: "GOMEMLIMIT", Value: "2GiB"})
 		}, "GOMEMLIMIT"},
 		{"secret key missing", checkReferences, func(b *bundle) {
-			b.deployment("relay").Spec.Template.Spec.Volumes[0].Secret.Items[0].Key = "tls.crt"
+			volume(b, "relay", "msp").Secret.Items[0].Key = "tls.crt"
 		}, `has no key "tls.crt"`},
 		{"config map missing", checkReferences, func(b *bundle) {
 			container(b, "push").Env[0].ValueFrom.ConfigMapKeyRef.Name = "cachet-kafak"
@@ -93,7 +105,7 @@ func TestChecksCatchBreakage(t *testing.T) {
 			}
 		}, `in namespace ""`},
 		{"identity mounted flat", checkReferences, func(b *bundle) {
-			b.deployment("relay").Spec.Template.Spec.Volumes[0].Secret.Items = nil
+			volume(b, "relay", "msp").Secret.Items = nil
 		}, "lacks signcerts/cert.pem"},
 		{"image left as the placeholder", checkImages, func(b *bundle) { container(b, "push").Image = "cachet" }, "placeholder"},
 		{"image latest", checkImages, func(b *bundle) { container(b, "push").Image = "registry.example.com/cachet:latest" }, "other than latest"},
