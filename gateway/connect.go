@@ -47,7 +47,7 @@ type Config struct {
 	SubmitTimeout   time.Duration // default 5s
 	CommitTimeout   time.Duration // default 60s
 
-	Retry RetryPolicy // for MVCC conflicts
+	Retry RetryPolicy // for MVCC conflicts and endorsement mismatches
 }
 
 // ConfigError reports configuration that cannot work; it names the field.

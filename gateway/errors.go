@@ -34,6 +34,10 @@ const (
 	// CodeConflict: the transaction read a key another committed first
 	// (MVCC_READ_CONFLICT or PHANTOM_READ_CONFLICT); re-running it may succeed.
 	CodeConflict Code = "CONFLICT"
+	// CodeEndorsementMismatch: the endorsing peers simulated the transaction
+	// to different results, typically because one of them had not yet
+	// committed the latest block; re-running it may succeed.
+	CodeEndorsementMismatch Code = "ENDORSEMENT_MISMATCH"
 	// CodeEndorsementPolicy: the endorsements did not satisfy the key's or
 	// the chaincode's policy, e.g. the owner org did not endorse.
 	CodeEndorsementPolicy Code = "ENDORSEMENT_POLICY_FAILURE"
@@ -88,21 +92,29 @@ func (e *Error) Is(target error) bool {
 
 // Sentinels for errors.Is.
 var (
-	ErrInvalidArgument   = &Error{Code: CodeInvalidArgument}
-	ErrNotFound          = &Error{Code: CodeNotFound}
-	ErrStaleVersion      = &Error{Code: CodeStaleVersion}
-	ErrBadTransition     = &Error{Code: CodeBadTransition}
-	ErrForbidden         = &Error{Code: CodeForbidden}
-	ErrLimitExceeded     = &Error{Code: CodeLimitExceeded}
-	ErrConflict          = &Error{Code: CodeConflict}
-	ErrEndorsementPolicy = &Error{Code: CodeEndorsementPolicy}
-	ErrUnauthorized      = &Error{Code: CodeUnauthorized}
-	ErrTimeout           = &Error{Code: CodeTimeout}
-	ErrUnavailable       = &Error{Code: CodeUnavailable}
+	ErrInvalidArgument     = &Error{Code: CodeInvalidArgument}
+	ErrNotFound            = &Error{Code: CodeNotFound}
+	ErrStaleVersion        = &Error{Code: CodeStaleVersion}
+	ErrBadTransition       = &Error{Code: CodeBadTransition}
+	ErrForbidden           = &Error{Code: CodeForbidden}
+	ErrLimitExceeded       = &Error{Code: CodeLimitExceeded}
+	ErrConflict            = &Error{Code: CodeConflict}
+	ErrEndorsementPolicy   = &Error{Code: CodeEndorsementPolicy}
+	ErrEndorsementMismatch = &Error{Code: CodeEndorsementMismatch}
+	ErrUnauthorized        = &Error{Code: CodeUnauthorized}
+	ErrTimeout             = &Error{Code: CodeTimeout}
+	ErrUnavailable         = &Error{Code: CodeUnavailable}
 )
 
-// Retryable reports whether re-running the whole submit flow may succeed.
-func (e *Error) Retryable() bool { return e.Code == CodeConflict }
+// Retryable reports whether re-running the whole submit flow may succeed:
+// an MVCC conflict, or peers that disagreed because one lagged a block.
+func (e *Error) Retryable() bool {
+	return e.Code == CodeConflict || e.Code == CodeEndorsementMismatch
+}
+
+// payloadsDiffer is how Fabric's gateway reports an endorser whose
+// simulation result differs from the first endorser's.
+const payloadsDiffer = "ProposalResponsePayloads do not match"
 
 // contractCode finds "CODE: sentence" for any of the contract's codes in a
 // peer's message.
@@ -158,19 +170,28 @@ func fromValidationCode(txID string, vc peer.TxValidationCode, err error) *Error
 func fromStatus(stage Stage, txID string, err error) *Error {
 	st := status.Convert(err)
 	e := &Error{Stage: stage, TxID: txID, Message: st.Message(), Err: err}
+	var peers []string
+	mismatch := false
 	for _, d := range st.Details() {
 		if det, ok := d.(*gwproto.ErrorDetail); ok {
 			if m := contractCode.FindStringSubmatch(det.GetMessage()); m != nil {
 				e.Code, e.Message = Code(m[1]), m[2]
 				return e
 			}
+			mismatch = mismatch || strings.Contains(det.GetMessage(), payloadsDiffer)
+			peers = append(peers, fmt.Sprintf("%s (%s): %s", det.GetAddress(), det.GetMspId(), det.GetMessage()))
 		}
 	}
 	if m := contractCode.FindStringSubmatch(st.Message()); m != nil {
 		e.Code, e.Message = Code(m[1]), m[2]
 		return e
 	}
+	if len(peers) > 0 { // "see attached details": attach them
+		e.Message = strings.TrimSuffix(e.Message, ", see attached details for more info") + ": " + strings.Join(peers, "; ")
+	}
 	switch {
+	case mismatch && st.Code() == codes.Aborted:
+		e.Code = CodeEndorsementMismatch
 	case st.Code() == codes.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded):
 		e.Code = CodeTimeout
 	case st.Code() == codes.Unavailable:

@@ -44,6 +44,14 @@ func TestClassify(t *testing.T) {
 		{"context deadline", StageSubmit, fmt.Errorf("wait: %w", context.DeadlineExceeded), CodeTimeout, ErrTimeout, false, ""},
 		{"no peer", StageEvaluate, status.Error(codes.Unavailable, "connection refused"), CodeUnavailable, ErrUnavailable, false, ""},
 		{"identity refused", StageEndorse, status.Error(codes.PermissionDenied, "access denied"), CodeUnauthorized, ErrUnauthorized, false, ""},
+		{"endorsers disagree (one lagged a block)", StageEndorse,
+			statusWithDetail(codes.Aborted, "failed to collect enough transaction endorsements, see attached details for more info", "ProposalResponsePayloads do not match"),
+			CodeEndorsementMismatch, ErrEndorsementMismatch, true,
+			"failed to collect enough transaction endorsements: peer0.org1:7051 (Org1MSP): ProposalResponsePayloads do not match"},
+		{"an endorser failed otherwise: details kept, not retried", StageEndorse,
+			statusWithDetail(codes.Aborted, "failed to collect enough transaction endorsements, see attached details for more info", "chaincode stream terminated"),
+			CodeUnknown, &Error{Code: CodeUnknown}, false,
+			"failed to collect enough transaction endorsements: peer0.org1:7051 (Org1MSP): chaincode stream terminated"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

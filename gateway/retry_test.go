@@ -43,6 +43,7 @@ func TestRetryConflicts(t *testing.T) {
 	}{
 		{"first try", nil, nil, 1},
 		{"two conflicts then success", []error{conflict, conflict}, nil, 3},
+		{"endorsers disagreed, then success", []error{&Error{Code: CodeEndorsementMismatch, Stage: StageEndorse}, conflict}, nil, 3},
 		{"refusal is not retried", []error{refused, conflict}, ErrForbidden, 1},
 		{"attempts run out", []error{conflict, conflict, conflict, conflict, conflict}, ErrConflict, 4},
 	}

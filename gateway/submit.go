@@ -19,8 +19,9 @@ import (
 // stays bound to the first provider ever installed.
 func tracer() trace.Tracer { return otel.Tracer("github.com/cachetsync/cachet/gateway") }
 
-// RetryPolicy bounds how often a transaction that lost an MVCC race is run
-// again through the whole endorse–submit–commit flow.
+// RetryPolicy bounds how often a transaction that lost an MVCC race, or
+// whose endorsers disagreed because one lagged a block, is run again
+// through the whole endorse–submit–commit flow.
 type RetryPolicy struct {
 	MaxAttempts int           // total attempts, default 5
 	BaseDelay   time.Duration // default 10ms; doubles per attempt
@@ -53,12 +54,13 @@ func (p RetryPolicy) delay(attempt int) time.Duration {
 type Committed struct {
 	TxID     string
 	Block    uint64
-	Attempts int // 1 unless MVCC conflicts made it run again
+	Attempts int // 1 unless conflicts or mismatches made it run again
 }
 
 // submit runs name through endorse, submit and commit, carrying the
 // caller's trace context to the contract in the transient map, and re-runs
-// it on MVCC conflicts as the retry policy allows.
+// it on MVCC conflicts and endorsement mismatches as the retry policy
+// allows.
 func (c *Client) submit(ctx context.Context, name string, args ...string) ([]byte, Committed, error) {
 	ctx, span := tracer().Start(ctx, "cachet.submit "+name, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attribute.String("cachet.transaction", name)))
@@ -83,7 +85,7 @@ func (c *Client) submit(ctx context.Context, name string, args ...string) ([]byt
 }
 
 // retryConflicts runs attempt until it succeeds, fails with an error that is
-// not a conflict, or the policy's attempts are spent, waiting a jittered
+// not retryable (Error.Retryable), or the policy's attempts are spent, waiting a jittered
 // backoff between attempts.
 func retryConflicts(ctx context.Context, policy RetryPolicy, attempt func(context.Context) ([]byte, Committed, error)) ([]byte, Committed, error) {
 	policy = policy.withDefaults()

@@ -93,7 +93,7 @@ func (e outcomeError) ExitCode() int {
 		return exitFailure
 	}
 	switch ge.Code {
-	case gateway.CodeStaleVersion, gateway.CodeConflict:
+	case gateway.CodeStaleVersion, gateway.CodeConflict, gateway.CodeEndorsementMismatch:
 		return exitConflict
 	case gateway.CodeUnavailable, gateway.CodeTimeout:
 		return exitUnreachable

@@ -75,6 +75,7 @@ func TestExitCodes(t *testing.T) {
 		{&gateway.Error{Code: gateway.CodeEndorsementPolicy}, exitRefused},
 		{&gateway.Error{Code: gateway.CodeStaleVersion}, exitConflict},
 		{&gateway.Error{Code: gateway.CodeConflict}, exitConflict},
+		{&gateway.Error{Code: gateway.CodeEndorsementMismatch}, exitConflict},
 		{&gateway.Error{Code: gateway.CodeUnavailable}, exitUnreachable},
 		{errors.New("other"), exitFailure},
 	}
