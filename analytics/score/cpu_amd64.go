@@ -5,23 +5,15 @@ package score
 import (
 	"encoding/binary"
 	"math/bits"
+	"unsafe"
+
+	"github.com/cachetsync/cachet/analytics/score/internal/avx2"
 )
 
-// useAVX2 selects the vector kernel (cpu_amd64.s): four keys per
+// useAVX2 selects the vector kernel (internal/avx2): four keys per
 // instruction, the same operations in the same order as scoreScalar, so the
 // results are the same bit for bit. Tests turn it off to compare.
-var useAVX2 = hasAVX2()
-
-// hasAVX2 reports whether the CPU has AVX2 and the OS saves the YMM
-// registers.
-func hasAVX2() bool
-
-// scoreAVX2 scores n keys (n a multiple of 4) but for the conflict risk,
-// and marks the action byte of each key with two writer groups
-// (flagShared) for finishMarked.
-//
-//go:noescape
-func scoreAVX2(k *consts, wr, rr, ma, tw, ps, es, cf *float64, rec *uint32, act *uint8, n int)
+var useAVX2 = avx2.Available()
 
 // flagShared is the bit the vector kernel sets in the action byte of a
 // key with two writer groups; flagBytes has it in each of eight bytes.
@@ -32,7 +24,7 @@ const (
 
 // avx2Table holds the kernel's constants, four copies each (one per lane),
 // taken from the Go constants so that both kernels use the same values.
-// cpu_amd64.s addresses the fields by offset (TestAVX2TableLayout).
+// The kernel addresses the fields by offset (TestAVX2TableLayout).
 type avx2Table struct {
 	clamp, invLn2x256, shift, ln2Hi, ln2Lo, one, below, e2, e3, e4, two31 [4]float64
 	g                                                                     [15][4]float64 // 1/n!, n = 2…16
@@ -42,9 +34,10 @@ type avx2Table struct {
 	// four action bytes.
 	act   [256]uint32
 	flags [16]uint32
+	// exp2 is exp2Bits, the table of 2^(−j/256) that both kernels use.
+	exp2 *[256]uint64
 }
 
-//lint:ignore U1000 read by cpu_amd64.s
 var avx2Consts = func() (t avx2Table) {
 	for i := range 4 {
 		t.clamp[i], t.invLn2x256[i], t.shift[i] = expClamp, invLn2x256, roundShift
@@ -55,6 +48,7 @@ var avx2Consts = func() (t avx2Table) {
 			t.g[n][i] = c
 		}
 	}
+	t.exp2 = &exp2Bits
 	for m := range 256 {
 		for lane := range 4 {
 			a := uint32(ActionNone)
@@ -87,7 +81,7 @@ func scoreVector(k *consts, b *Batch, lo, hi int) int {
 	end := lo + (hi-lo)&^3
 	for s := lo; s < end; s += vectorBlock {
 		e := min(s+vectorBlock, end)
-		scoreAVX2(k, &b.WriteRate[s], &b.ReadRate[s], &b.MaxAge[s], &b.TopWriterRate[s],
+		avx2.Score(unsafe.Pointer(&avx2Consts), unsafe.Pointer(k), &b.WriteRate[s], &b.ReadRate[s], &b.MaxAge[s], &b.TopWriterRate[s],
 			&b.PStale[s], &b.ExpectedStale[s], &b.Conflict[s], &b.RecMaxAge[s], &b.Action[s], e-s)
 		finishMarked(k, b, s, e)
 	}

@@ -10,7 +10,8 @@ import (
 	"unsafe"
 )
 
-// The offsets cpu_amd64.s uses for avx2Table and consts.
+// The offsets the kernel (internal/avx2/kernel_amd64.s) uses for avx2Table
+// and consts.
 func TestAVX2TableLayout(t *testing.T) {
 	var a avx2Table
 	var k consts
@@ -26,12 +27,12 @@ func TestAVX2TableLayout(t *testing.T) {
 		{"two31", unsafe.Offsetof(a.two31), 320},
 		{"g", unsafe.Offsetof(a.g), 352}, {"mask255", unsafe.Offsetof(a.mask255), 832},
 		{"sign32", unsafe.Offsetof(a.sign32), 864}, {"act", unsafe.Offsetof(a.act), 880},
-		{"flags", unsafe.Offsetof(a.flags), 1904},
+		{"flags", unsafe.Offsetof(a.flags), 1904}, {"exp2", unsafe.Offsetof(a.exp2), 1968},
 		{"k.xTarget", unsafe.Offsetof(k.xTarget), 0}, {"k.pinHorizon", unsafe.Offsetof(k.pinHorizon), 24},
 		{"k.minAge", unsafe.Offsetof(k.minAge), 32}, {"k.maxAge", unsafe.Offsetof(k.maxAge), 40},
 	} {
 		if c.got != c.want {
-			t.Errorf("offset of %s = %d, cpu_amd64.s uses %d", c.name, c.got, c.want)
+			t.Errorf("offset of %s = %d, the kernel uses %d", c.name, c.got, c.want)
 		}
 	}
 }

@@ -2,7 +2,8 @@
 
 #include "textflag.h"
 
-// Offsets into avx2Table (checked by TestAVX2TableLayout).
+// Offsets into the constants table (score's avx2Table, checked by
+// TestAVX2TableLayout there).
 #define T_CLAMP 0
 #define T_INVLN2 32
 #define T_SHIFT 64
@@ -20,8 +21,9 @@
 #define T_SIGN32 864
 #define T_ACT 880
 #define T_FLAGS 1904
+#define T_EXP2 1968
 
-// Offsets into consts.
+// Offsets into score's consts.
 #define K_XTARGET 0
 #define K_PIN 24
 #define K_MINAGE 32
@@ -32,8 +34,8 @@
 #define GE 0x1d
 #define GT 0x1e
 
-// func hasAVX2() bool
-TEXT ·hasAVX2(SB), NOSPLIT, $0-1
+// func Available() bool
+TEXT ·Available(SB), NOSPLIT, $0-1
 	XORL AX, AX
 	XORL CX, CX
 	CPUID
@@ -61,35 +63,35 @@ no:
 	MOVB $0, ret+0(FP)
 	RET
 
-// func scoreAVX2(k *consts, wr, rr, ma, tw, ps, es, cf *float64, rec *uint32, act *uint8, n int)
+// func Score(tab, k unsafe.Pointer, wr, rr, ma, tw, ps, es, cf *float64, rec *uint32, act *uint8, n int)
 //
 // Four keys per iteration, each lane computing what scoreScalar computes,
 // operation for operation (no fused multiply-add):
 // λ in Y0, ρ in Y1, T in Y2, x in Y4, 1/λ in Y5; Y11 = 0 and Y12–Y15 the
 // per-batch parameters. The action bytes of keys with two writer groups
-// carry flagShared for finishMarked.
-TEXT ·scoreAVX2(SB), NOSPLIT, $0-88
-	MOVQ k+0(FP), R12
+// carry the shared flag (0x80) for the caller's conflict pass.
+TEXT ·Score(SB), NOSPLIT, $0-96
+	MOVQ k+8(FP), R12
 	VBROADCASTSD K_XTARGET(R12), Y12
 	VBROADCASTSD K_MINAGE(R12), Y13
 	VBROADCASTSD K_MAXAGE(R12), Y14
 	VBROADCASTSD K_PIN(R12), Y15
-	MOVQ wr+8(FP), AX
-	MOVQ rr+16(FP), BX
-	MOVQ ma+24(FP), CX
-	MOVQ tw+32(FP), DX
-	MOVQ ps+40(FP), SI
-	MOVQ es+48(FP), DI
-	MOVQ cf+56(FP), R8
-	MOVQ rec+64(FP), R9
-	MOVQ act+72(FP), R10
+	MOVQ wr+16(FP), AX
+	MOVQ rr+24(FP), BX
+	MOVQ ma+32(FP), CX
+	MOVQ tw+40(FP), DX
+	MOVQ ps+48(FP), SI
+	MOVQ es+56(FP), DI
+	MOVQ cf+64(FP), R8
+	MOVQ rec+72(FP), R9
+	MOVQ act+80(FP), R10
 	XORQ R11, R11
 	VXORPD Y11, Y11, Y11
-	CMPQ R11, n+80(FP)
+	CMPQ R11, n+88(FP)
 	JGE  done
 
 loop:
-	LEAQ ·avx2Consts(SB), R12
+	MOVQ tab+0(FP), R12
 	VMOVUPD (AX)(R11*8), Y0
 	VMOVUPD (CX)(R11*8), Y2
 	VMULPD  Y2, Y0, Y4                   // x = λ·T
@@ -117,7 +119,7 @@ loop:
 	VADDPD  Y9, Y6, Y6                   // q
 	VPAND   T_MASK255(R12), Y7, Y9       // j
 	VPCMPEQQ Y10, Y10, Y10
-	LEAQ    ·exp2Bits(SB), R13
+	MOVQ    T_EXP2(R12), R13
 	VPGATHERQQ Y10, (R13)(Y9*8), Y1      // 2^(−j/256) bits
 	VPSRLQ  $8, Y7, Y7
 	VPSLLQ  $52, Y7, Y7
@@ -206,7 +208,7 @@ store:
 	VMOVMSKPD Y9, R12
 	SHLQ    $4, R12
 	ORQ     R12, R13
-	LEAQ    ·avx2Consts(SB), R12
+	MOVQ    tab+0(FP), R12
 	MOVL    T_ACT(R12)(R13*4), R13
 	MOVL    R13, (R10)(R11*1)
 
@@ -224,7 +226,7 @@ store:
 
 next:
 	ADDQ $4, R11
-	CMPQ R11, n+80(FP)
+	CMPQ R11, n+88(FP)
 	JLT  loop
 
 done:
