@@ -3,6 +3,9 @@ package model
 import (
 	"errors"
 	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cachetsync/cachet/analytics/score"
@@ -241,22 +244,66 @@ func (t *Tracker) ObserveRead(r record.Read) error {
 }
 
 // Features fills b's inputs for every tracked key as of now; index i of b
-// is Key(i). b's arrays are reused when large enough.
+// is Key(i). b's arrays are reused when large enough. Keys are split in
+// chunks over up to GOMAXPROCS goroutines (a posterior mean is up to 64
+// exponentials a key); the result does not depend on the split.
 func (t *Tracker) Features(now time.Time, b *score.Batch) {
-	b.Resize(len(t.st))
+	n := len(t.st)
+	b.Resize(n)
 	nowN := now.UnixNano()
-	for i := range t.st {
-		b.WriteRate[i], b.ReadRate[i], b.MaxAge[i], b.TopWriterRate[i] = t.featuresOf(i, nowN)
+	fill := func(lo, hi int) (bad uint64) {
+		for i := lo; i < hi; i++ {
+			var nb int
+			b.WriteRate[i], b.ReadRate[i], b.MaxAge[i], b.TopWriterRate[i], nb = t.featuresOf(i, nowN)
+			bad += uint64(nb)
+		}
+		return bad
+	}
+	workers := min(runtime.GOMAXPROCS(0), (n+featureChunk-1)/featureChunk)
+	if workers <= 1 {
+		t.countNonFinite(fill(0, n))
+		return
+	}
+	var next atomic.Int64
+	var bad atomic.Uint64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(featureChunk)) - featureChunk
+				if lo >= n {
+					return
+				}
+				bad.Add(fill(lo, min(lo+featureChunk, n)))
+			}
+		})
+	}
+	wg.Wait()
+	t.countNonFinite(bad.Load())
+}
+
+// countNonFinite counts n inputs that were not finite non-negative numbers.
+func (t *Tracker) countNonFinite(n uint64) {
+	if n > 0 {
+		t.skipped[ReasonNonFiniteRate] += n
 	}
 }
+
+// featureChunk is how many keys a Features goroutine takes at a time.
+const featureChunk = 4096
 
 // FeaturesOf returns the scorer inputs of key index i as of now: write
 // rate, read rate, max-age and the busiest org's write rate.
 func (t *Tracker) FeaturesOf(i int, now time.Time) (lam, rho, maxAge, top float64) {
-	return t.featuresOf(i, now.UnixNano())
+	lam, rho, maxAge, top, bad := t.featuresOf(i, now.UnixNano())
+	t.countNonFinite(uint64(bad))
+	return lam, rho, maxAge, top
 }
 
-func (t *Tracker) featuresOf(i int, nowN int64) (lam, rho, maxAge, top float64) {
+// featuresOf computes key i's inputs and how many of them were not finite
+// non-negative numbers (those are 0). It writes nothing: Features runs it
+// on many goroutines.
+func (t *Tracker) featuresOf(i int, nowN int64) (lam, rho, maxAge, top float64, bad int) {
 	s := &t.st[i]
 	tau := t.cfg.Tau.Seconds()
 	lam = t.grid.priorMean() // read-only: no write seen yet, the prior's mean
@@ -277,16 +324,14 @@ func (t *Tracker) featuresOf(i int, nowN int64) (lam, rho, maxAge, top float64) 
 	if sum > 0 {
 		topRate = lam * (topC / sum)
 	}
-	return t.finite(lam), t.finite(rho), t.finite(age), t.finite(min(topRate, lam))
-}
-
-// finite maps anything but a finite non-negative number to 0, counting it.
-func (t *Tracker) finite(x float64) float64 {
-	if x >= 0 && !math.IsInf(x, 1) {
-		return x
+	out := [4]float64{lam, rho, age, min(topRate, lam)}
+	for j, x := range out {
+		if !(x >= 0 && !math.IsInf(x, 1)) {
+			out[j] = 0
+			bad++
+		}
 	}
-	t.skipped[ReasonNonFiniteRate]++
-	return 0
+	return out[0], out[1], out[2], out[3], bad
 }
 
 // add makes room for key (evicting the least recently seen read-only key

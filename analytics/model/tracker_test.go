@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -216,4 +218,45 @@ func FuzzIngest(f *testing.F) {
 			features(t, tr, now)
 		}
 	})
+}
+
+// Features splits the keys over goroutines; every key's inputs must be
+// what FeaturesOf computes for it alone, bit for bit, whatever the split.
+func TestFeaturesParallelMatchesOneByOne(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	tr := testTracker()
+	rng := rand.New(rand.NewPCG(3, 4))
+	const keys = 3*featureChunk + 17
+	for k := range keys {
+		key := fmt.Sprint("https://shop.example/p/", k)
+		at := t0
+		for v := range uint64(rng.IntN(5)) {
+			at = at.Add(time.Duration(rng.ExpFloat64() * float64(20*time.Minute)))
+			if err := tr.ObserveTransition(write(key, v+1, at, []string{"Org1MSP", "Org2MSP"}[rng.IntN(2)])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range rng.IntN(3) {
+			if err := tr.ObserveRead(read(key, t0.Add(time.Duration(rng.IntN(3600))*time.Second))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	now := t0.Add(3 * time.Hour)
+	b := features(t, tr, now)
+	if b.Len() != tr.Stats().Keys || b.Len() < 2*featureChunk {
+		t.Fatalf("batch of %d keys, tracker has %d: too few to split", b.Len(), tr.Stats().Keys)
+	}
+	for i := range b.Len() {
+		lam, rho, age, top := tr.FeaturesOf(i, now)
+		got := [4]float64{b.WriteRate[i], b.ReadRate[i], b.MaxAge[i], b.TopWriterRate[i]}
+		for j, want := range [4]float64{lam, rho, age, top} {
+			if math.Float64bits(got[j]) != math.Float64bits(want) {
+				t.Fatalf("key %d input %d: Features %v, FeaturesOf %v", i, j, got[j], want)
+			}
+		}
+	}
+	if n := tr.Stats().Skipped[ReasonNonFiniteRate]; n != 0 {
+		t.Fatalf("%d non-finite inputs counted from finite ones", n)
+	}
 }
