@@ -6,14 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"time"
 
 	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cachetsync/cachet/analytics/daemon"
 	"github.com/cachetsync/cachet/analytics/engine"
@@ -98,19 +94,12 @@ func runAnalyticsDaemon(ctx context.Context, cfg kafka.Config, group string, dc 
 	}
 	defer d.Close()
 	if listen != "" {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(d.Collectors()...)
-		ln, err := net.Listen("tcp", listen)
+		addr, stop, err := serveOps(listen, d.HealthHandler(), d.Collectors()...)
 		if err != nil {
 			return err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		mux.Handle("GET /healthz", d.HealthHandler())
-		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go hs.Serve(ln)
-		defer hs.Close()
-		fmt.Fprintf(w, "%smetrics on http://%s/metrics\n", prefix, ln.Addr())
+		defer stop()
+		fmt.Fprintf(w, "%smetrics on http://%s/metrics\n", prefix, addr)
 	}
 	fmt.Fprintf(w, "%sengine %s (requested %s), brokers %s\n", prefix, d.EngineName(), dc.Engine, cfg.Brokers)
 	c, err := kafka.NewConsumer(cfg, group, "earliest")

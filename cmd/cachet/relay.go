@@ -7,13 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cachetsync/cachet/gateway"
 	"github.com/cachetsync/cachet/kafka"
@@ -79,19 +74,12 @@ func runRelay(ctx context.Context, src relay.Source, height func(context.Context
 		return err
 	}
 	if rf.metricsListen != "" {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(r.Collectors()...)
-		ln, err := net.Listen("tcp", rf.metricsListen)
+		addr, stop, err := serveOps(rf.metricsListen, r.HealthHandler(), r.Collectors()...)
 		if err != nil {
 			return err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		mux.Handle("GET /healthz", r.HealthHandler())
-		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go hs.Serve(ln)
-		defer hs.Close()
-		fmt.Fprintf(w, "relay: metrics on http://%s/metrics\n", ln.Addr())
+		defer stop()
+		fmt.Fprintf(w, "relay: metrics on http://%s/metrics\n", addr)
 	}
 	fmt.Fprintf(w, "relay: channel %s to %s (transactional.id %s)\n", channel, cfg.Brokers, relay.TransactionalID(channel))
 	err = r.Run(ctx)

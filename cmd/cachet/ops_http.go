@@ -1,0 +1,28 @@
+package main
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// serveOps serves a daemon's operator endpoints on listen: Prometheus
+// /metrics from collectors and /healthz from health. It returns the
+// address it listens on and a stop that closes the server.
+func serveOps(listen string, health http.Handler, collectors ...prometheus.Collector) (net.Addr, func(), error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors...)
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /healthz", health)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	return ln.Addr(), func() { hs.Close() }, nil
+}
