@@ -108,7 +108,7 @@ func (d *Daemon) HealthHandler() http.Handler {
 	})
 }
 
-// running marks the daemon running until ctx ends or the returned func
+// markRunning marks the daemon running until ctx ends or the returned func
 // is called.
 func (d *Daemon) markRunning(ctx context.Context) (done func()) {
 	d.m.running.Store(true)

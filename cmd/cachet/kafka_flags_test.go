@@ -125,20 +125,9 @@ func TestProduceAndWatchOverSASL(t *testing.T) {
 	}
 	line := `{"key":"ns:sasl","version":1,"state":"INVALIDATED","txId":"t","owner":"Org1MSP","actor":"Org1MSP","reason":"over sasl"}` + "\n"
 	produce := func(ctx context.Context, args []string) (string, error) {
-		f := filepath.Join(t.TempDir(), "in")
-		if err := os.WriteFile(f, []byte(line), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		in, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer in.Close()
-		old := os.Stdin
-		os.Stdin = in
-		defer func() { os.Stdin = old }()
+		setStdin(t, line)
 		var out strings.Builder
-		err = runProduce(ctx, args, &out)
+		err := runProduce(ctx, args, &out)
 		return out.String(), err
 	}
 	if out, err := produce(ctx, flags(pw)); err != nil || !strings.HasPrefix(out, "ok 0 ") {

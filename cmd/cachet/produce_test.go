@@ -49,20 +49,9 @@ func TestProduceRefusesBadLines(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := filepath.Join(t.TempDir(), "in")
-			if err := os.WriteFile(f, []byte("\n"+c.line+"\n"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			in, err := os.Open(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer in.Close()
-			old := os.Stdin
-			os.Stdin = in
-			defer func() { os.Stdin = old }()
+			setStdin(t, "\n"+c.line+"\n")
 			var out strings.Builder
-			err = runProduce(context.Background(), []string{"--brokers", "127.0.0.1:1"}, &out)
+			err := runProduce(context.Background(), []string{"--brokers", "127.0.0.1:1"}, &out)
 			var pe *produceError
 			if !errors.As(err, &pe) || pe.Line != 2 || !c.check(err) {
 				t.Fatalf("err = %v, want a produceError on line 2 with the right cause", err)
@@ -72,4 +61,20 @@ func TestProduceRefusesBadLines(t *testing.T) {
 			}
 		})
 	}
+}
+
+// setStdin makes os.Stdin read content until the test ends.
+func setStdin(t *testing.T, content string) {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "in")
+	if err := os.WriteFile(f, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in, err := os.Open(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stdin
+	os.Stdin = in
+	t.Cleanup(func() { os.Stdin = old; in.Close() })
 }
