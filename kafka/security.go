@@ -86,10 +86,7 @@ func (c Config) validateSecurity() error {
 			return &ConfigError{Field: "sasl.password", Reason: fmt.Sprintf("%s needs a password", mech)}
 		}
 	}
-	files := []struct{ field, path string }{
-		{"ssl.ca.location", c.TLSCAFile}, {"ssl.certificate.location", c.TLSCertFile}, {"ssl.key.location", c.TLSKeyFile},
-	}
-	for _, f := range files {
+	for _, f := range c.tlsFiles() {
 		if f.path == "" {
 			continue
 		}
@@ -131,10 +128,17 @@ func (c Config) security(m ckafka.ConfigMap) {
 		}
 	}
 	if p.tls() {
-		for k, v := range map[string]string{"ssl.ca.location": c.TLSCAFile, "ssl.certificate.location": c.TLSCertFile, "ssl.key.location": c.TLSKeyFile} {
-			if v != "" {
-				m[k] = v
+		for _, f := range c.tlsFiles() {
+			if f.path != "" {
+				m[f.field] = f.path
 			}
 		}
+	}
+}
+
+// tlsFiles are the TLS files of c with their librdkafka properties.
+func (c Config) tlsFiles() [3]struct{ field, path string } {
+	return [3]struct{ field, path string }{
+		{"ssl.ca.location", c.TLSCAFile}, {"ssl.certificate.location", c.TLSCertFile}, {"ssl.key.location", c.TLSKeyFile},
 	}
 }
