@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
 )
 
 // HostRule names the rule of the WHATWG URL Standard's host parser that a
@@ -99,16 +100,22 @@ func ParseHost(host string) (string, error) {
 // domainToASCII lower-cases an ASCII domain without "xn--" labels (the
 // standard allows skipping UTS #46 for those) and maps anything else.
 func domainToASCII(domain string) (string, error) {
-	plain := true
-	for i := 0; i < len(domain); i++ {
-		if domain[i] >= utf8.RuneSelf {
-			plain = false
-			break
-		}
-	}
 	lower := strings.ToLower(domain)
-	if plain && !strings.HasPrefix(lower, "xn--") && !strings.Contains(lower, ".xn--") {
+	if !hasNonASCII(domain) && !strings.HasPrefix(lower, "xn--") && !strings.Contains(lower, ".xn--") {
 		return lower, nil
+	}
+	// UTS #46 (since Unicode 15.1): an A-label must decode to something that
+	// is not all ASCII; x/net/idna turns "xn--" into an empty label. NFKC and
+	// the three other full stops approximate UTS #46's mapping here.
+	mapped := dots.Replace(norm.NFKC.String(lower))
+	for _, label := range strings.Split(strings.ToLower(mapped), ".") {
+		if !strings.HasPrefix(label, "xn--") {
+			continue
+		}
+		u, err := idna.Punycode.ToUnicode(label)
+		if err != nil || !hasNonASCII(u) {
+			return "", fmt.Errorf("label %q does not decode to a non-ASCII label", label)
+		}
 	}
 	ascii, err := idnaProfile.ToASCII(domain)
 	if err != nil {
@@ -119,6 +126,18 @@ func domainToASCII(domain string) (string, error) {
 	}
 	return ascii, nil
 }
+
+func hasNonASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}
+
+// dots maps the full stops UTS #46 treats as label separators to '.'.
+var dots = strings.NewReplacer("\u3002", ".", "\uFF0E", ".", "\uFF61", ".")
 
 // percentDecode decodes %XX escapes and leaves any other '%' as it is.
 func percentDecode(s string) string {

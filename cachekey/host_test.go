@@ -57,6 +57,10 @@ func TestParseHost(t *testing.T) {
 		{in: "BÜCHER.example", want: "xn--bcher-kva.example"},
 		{in: "xn--a", rule: cachekey.HostIDNA},
 		{in: "%C2%AD", rule: cachekey.HostIDNA},
+		{in: "a.xn--", rule: cachekey.HostIDNA},
+		{in: "xn--。ab", rule: cachekey.HostIDNA},
+		{in: "xn--abc-", rule: cachekey.HostIDNA},
+		{in: "a٠", rule: cachekey.HostIDNA}, // Bidi rule: an LTR label with an Arabic-Indic digit
 		{in: "under_score.example", want: "under_score.example"},
 	}
 	for _, tt := range tests {
