@@ -3,18 +3,21 @@
 //
 // Two forms are accepted:
 //
-//   - URL keys (http and https only). The scheme and host are lower-cased, the
-//     default port is dropped, percent-escapes are upper-cased and unreserved
-//     characters decoded, other bytes outside RFC 3986's path or query sets are
-//     percent-encoded, dot segments are resolved, query parameters are sorted
-//     (by name, then by the whole pair) and the fragment is dropped.
-//     Userinfo and non-ASCII hosts are refused: browsers never send either in
-//     a request URL (hosts arrive punycoded).
+//   - URL keys (http and https only): what the WHATWG URL Standard parses
+//     the input to, with the differences listed in the one table in
+//     docs/cache-keys.md. ParseHost is the standard's host parser (IDNA to
+//     ASCII, every IPv4 number form, IPv6 compression); the path is split at
+//     '/' and '\', dot segments are resolved and the standard's
+//     percent-encode sets applied. Cachet then drops the fragment, sorts the
+//     query pairs (by name, then by the whole pair), upper-cases escapes and
+//     decodes escaped unreserved characters, and refuses userinfo, controls
+//     and spaces, stray '%' and port 0.
 //   - Opaque keys "namespace:name", where the namespace is 1–32 characters of
 //     [a-z0-9-] starting with a letter. The name is kept byte for byte.
 //
 // The algorithm is mirrored in the TypeScript SDK; both implementations must
-// pass the golden vectors in testdata/cachekey/vectors.json.
+// pass the golden vectors in testdata/cachekey/vectors.json, and the tests
+// run the web-platform-tests URL vectors (testdata/url) through both.
 package cachekey
 
 import (
@@ -61,6 +64,7 @@ type Error struct {
 	Input  string // the offending input, truncated to 64 bytes
 	Reason Reason
 	Detail string // optional, human-readable
+	Err    error  // the cause, if any (a *HostError for ReasonHost)
 }
 
 func (e *Error) Error() string {
@@ -71,11 +75,18 @@ func (e *Error) Error() string {
 	return msg
 }
 
+// Unwrap returns the cause, so errors.As finds a *HostError.
+func (e *Error) Unwrap() error { return e.Err }
+
 func fail(input string, r Reason, detail string) error {
+	return failWith(input, r, detail, nil)
+}
+
+func failWith(input string, r Reason, detail string, cause error) error {
 	if len(input) > 64 {
 		input = strings.ToValidUTF8(input[:64], "") + "…"
 	}
-	return &Error{Input: input, Reason: r, Detail: detail}
+	return &Error{Input: input, Reason: r, Detail: detail, Err: cause}
 }
 
 // Canonical returns the canonical form of raw, or an *Error.
@@ -131,9 +142,10 @@ func Origin(key string) string {
 	return key
 }
 
-// splitScheme recognizes "scheme://rest" with an RFC 3986 scheme.
+// splitScheme recognizes a URL key: an http or https scheme (any case)
+// followed by ':', or any RFC 3986 scheme followed by "://".
 func splitScheme(raw string) (scheme, rest string, ok bool) {
-	i := strings.Index(raw, "://")
+	i := strings.IndexByte(raw, ':')
 	if i <= 0 {
 		return "", "", false
 	}
@@ -144,7 +156,11 @@ func splitScheme(raw string) (scheme, rest string, ok bool) {
 			return "", "", false
 		}
 	}
-	return strings.ToLower(raw[:i]), raw[i+3:], true
+	scheme = strings.ToLower(raw[:i])
+	if scheme != "http" && scheme != "https" && !strings.HasPrefix(raw[i:], "://") {
+		return "", "", false
+	}
+	return scheme, raw[i+1:], true
 }
 
 func canonicalOpaque(raw string) (string, error) {
@@ -153,9 +169,6 @@ func canonicalOpaque(raw string) (string, error) {
 		return "", fail(raw, ReasonMissingColon, `want "namespace:name" or an http(s) URL`)
 	}
 	ns := raw[:i]
-	if ns == "http" || ns == "https" {
-		return "", fail(raw, ReasonScheme, "URL keys need \"://\"")
-	}
 	if ns == "" || len(ns) > MaxNamespaceBytes || !(ns[0] >= 'a' && ns[0] <= 'z') {
 		return "", fail(raw, ReasonNamespace, "1-32 of [a-z0-9-], starting with a letter")
 	}
@@ -180,7 +193,9 @@ func canonicalURL(raw, scheme, rest string) (string, error) {
 	default:
 		return "", fail(raw, ReasonScheme, "only http and https")
 	}
-	end := strings.IndexAny(rest, "/?#")
+	// Special schemes ignore any run of '/' and '\' before the authority.
+	rest = strings.TrimLeft(rest, `/\`)
+	end := strings.IndexAny(rest, `/\?#`)
 	if end < 0 {
 		end = len(rest)
 	}
@@ -203,13 +218,9 @@ func canonicalURL(raw, scheme, rest string) (string, error) {
 	if i := strings.IndexByte(rest, '?'); i >= 0 {
 		path, query, hasQuery = rest[:i], rest[i+1:], true
 	}
-	path, err = normalizeEscapes(raw, path, false)
+	path, err = canonicalPath(raw, path)
 	if err != nil {
 		return "", err
-	}
-	path = removeDotSegments(path)
-	if path == "" || path[0] != '/' {
-		path = "/" + path
 	}
 	var b strings.Builder
 	b.Grow(len(raw))
@@ -234,48 +245,38 @@ func canonicalURL(raw, scheme, rest string) (string, error) {
 	return b.String(), nil
 }
 
+// splitHostPort splits at the first ':' outside brackets and parses both
+// halves as the WHATWG URL Standard does (Cachet also refuses port 0).
 func splitHostPort(raw, authority string) (host, port string, err error) {
 	host = authority
-	if strings.HasPrefix(authority, "[") {
-		i := strings.IndexByte(authority, ']')
-		if i < 0 {
-			return "", "", fail(raw, ReasonHost, "unterminated IPv6 literal")
+	hasPort := false
+	inBrackets := false
+	for i := 0; i < len(authority); i++ {
+		switch c := authority[i]; {
+		case c == '[':
+			inBrackets = true
+		case c == ']':
+			inBrackets = false
+		case c == ':' && !inBrackets:
+			host, port, hasPort = authority[:i], authority[i+1:], true
 		}
-		host, port = authority[:i+1], authority[i+1:]
-		if port != "" && port[0] != ':' {
-			return "", "", fail(raw, ReasonHost, "junk after IPv6 literal")
+		if hasPort {
+			break
 		}
-		port = strings.TrimPrefix(port, ":")
-		for j := 1; j < len(host)-1; j++ {
-			if c := host[j] | 0x20; !(isDigit(host[j]) || c >= 'a' && c <= 'f' || host[j] == ':' || host[j] == '.') {
-				return "", "", fail(raw, ReasonHost, "bad IPv6 literal")
-			}
-		}
-		if len(host) == 2 {
-			return "", "", fail(raw, ReasonHost, "empty IPv6 literal")
-		}
-	} else if i := strings.LastIndexByte(authority, ':'); i >= 0 {
-		host, port = authority[:i], authority[i+1:]
 	}
-	if host == "" {
-		return "", "", fail(raw, ReasonHost, "empty host")
-	}
-	host = strings.ToLower(host)
-	if host[0] != '[' {
-		for j := 0; j < len(host); j++ {
-			if c := host[j]; !(c >= 'a' && c <= 'z' || isDigit(c) || c == '.' || c == '-' || c == '_') {
-				return "", "", fail(raw, ReasonHost, "hosts are ASCII letters, digits, '.', '-' and '_' (punycode IDNs)")
-			}
-		}
+	host, err = ParseHost(host)
+	if err != nil {
+		return "", "", failWith(raw, ReasonHost, err.Error(), err)
 	}
 	if port != "" {
 		for j := 0; j < len(port); j++ {
 			if !isDigit(port[j]) {
-				return "", "", fail(raw, ReasonPort, "")
+				return "", "", fail(raw, ReasonPort, "digits only")
 			}
 		}
-		n, err := strconv.ParseUint(port, 10, 32)
-		if err != nil || n == 0 || n > 65535 {
+		trimmed := strings.TrimLeft(port, "0")
+		n, err := strconv.ParseUint(trimmed, 10, 32)
+		if trimmed == "" || err != nil || n > 65535 {
 			return "", "", fail(raw, ReasonPort, "1-65535")
 		}
 		port = strconv.FormatUint(n, 10)
@@ -283,9 +284,72 @@ func splitHostPort(raw, authority string) (host, port string, err error) {
 	return host, port, nil
 }
 
+// canonicalPath parses a path as the WHATWG URL Standard does for special
+// schemes ('\' is a separator, dot segments and their %2e forms are
+// resolved, bytes in the path percent-encode set are escaped), then applies
+// Cachet's escape normalization to every segment.
+func canonicalPath(raw, path string) (string, error) {
+	if path == "" {
+		return "/", nil
+	}
+	segs := splitAny(path[1:], `/\`)
+	out := make([]string, 0, len(segs))
+	for i, seg := range segs {
+		last := i == len(segs)-1
+		switch {
+		case isDoubleDot(seg):
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+			if last {
+				out = append(out, "")
+			}
+		case isSingleDot(seg):
+			if last {
+				out = append(out, "")
+			}
+		default:
+			n, err := normalizeEscapes(raw, seg, inPathSet)
+			if err != nil {
+				return "", err
+			}
+			out = append(out, n)
+		}
+	}
+	return "/" + strings.Join(out, "/"), nil
+}
+
+func splitAny(s, seps string) []string {
+	var parts []string
+	for {
+		i := strings.IndexAny(s, seps)
+		if i < 0 {
+			return append(parts, s)
+		}
+		parts = append(parts, s[:i])
+		s = s[i+1:]
+	}
+}
+
+func isSingleDot(seg string) bool { return seg == "." || strings.EqualFold(seg, "%2e") }
+func isDoubleDot(seg string) bool {
+	switch strings.ToLower(seg) {
+	case "..", ".%2e", "%2e.", "%2e%2e":
+		return true
+	}
+	return false
+}
+
+// The WHATWG percent-encode sets, less what Canonical refuses before (C0
+// controls, space, DEL) and '#' (the fragment is cut first). Bytes of 0x80
+// and above are always escaped.
+func inPathSet(c byte) bool  { return strings.IndexByte("\"<>?`{}", c) >= 0 }
+func inQuerySet(c byte) bool { return strings.IndexByte("\"<>'", c) >= 0 }
+
 // normalizeEscapes upper-cases percent escapes, decodes escaped unreserved
-// characters and percent-encodes every byte outside the path (or query) set.
-func normalizeEscapes(raw, s string, query bool) (string, error) {
+// characters and percent-encodes bytes in the given set and non-ASCII bytes.
+// A '%' that does not start an escape is refused.
+func normalizeEscapes(raw, s string, escape func(byte) bool) (string, error) {
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
@@ -304,43 +368,15 @@ func normalizeEscapes(raw, s string, query bool) (string, error) {
 				b.WriteByte(upperHex[v&15])
 			}
 			i += 2
-		case isUnreserved(c) || isSubDelim(c) || c == ':' || c == '@' || c == '/' || (query && c == '?'):
-			b.WriteByte(c)
-		default:
+		case c >= 0x80 || escape(c):
 			b.WriteByte('%')
 			b.WriteByte(upperHex[c>>4])
 			b.WriteByte(upperHex[c&15])
+		default:
+			b.WriteByte(c)
 		}
 	}
 	return b.String(), nil
-}
-
-// removeDotSegments is RFC 3986 section 5.2.4.
-func removeDotSegments(in string) string {
-	if !strings.Contains(in, ".") {
-		return in
-	}
-	out := make([]string, 0, strings.Count(in, "/")+1)
-	segs := strings.Split(in, "/")
-	for i, seg := range segs {
-		last := i == len(segs)-1
-		switch seg {
-		case ".":
-			if last {
-				out = append(out, "")
-			}
-		case "..":
-			if len(out) > 1 {
-				out = out[:len(out)-1]
-			}
-			if last {
-				out = append(out, "")
-			}
-		default:
-			out = append(out, seg)
-		}
-	}
-	return strings.Join(out, "/")
 }
 
 func sortQuery(raw, query string) (string, error) {
@@ -350,7 +386,7 @@ func sortQuery(raw, query string) (string, error) {
 		if p == "" {
 			continue
 		}
-		n, err := normalizeEscapes(raw, p, true)
+		n, err := normalizeEscapes(raw, p, inQuerySet)
 		if err != nil {
 			return "", err
 		}
@@ -386,4 +422,3 @@ func unhex(c byte) byte {
 func isUnreserved(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || isDigit(c) || c == '-' || c == '.' || c == '_' || c == '~'
 }
-func isSubDelim(c byte) bool { return strings.IndexByte("!$&'()*+,;=", c) >= 0 }

@@ -1,8 +1,11 @@
 // Canonical cache keys, byte for byte the algorithm of the Go package
-// cachekey (cachekey/cachekey.go, tag.go). Both pass the golden vectors in
-// testdata/cachekey/. Go works on UTF-8 bytes, so this file does too: the
-// input is turned into a "byte string" (one UTF-16 unit per byte, 0–255) and
-// every length, index and comparison below is in bytes.
+// cachekey (cachekey/cachekey.go, host.go, tag.go). Both pass the golden
+// vectors in testdata/cachekey/ and the web-platform-tests URL vectors in
+// testdata/url/ with the differences in docs/cache-keys.md. URL keys are
+// parsed by the platform's WHATWG `URL` class; this file adds only Cachet's
+// differences. Go works on UTF-8 bytes, so this file does too: the input is
+// turned into a "byte string" (one UTF-16 unit per byte, 0–255) and every
+// length, index and comparison below is in bytes.
 
 /** Limits on keys, in bytes, as in Go. */
 export const MAX_INPUT_BYTES = 2048;
@@ -128,15 +131,19 @@ export function tag(t: string): void {
   }
 }
 
+// splitScheme recognizes a URL key: an http or https scheme (any case)
+// followed by ':', or any RFC 3986 scheme followed by "://".
 function splitScheme(raw: string): [string, string] | null {
-  const i = raw.indexOf("://");
+  const i = raw.indexOf(":");
   if (i <= 0) return null;
   for (let j = 0; j < i; j++) {
     const c = raw.charCodeAt(j);
     const alpha = isLower(c | 0x20);
     if (!(alpha || (j > 0 && (isDigit(c) || c === 0x2b || c === 0x2d || c === 0x2e)))) return null;
   }
-  return [asciiLower(raw.slice(0, i)), raw.slice(i + 3)];
+  const scheme = asciiLower(raw.slice(0, i));
+  if (scheme !== "http" && scheme !== "https" && !raw.startsWith("://", i)) return null;
+  return [scheme, raw.slice(i + 1)];
 }
 
 const NS_RULE = "1-32 of [a-z0-9-], starting with a letter";
@@ -145,7 +152,6 @@ function canonicalOpaque(raw: string): string {
   const i = raw.indexOf(":");
   if (i < 0) throw fail(raw, "no-namespace", 'want "namespace:name" or an http(s) URL');
   const ns = raw.slice(0, i);
-  if (ns === "http" || ns === "https") throw fail(raw, "unsupported-scheme", 'URL keys need "://"');
   if (ns === "" || ns.length > MAX_NAMESPACE_BYTES || !isLower(ns.charCodeAt(0))) throw fail(raw, "bad-namespace", NS_RULE);
   for (let j = 1; j < ns.length; j++) {
     const c = ns.charCodeAt(j);
@@ -158,124 +164,82 @@ function canonicalOpaque(raw: string): string {
 function canonicalURL(raw: string, scheme: string, rest: string): string {
   const defaultPort = scheme === "http" ? "80" : scheme === "https" ? "443" : "";
   if (!defaultPort) throw fail(raw, "unsupported-scheme", "only http and https");
-  let end = rest.search(/[/?#]/);
+  // Special schemes ignore any run of '/' and '\' before the authority.
+  rest = rest.replace(/^[/\\]+/, "");
+  let end = rest.search(/[/\\?#]/);
   if (end < 0) end = rest.length;
   const authority = rest.slice(0, end);
-  rest = rest.slice(end);
   if (authority.includes("@")) throw fail(raw, "userinfo", "credentials do not belong in a cache key");
-  const [host, p] = splitHostPort(raw, authority);
-  const port = p === defaultPort ? "" : p;
-  const hash = rest.indexOf("#");
-  if (hash >= 0) rest = rest.slice(0, hash);
-  let path = rest;
-  let query = "";
-  const q = rest.indexOf("?");
-  if (q >= 0) {
-    path = rest.slice(0, q);
-    query = rest.slice(q + 1);
+  checkHostPort(raw, authority);
+  let url: URL;
+  try {
+    url = new URL(fromBytes(raw));
+  } catch {
+    throw fail(raw, "bad-host", "the URL Standard refuses the URL");
   }
-  path = removeDotSegments(normalizeEscapes(raw, path, false));
-  if (path === "" || path[0] !== "/") path = "/" + path;
-  let out = `${scheme}://${host}${port ? ":" + port : ""}${path}`;
-  if (q >= 0) {
-    const sorted = sortQuery(raw, query);
-    if (sorted) out += "?" + sorted;
-  }
-  return out;
+  const path = normalizeEscapes(raw, url.pathname);
+  const query = url.search === "" ? "" : sortQuery(raw, url.search.slice(1));
+  return `${scheme}://${url.host}${path}${query ? "?" + query : ""}`;
 }
 
-function splitHostPort(raw: string, authority: string): [string, string] {
+// checkHostPort refuses what the URL Standard's host parser refuses (the
+// platform's URL class parses the host alone) and ports outside 1–65535, in
+// Go's order: the host first.
+function checkHostPort(raw: string, authority: string): void {
   let host = authority;
   let port = "";
-  if (authority.startsWith("[")) {
-    const i = authority.indexOf("]");
-    if (i < 0) throw fail(raw, "bad-host", "unterminated IPv6 literal");
-    host = authority.slice(0, i + 1);
-    port = authority.slice(i + 1);
-    if (port !== "" && port[0] !== ":") throw fail(raw, "bad-host", "junk after IPv6 literal");
-    if (port[0] === ":") port = port.slice(1);
-    for (let j = 1; j < host.length - 1; j++) {
-      const c = host.charCodeAt(j);
-      if (!(isDigit(c) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66) || c === 0x3a || c === 0x2e)) {
-        throw fail(raw, "bad-host", "bad IPv6 literal");
-      }
-    }
-    if (host.length === 2) throw fail(raw, "bad-host", "empty IPv6 literal");
-  } else {
-    const i = authority.lastIndexOf(":");
-    if (i >= 0) {
+  let inBrackets = false;
+  for (let i = 0; i < authority.length; i++) {
+    const c = authority[i];
+    if (c === "[") inBrackets = true;
+    else if (c === "]") inBrackets = false;
+    else if (c === ":" && !inBrackets) {
       host = authority.slice(0, i);
       port = authority.slice(i + 1);
+      break;
     }
   }
-  if (host === "") throw fail(raw, "bad-host", "empty host");
-  host = asciiLower(host);
-  if (host[0] !== "[") {
-    for (let j = 0; j < host.length; j++) {
-      const c = host.charCodeAt(j);
-      if (!(isLower(c) || isDigit(c) || c === 0x2e || c === 0x2d || c === 0x5f)) {
-        throw fail(raw, "bad-host", "hosts are ASCII letters, digits, '.', '-' and '_' (punycode IDNs)");
-      }
-    }
+  try {
+    new URL(`http://${fromBytes(host)}/`);
+  } catch {
+    throw fail(raw, "bad-host", hostRule(host));
   }
-  if (port !== "") {
-    for (let j = 0; j < port.length; j++) if (!isDigit(port.charCodeAt(j))) throw fail(raw, "bad-port");
-    const n = Number(port);
-    if (n === 0 || n > 65535) throw fail(raw, "bad-port", "1-65535");
-    port = String(n);
-  }
-  return [host, port];
+  if (port === "") return;
+  for (let j = 0; j < port.length; j++) if (!isDigit(port.charCodeAt(j))) throw fail(raw, "bad-port", "digits only");
+  const digits = port.replace(/^0+/, "");
+  if (digits === "" || digits.length > 5 || Number(digits) > 65535) throw fail(raw, "bad-port", "1-65535");
+}
+
+// hostRule names, as Go's HostRule does, the rule a refused host broke.
+function hostRule(host: string): string {
+  if (host === "") return "empty-host";
+  if (host.startsWith("[")) return "ipv6";
+  if (/[\x00-\x20#%/:<>?@[\\\]^|\x7f]/.test(host.replace(/%[0-9A-Fa-f]{2}/g, ""))) return "forbidden-code-point";
+  const labels = host.replace(/\.$/, "").split(".");
+  if (/^(?:\d+|0[xX][0-9A-Fa-f]*)$/.test(labels[labels.length - 1] ?? "")) return "ipv4";
+  return "idna";
 }
 
 const HEX = "0123456789ABCDEF";
 const pct = (c: number): string => "%" + HEX[c >> 4] + HEX[c & 15];
 
-// normalizeEscapes upper-cases percent escapes, decodes escaped unreserved
-// characters and percent-encodes every byte outside the path (or query) set.
-function normalizeEscapes(raw: string, s: string, query: boolean): string {
-  let out = "";
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x25) {
-      if (i + 2 >= s.length || !isHex(s.charCodeAt(i + 1)) || !isHex(s.charCodeAt(i + 2))) {
-        throw fail(raw, "bad-percent-escape", `at byte ${i}`);
-      }
-      const v = parseInt(s.slice(i + 1, i + 3), 16);
-      out += isUnreserved(v) ? String.fromCharCode(v) : pct(v);
-      i += 2;
-    } else if (isUnreserved(c) || "!$&'()*+,;=:@/".includes(s[i]!) || (query && c === 0x3f)) {
-      out += s[i];
-    } else {
-      out += pct(c);
-    }
-  }
-  return out;
-}
-
-// removeDotSegments is RFC 3986 section 5.2.4, as Go writes it.
-function removeDotSegments(input: string): string {
-  if (!input.includes(".")) return input;
-  const out: string[] = [];
-  const segs = input.split("/");
-  segs.forEach((seg, i) => {
-    const last = i === segs.length - 1;
-    if (seg === ".") {
-      if (last) out.push("");
-    } else if (seg === "..") {
-      if (out.length > 1) out.pop();
-      if (last) out.push("");
-    } else {
-      out.push(seg);
-    }
+// normalizeEscapes upper-cases percent escapes and decodes escaped
+// unreserved characters in what the URL class serialized (it already escaped
+// the standard's percent-encode sets). A '%' that does not start an escape is
+// refused.
+function normalizeEscapes(raw: string, s: string): string {
+  return s.replace(/%(?:[0-9A-Fa-f]{2})?/g, (e, offset: number) => {
+    if (e.length < 3) throw fail(raw, "bad-percent-escape", `at byte ${offset}`);
+    const v = parseInt(e.slice(1), 16);
+    return isUnreserved(v) ? String.fromCharCode(v) : pct(v);
   });
-  return out.join("/");
 }
 
 function sortQuery(raw: string, query: string): string {
   const kept = query
     .split("&")
     .filter((p) => p !== "")
-    .map((p) => normalizeEscapes(raw, p, true));
+    .map((p) => normalizeEscapes(raw, p));
   const name = (p: string): string => {
     const i = p.indexOf("=");
     return i >= 0 ? p.slice(0, i) : p;
@@ -298,9 +262,6 @@ function isLower(c: number): boolean {
 }
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
-}
-function isHex(c: number): boolean {
-  return isDigit(c) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
 }
 function isUnreserved(c: number): boolean {
   return isLower(c) || (c >= 0x41 && c <= 0x5a) || isDigit(c) || c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e;

@@ -10,3 +10,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export function readTestdata(...parts: string[]): string {
   return readFileSync(join(root, "testdata", ...parts), "utf8");
 }
+
+/** readRepoFile reads <parts...> from the repository root (docs, for one). */
+export function readRepoFile(...parts: string[]): string {
+  return readFileSync(join(root, ...parts), "utf8");
+}
