@@ -7,6 +7,14 @@
 //   /cachet-sw.js?cache=cachet&strategy=cache-first
 // strategy: cache-first (default; revalidates by ETag once max-age or
 // no-cache says so), network-first, stale-while-revalidate.
+// bound: seconds (default 5; "off" disables) the worker serves from cache
+// after the leader tab last recorded it was in sync with push (SYNCED in
+// IndexedDB); past it (tab closed, partition, worker woken cold) every read
+// is revalidated with a conditional request until the client is back in
+// sync. No bound applies before a client has ever recorded a sync.
+// offline: "error" (default) answers 504 when past the bound the origin
+// cannot be reached; "stale" serves the stored copy and tells the pages
+// ({ t: "stale", key, syncedAt } on the BroadcastChannel).
 // cookies: "any" (default) treats every request that sends cookies as
 // carrying some, since HttpOnly cookies are invisible to the worker;
 // "visible" trusts the Cookie Store API: a request to this origin carries
@@ -22,7 +30,7 @@
 
 import { canonical } from "./cachekey";
 import type { ReadKind, SwRead } from "./record";
-import { hintOf, openStore, spendEarly, versionOf, type Store } from "./store";
+import { getMeta, hintOf, openStore, spendEarly, SYNCED, versionOf, type Store } from "./store";
 import { mayServeStale, merge, needsRevalidation, refusal } from "./sw/policy";
 
 declare const self: ServiceWorkerGlobalScope;
@@ -33,10 +41,12 @@ const params = new URL(self.location.href).searchParams;
 const CACHE = params.get("cache") ?? "cachet";
 const STRATEGY = (params.get("strategy") ?? "cache-first") as Strategy;
 const VISIBLE_COOKIES = params.get("cookies") === "visible";
+const BOUND_MS = Number(params.get("bound") ?? 5) * 1000; // NaN ("off"): no bound
+const OFFLINE_STALE = params.get("offline") === "stale";
 const STORED_AT = "x-cachet-stored";
 
 /** Counters reported to pages by stats(). */
-const counters: Record<string, number> = { hit: 0, miss: 0, revalidated: 0, stored: 0, dropped: 0, offline: 0, raced: 0 };
+const counters: Record<string, number> = { hit: 0, miss: 0, revalidated: 0, stored: 0, dropped: 0, unsynced: 0, offline: 0, raced: 0 };
 const bump = (name: string): void => {
   counters[name] = (counters[name] ?? 0) + 1;
 };
@@ -122,6 +132,10 @@ async function serve(e: FetchEvent, req: Request, key: string): Promise<Response
   const hit = await cache.match(keyReq);
   const hint = hit ? await hintOf(await db(), key) : undefined;
   const stale = hit ? needsRevalidation(hit, Number(hit.headers.get(STORED_AT) ?? 0), Date.now(), hint?.maxAge) : false;
+  // Out of sync: no tab confirmed within the bound that nothing was invalidated.
+  const synced = hit && BOUND_MS >= 0 ? await getMeta<number>(await db(), SYNCED) : undefined;
+  const behind = synced !== undefined && Date.now() - synced > BOUND_MS;
+  if (behind) bump("unsynced");
   if (STRATEGY === "network-first" || !hit) {
     try {
       const res = await fetchAndStore(e, req, keyReq, key);
@@ -130,10 +144,10 @@ async function serve(e: FetchEvent, req: Request, key: string): Promise<Response
       return res;
     } catch (err) {
       if (!hit) throw err;
-      return offline(e, key, hit, stale);
+      return offline(e, key, hit, stale, behind && synced);
     }
   }
-  if (STRATEGY === "stale-while-revalidate" && !hint?.early) {
+  if (STRATEGY === "stale-while-revalidate" && !hint?.early && !behind) {
     // Served now; the revalidation tells whether what was served was stale.
     e.waitUntil(
       revalidate(e, req, keyReq, key, hit).then(
@@ -141,7 +155,7 @@ async function serve(e: FetchEvent, req: Request, key: string): Promise<Response
         () => report(e, "hit", key),
       ),
     );
-  } else if (hint?.early || stale) {
+  } else if (hint?.early || stale || behind) {
     try {
       const [res, same] = await revalidate(e, req, keyReq, key, hit);
       // The origin answered: the one-shot early revalidation is spent.
@@ -149,7 +163,7 @@ async function serve(e: FetchEvent, req: Request, key: string): Promise<Response
       report(e, same ? "hit" : "miss", key);
       return res;
     } catch {
-      return offline(e, key, hit, stale);
+      return offline(e, key, hit, stale, behind && synced);
     }
   }
   bump("hit");
@@ -158,9 +172,12 @@ async function serve(e: FetchEvent, req: Request, key: string): Promise<Response
 }
 
 // offline answers when the origin cannot be reached: the stored copy is the
-// best there is, unless it is stale and says it must not be served stale.
-function offline(e: FetchEvent, key: string, hit: Response, stale: boolean): Response {
-  if (stale && !mayServeStale(hit)) return new Response(null, { status: 504, statusText: "Gateway Timeout" });
+// best there is, unless it is stale and says it must not be served stale,
+// or the client is out of sync (unsynced: its last sync) and the
+// configuration does not allow serving it then.
+function offline(e: FetchEvent, key: string, hit: Response, stale: boolean, unsynced: number | false | undefined): Response {
+  if ((stale && !mayServeStale(hit)) || (unsynced && !OFFLINE_STALE)) return new Response(null, { status: 504, statusText: "Gateway Timeout" });
+  if (unsynced) bc.postMessage({ t: "stale", key, syncedAt: unsynced });
   bump("offline");
   report(e, "hit", key);
   return hit;
