@@ -188,6 +188,8 @@ function offline(e: FetchEvent, key: string, hit: Response, stale: boolean, unsy
 // reports true; when the freshened response may no longer be stored (the
 // 304 says no-store or private, say), the copy is deleted instead.
 async function revalidate(e: FetchEvent, req: Request, keyReq: Request, key: string, hit: Response): Promise<[Response, boolean]> {
+  // Copied before the first await: stale-while-revalidate serves hit itself.
+  const stored = hit.clone();
   const etag = hit.headers.get("etag");
   const headers = new Headers(req.headers);
   if (etag) headers.set("if-none-match", etag);
@@ -201,7 +203,7 @@ async function revalidate(e: FetchEvent, req: Request, keyReq: Request, key: str
     return [res, false];
   }
   bump("revalidated");
-  const fresh = new Response(hit.clone().body, { status: hit.status, statusText: hit.statusText, headers: merge(hit.headers, res.headers) });
+  const fresh = new Response(stored.body, { status: stored.status, statusText: stored.statusText, headers: merge(stored.headers, res.headers) });
   await keep(e, req, keyReq, key, fresh, before, jarBefore, withCookies, true);
   return [fresh, true];
 }
