@@ -10,8 +10,8 @@ export interface Got {
 }
 
 interface PageHelpers {
-  ready(): Promise<void>;
-  get(path: string, headers?: Record<string, string>, method?: string): Promise<Got>;
+  ready(swQuery?: string): Promise<void>;
+  get(path: string, headers?: Record<string, string>, method?: string, credentials?: RequestCredentials): Promise<Got>;
   getMany(path: string, n: number): Promise<number>;
   cached(path: string): Promise<boolean>;
   cachedCount(): Promise<number>;
@@ -28,14 +28,17 @@ interface PageHelpers {
 export class Tab {
   private constructor(readonly page: Page) {}
 
-  /** open loads the test page on origin in a new tab and waits for the Service Worker. */
-  static async open(b: Browser, origin: Origin): Promise<Tab> {
+  /**
+   * open loads the test page on origin in a new tab and waits for the
+   * Service Worker; swQuery (e.g. "&cookies=visible") is added to its script URL.
+   */
+  static async open(b: Browser, origin: Origin, swQuery = ""): Promise<Tab> {
     const page = await b.context.newPage();
     page.on("pageerror", (e) => console.error("page error:", e.message));
     await page.goto(origin.url + "/");
     await page.waitForFunction(() => "ready" in window);
     const t = new Tab(page);
-    await t.call("ready");
+    await t.call("ready", swQuery);
     return t;
   }
 
@@ -47,8 +50,8 @@ export class Tab {
     ) as Promise<Awaited<ReturnType<PageHelpers[K]>>>;
   }
 
-  get(path: string, headers: Record<string, string> = {}, method = "GET"): Promise<Got> {
-    return this.call("get", path, headers, method);
+  get(path: string, headers: Record<string, string> = {}, method = "GET", credentials: RequestCredentials = "same-origin"): Promise<Got> {
+    return this.call("get", path, headers, method, credentials);
   }
 
   /** stopWorkers stops the page's Service Worker (as the browser does when idle); the next fetch starts it again. */

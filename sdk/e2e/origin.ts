@@ -14,24 +14,38 @@ const sdk = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 
+// who names the identity a request carries: its bearer token, else its sid cookie.
+const who = (q: IncomingMessage): string =>
+  /^Bearer (\w+)$/.exec(q.headers.authorization ?? "")?.[1] ?? /(?:^|;\s*)sid=(\w+)/.exec(q.headers.cookie ?? "")?.[1] ?? "anonymous";
+
 // Resources under /r/<name>: each answers with its own caching headers and a
-// body that carries the request count, so a test can tell copies apart.
+// body that carries the request count, so a test can tell copies apart. The
+// shared ones say public: the worker stores an answer to a request with
+// cookies only when the response opts in. The personal ones (/r/me*, /r/vary*)
+// also name who asked, so a copy served to the wrong user shows.
 const resources: Record<string, Handler> = {
-  plain: (_q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600", etag: `"p${n}"` }).end(`plain ${n}`),
+  plain: (_q, s, n) => s.writeHead(200, { "cache-control": "public, max-age=3600", etag: `"p${n}"` }).end(`plain ${n}`),
   nostore: (_q, s, n) => s.writeHead(200, { "cache-control": "no-store" }).end(`nostore ${n}`),
   private: (_q, s, n) => s.writeHead(200, { "cache-control": "private, max-age=3600" }).end(`private ${n}`),
-  cookie: (_q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600", "set-cookie": `visit=${n}; Path=/` }).end(`cookie ${n}`),
-  vary: (q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600", vary: "X-Variant" }).end(`vary ${String(q.headers["x-variant"])} ${n}`),
-  varystar: (_q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600", vary: "*" }).end(`varystar ${n}`),
-  slow: (_q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600" }).end(`slow ${n}`),
+  cookie: (_q, s, n) => s.writeHead(200, { "cache-control": "public, max-age=3600", "set-cookie": `visit=${n}; Path=/` }).end(`cookie ${n}`),
+  vary: (q, s, n) => s.writeHead(200, { "cache-control": "public, max-age=3600", vary: "X-Variant" }).end(`vary ${String(q.headers["x-variant"])} ${n}`),
+  varystar: (_q, s, n) => s.writeHead(200, { "cache-control": "public, max-age=3600", vary: "*" }).end(`varystar ${n}`),
+  slow: (_q, s, n) => s.writeHead(200, { "cache-control": "public, max-age=3600" }).end(`slow ${n}`),
   etag: (q, s, n) => {
-    if (q.headers["if-none-match"] === '"e1"') return void s.writeHead(304, { etag: '"e1"', "cache-control": "max-age=3600" }).end();
-    s.writeHead(200, { "cache-control": "max-age=3600", etag: '"e1"' }).end(`etag ${n}`);
+    if (q.headers["if-none-match"] === '"e1"') return void s.writeHead(304, { etag: '"e1"', "cache-control": "public, max-age=3600" }).end();
+    s.writeHead(200, { "cache-control": "public, max-age=3600", etag: '"e1"' }).end(`etag ${n}`);
   },
   nocache: (q, s, n) => {
     if (q.headers["if-none-match"] === '"stable"') return void s.writeHead(304, { etag: '"stable"' }).end();
-    s.writeHead(200, { "cache-control": "no-cache", etag: '"stable"' }).end(`nocache ${n}`);
+    s.writeHead(200, { "cache-control": "public, no-cache", etag: '"stable"' }).end(`nocache ${n}`);
   },
+  me: (q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600" }).end(`me ${who(q)} ${n}`),
+  mepublic: (q, s, n) => s.writeHead(200, { "cache-control": "public, max-age=3600" }).end(`mepublic ${who(q)} ${n}`),
+  meshared: (q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600", "cachet-cache": "shared" }).end(`meshared ${who(q)} ${n}`),
+  memustrevalidate: (q, s, n) => s.writeHead(200, { "cache-control": "max-age=3600, must-revalidate" }).end(`memustrevalidate ${who(q)} ${n}`),
+  mesmaxage: (q, s, n) => s.writeHead(200, { "cache-control": "s-maxage=3600" }).end(`mesmaxage ${who(q)} ${n}`),
+  varycookie: (q, s, n) => s.writeHead(200, { "cache-control": "public, max-age=3600", vary: "Cookie" }).end(`varycookie ${who(q)} ${n}`),
+  varyauth: (q, s, n) => s.writeHead(200, { "cache-control": "public, max-age=3600", vary: "Authorization" }).end(`varyauth ${who(q)} ${n}`),
 };
 
 /** Origin is a running static server. */
@@ -40,6 +54,8 @@ export class Origin {
   readonly hits = new Map<string, number>();
   /** Conditional requests (If-None-Match) by path. */
   readonly conditional = new Map<string, number>();
+  /** Headers of /r/flip's 304 (it answers 304 to If-None-Match: "f"; else 200, public, no-cache). */
+  notModified: Record<string, string> = { etag: '"f"' };
   /** While true, resource requests fail at the TCP level, as if the origin were unreachable. */
   down = false;
   /** While set, /r/slow answers only once this promise resolves. */
@@ -82,7 +98,7 @@ export class Origin {
       return void res.writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" }).end(token(this.tokens.channels, ttl));
     }
     const m = /^\/r\/([a-z]+)$/.exec(pathname);
-    const h = m ? resources[m[1]!] : undefined;
+    const h = m?.[1] === "flip" ? this.flip : m ? resources[m[1]!] : undefined;
     if (!h) return void res.writeHead(404).end();
     if (this.down) return void req.socket.destroy();
     const n = (this.hits.get(path) ?? 0) + 1;
@@ -94,6 +110,11 @@ export class Origin {
     }
     h(req, res, n);
   }
+
+  private readonly flip: Handler = (q, s, n) => {
+    if (q.headers["if-none-match"] === '"f"') return void s.writeHead(304, this.notModified).end();
+    s.writeHead(200, { "cache-control": "public, no-cache", etag: '"f"' }).end(`flip ${n}`);
+  };
 
   // proxy forwards one request, streaming the answer (Server-Sent Events).
   private proxy(req: IncomingMessage, res: ServerResponse, target: string): void {

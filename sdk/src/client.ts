@@ -16,7 +16,7 @@ import { origin } from "./cachekey";
 import { Emitter } from "./emitter";
 import { applyTransition, flush, type Outcome } from "./evict";
 import type { Advice, Read, ReadKind, SwRead } from "./record";
-import { enqueue, forget, getMeta, openStore, peek, setHint, setMeta, type Store } from "./store";
+import { enqueue, forget, getMeta, openStore, peek, setHint, setMeta, SYNCED, type Store } from "./store";
 import { batch, connect, now, refreshDelay, type After, type Frame, type Session } from "./transport";
 /** Options of Cachet.start. */
 export interface Options {
@@ -65,6 +65,12 @@ export interface Events {
   reset: { reason: string; flushed: number };
   /** Analytics' advice for a key reached this tab's connection (leader only) and was stored. */
   advice: Advice;
+  /**
+   * The Service Worker served key from cache without confirming it: no tab
+   * was in sync with push within its bound and the origin was unreachable
+   * (only with offline=stale; syncedAt: the last sync, epoch ms).
+   */
+  stale: { key: string; syncedAt: number };
   /** Something went wrong; the client recovers unless the state is "stopped". */
   error: Error;
 }
@@ -97,9 +103,12 @@ type Wire =
   | { t: "evict"; e: EvictEvent }
   | { t: "state"; s: ConnState }
   | { t: "reset"; r: Events["reset"] }
-  | { t: "reads"; r: SwRead[] };
+  | { t: "reads"; r: SwRead[] }
+  | ({ t: "stale" } & Events["stale"]);
 
 const POS = "pos";
+// While live, the leader records that it is in sync this often.
+const BEAT_MS = 1000;
 const SLOW_MS = 30_000;
 // Receipts frames go at most this often (push allows 20 client frames a second).
 const RECEIPTS_GAP_MS = 300;
@@ -189,9 +198,11 @@ export class Client extends Emitter<Events> {
       this.emit("evict", w.e);
     } else if (w.t === "state") {
       if (!this.leader) this.setState(w.s, false);
-    } else {
+    } else if (w.t === "reset") {
       this.counts.resets++;
       this.emit("reset", w.r);
+    } else if (w.t === "stale") {
+      this.emit("stale", { key: w.key, syncedAt: w.syncedAt });
     }
   }
 
@@ -248,6 +259,7 @@ export class Client extends Emitter<Events> {
   private async connectOnce(failures: number): Promise<[boolean, After]> {
     let live = false;
     let queue = Promise.resolve();
+    let beat: ReturnType<typeof setInterval> | undefined;
     let token: string;
     try {
       token = await this.token();
@@ -266,6 +278,8 @@ export class Client extends Emitter<Events> {
             this.setState("live", true);
             this.scheduleRefresh(f.exp);
             this.kick();
+            // In sync: recorded behind the frames received so far.
+            beat = setInterval(() => (queue = queue.then(() => setMeta(this.db, SYNCED, Date.now())).catch(() => undefined)), BEAT_MS);
           } else if (f.t === "refreshed") {
             this.counts.refreshes++;
             this.scheduleRefresh(f.exp);
@@ -283,6 +297,7 @@ export class Client extends Emitter<Events> {
           });
         },
         close: (a, why) => {
+          clearInterval(beat);
           if (a !== "retry" || live) this.emit("error", new Error("push connection: " + why));
           void queue.then(() => closed(a === "token" && typeof this.o.token === "string" ? "stop" : a));
         },

@@ -84,6 +84,14 @@ export function finishVersion(db: Store, key: string, version: number): Promise<
   });
 }
 
+/**
+ * SYNCED names the meta entry where the leader tab records, every second
+ * while its push connection is live, when it last was in sync (epoch ms,
+ * written after the frames received before it are applied). The Service
+ * Worker does not serve from cache once it is older than its bound.
+ */
+export const SYNCED = "synced";
+
 /** getMeta reads a small value (a stream position, a client id). */
 export async function getMeta<T>(db: Store, name: string): Promise<T | undefined> {
   return (await done(db.transaction(META).objectStore(META).get(name))) as T | undefined;

@@ -7,6 +7,20 @@
 //   /cachet-sw.js?cache=cachet&strategy=cache-first
 // strategy: cache-first (default; revalidates by ETag once max-age or
 // no-cache says so), network-first, stale-while-revalidate.
+// bound: seconds (default 5; "off" disables) the worker serves from cache
+// after the leader tab last recorded it was in sync with push (SYNCED in
+// IndexedDB); past it (tab closed, partition, worker woken cold) every read
+// is revalidated with a conditional request until the client is back in
+// sync. No bound applies before a client has ever recorded a sync.
+// offline: "error" (default) answers 504 when past the bound the origin
+// cannot be reached; "stale" serves the stored copy and tells the pages
+// ({ t: "stale", key, syncedAt } on the BroadcastChannel).
+// cookies: "any" (default) treats every request that sends cookies as
+// carrying some, since HttpOnly cookies are invisible to the worker;
+// "visible" trusts the Cookie Store API: a request to this origin carries
+// cookies only when cookieStore finds one (set it only when every cookie
+// that changes what the origin answers is visible to scripts, not HttpOnly,
+// and has a Path the worker's scope covers).
 //
 // Analytics' advice, stored by the leader tab in IndexedDB, is honoured on
 // every read: a recommended max-age caps how long a copy is served without
@@ -16,8 +30,8 @@
 
 import { canonical } from "./cachekey";
 import type { ReadKind, SwRead } from "./record";
-import { hintOf, openStore, spendEarly, versionOf, type Store } from "./store";
-import { needsRevalidation, refusal } from "./sw/policy";
+import { getMeta, hintOf, openStore, spendEarly, SYNCED, versionOf, type Store } from "./store";
+import { mayServeStale, merge, needsRevalidation, refusal } from "./sw/policy";
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -26,10 +40,13 @@ type Strategy = "cache-first" | "network-first" | "stale-while-revalidate";
 const params = new URL(self.location.href).searchParams;
 const CACHE = params.get("cache") ?? "cachet";
 const STRATEGY = (params.get("strategy") ?? "cache-first") as Strategy;
+const VISIBLE_COOKIES = params.get("cookies") === "visible";
+const BOUND_MS = Number(params.get("bound") ?? 5) * 1000; // NaN ("off"): no bound
+const OFFLINE_STALE = params.get("offline") === "stale";
 const STORED_AT = "x-cachet-stored";
 
 /** Counters reported to pages by stats(). */
-const counters: Record<string, number> = { hit: 0, miss: 0, revalidated: 0, stored: 0, offline: 0, raced: 0 };
+const counters: Record<string, number> = { hit: 0, miss: 0, revalidated: 0, stored: 0, dropped: 0, unsynced: 0, offline: 0, raced: 0 };
 const bump = (name: string): void => {
   counters[name] = (counters[name] ?? 0) + 1;
 };
@@ -58,13 +75,34 @@ function report(e: FetchEvent, kind: ReadKind, key: string): void {
 }
 
 interface CookieJar {
-  getAll(): Promise<unknown[]>;
+  getAll(options?: { url: string }): Promise<unknown[]>;
 }
 const jar = (self as unknown as { cookieStore?: CookieJar }).cookieStore;
 // cookies returns a fingerprint of the script-visible cookie jar; a change
 // across a fetch means the response set a cookie (Set-Cookie itself is
 // hidden from Service Workers).
 const cookies = async (): Promise<string> => (jar ? JSON.stringify(await jar.getAll()) : "");
+
+// credentialed tells whether req carries cookies, as the worker cannot see
+// its Cookie header: never with credentials "omit" or "same-origin" to
+// another origin; otherwise yes, unless cookies=visible and the Cookie Store
+// API finds no cookie. It is asked for the request's URL first; Chromium
+// refuses any URL there ("must be within Service Worker scope"), and then
+// the cookies of the worker's scope are what it can tell.
+async function credentialed(req: Request): Promise<boolean> {
+  if (req.credentials === "omit") return false;
+  const same = new URL(req.url).origin === self.location.origin;
+  if (req.credentials === "same-origin" && !same) return false;
+  if (!VISIBLE_COOKIES || !jar || !same) return true;
+  for (const ask of [() => jar.getAll({ url: req.url }), () => jar.getAll()]) {
+    try {
+      return (await ask()).length > 0;
+    } catch {
+      // the next question, or the conservative answer
+    }
+  }
+  return true;
+}
 
 self.addEventListener("install", () => void self.skipWaiting());
 self.addEventListener("activate", (e) => e.waitUntil(self.clients.claim()));
@@ -92,6 +130,12 @@ async function serve(e: FetchEvent, req: Request, key: string): Promise<Response
   // Stored under the canonical URL, with the page's headers so Vary matches.
   const keyReq = key === req.url ? req : new Request(key, { headers: req.headers });
   const hit = await cache.match(keyReq);
+  const hint = hit ? await hintOf(await db(), key) : undefined;
+  const stale = hit ? needsRevalidation(hit, Number(hit.headers.get(STORED_AT) ?? 0), Date.now(), hint?.maxAge) : false;
+  // Out of sync: no tab confirmed within the bound that nothing was invalidated.
+  const synced = hit && BOUND_MS >= 0 ? await getMeta<number>(await db(), SYNCED) : undefined;
+  const behind = synced !== undefined && Date.now() - synced > BOUND_MS;
+  if (behind) bump("unsynced");
   if (STRATEGY === "network-first" || !hit) {
     try {
       const res = await fetchAndStore(e, req, keyReq, key);
@@ -100,32 +144,26 @@ async function serve(e: FetchEvent, req: Request, key: string): Promise<Response
       return res;
     } catch (err) {
       if (!hit) throw err;
-      bump("offline");
-      report(e, "hit", key);
-      return hit;
+      return offline(e, key, hit, stale, behind && synced);
     }
   }
-  const storedAt = Number(hit.headers.get(STORED_AT) ?? 0);
-  const hint = await hintOf(await db(), key);
-  if (STRATEGY === "stale-while-revalidate" && !hint?.early) {
+  if (STRATEGY === "stale-while-revalidate" && !hint?.early && !behind) {
     // Served now; the revalidation tells whether what was served was stale.
     e.waitUntil(
       revalidate(e, req, keyReq, key, hit).then(
-        (res) => report(e, res === hit ? "hit" : "stale", key),
+        ([, same]) => report(e, same ? "hit" : "stale", key),
         () => report(e, "hit", key),
       ),
     );
-  } else if (hint?.early || needsRevalidation(hit, storedAt, Date.now(), hint?.maxAge)) {
+  } else if (hint?.early || stale || behind) {
     try {
-      const res = await revalidate(e, req, keyReq, key, hit);
+      const [res, same] = await revalidate(e, req, keyReq, key, hit);
       // The origin answered: the one-shot early revalidation is spent.
       if (hint?.early) e.waitUntil(spendEarly(await db(), key));
-      report(e, res === hit ? "hit" : "miss", key);
+      report(e, same ? "hit" : "miss", key);
       return res;
     } catch {
-      bump("offline");
-      report(e, "hit", key);
-      return hit; // offline: the cached copy is the best there is
+      return offline(e, key, hit, stale, behind && synced);
     }
   }
   bump("hit");
@@ -133,36 +171,65 @@ async function serve(e: FetchEvent, req: Request, key: string): Promise<Response
   return hit;
 }
 
-// revalidate asks the origin whether hit is still current (If-None-Match);
-// a 304 keeps the stored body and restarts its age.
-async function revalidate(e: FetchEvent, req: Request, keyReq: Request, key: string, hit: Response): Promise<Response> {
+// offline answers when the origin cannot be reached: the stored copy is the
+// best there is, unless it is stale and says it must not be served stale,
+// or the client is out of sync (unsynced: its last sync) and the
+// configuration does not allow serving it then.
+function offline(e: FetchEvent, key: string, hit: Response, stale: boolean, unsynced: number | false | undefined): Response {
+  if ((stale && !mayServeStale(hit)) || (unsynced && !OFFLINE_STALE)) return new Response(null, { status: 504, statusText: "Gateway Timeout" });
+  if (unsynced) bc.postMessage({ t: "stale", key, syncedAt: unsynced });
+  bump("offline");
+  report(e, "hit", key);
+  return hit;
+}
+
+// revalidate asks the origin whether hit is still current (If-None-Match).
+// A 304 freshens the stored copy with its headers, restarts its age and
+// reports true; when the freshened response may no longer be stored (the
+// 304 says no-store or private, say), the copy is deleted instead.
+async function revalidate(e: FetchEvent, req: Request, keyReq: Request, key: string, hit: Response): Promise<[Response, boolean]> {
+  // Copied before the first await: stale-while-revalidate serves hit itself.
+  const stored = hit.clone();
   const etag = hit.headers.get("etag");
   const headers = new Headers(req.headers);
   if (etag) headers.set("if-none-match", etag);
   const cond = new Request(req.url, { headers, credentials: req.credentials, cache: "no-cache" });
   const before = await versionOf(await db(), key);
   const jarBefore = await cookies();
+  const withCookies = await credentialed(req);
   const res = await fetch(cond);
-  if (res.status !== 304) return fetchResult(e, req, keyReq, key, res, before, jarBefore);
+  if (res.status !== 304) {
+    await keep(e, req, keyReq, key, res, before, jarBefore, withCookies, true);
+    return [res, false];
+  }
   bump("revalidated");
-  e.waitUntil(put(keyReq, key, hit.clone(), before));
-  return hit;
+  const fresh = new Response(stored.body, { status: stored.status, statusText: stored.statusText, headers: merge(stored.headers, res.headers) });
+  await keep(e, req, keyReq, key, fresh, before, jarBefore, withCookies, true);
+  return [fresh, true];
 }
 
 async function fetchAndStore(e: FetchEvent, req: Request, keyReq: Request, key: string): Promise<Response> {
   const before = await versionOf(await db(), key);
   const jarBefore = await cookies();
+  const withCookies = await credentialed(req);
   // The browser's HTTP cache may hold a copy that Cachet has since evicted:
   // ask the origin (a cheap 304 when the HTTP cache's copy is current).
   const res = await fetch(req, req.cache === "default" ? { cache: "no-cache" } : {});
-  return fetchResult(e, req, keyReq, key, res, before, jarBefore);
+  await keep(e, req, keyReq, key, res, before, jarBefore, withCookies, false);
+  return res;
 }
 
-async function fetchResult(e: FetchEvent, req: Request, keyReq: Request, key: string, res: Response, before: number, jarBefore: string): Promise<Response> {
-  if (refusal(req, res) === null && (jarBefore === "" || (await cookies()) === jarBefore)) {
+// keep stores res when policy allows it and no visible cookie changed during
+// the fetch; otherwise, when res replaces a stored copy, that copy goes.
+async function keep(
+  e: FetchEvent, req: Request, keyReq: Request, key: string, res: Response,
+  before: number, jarBefore: string, withCookies: boolean, replaces: boolean,
+): Promise<void> {
+  if (refusal(req, res, withCookies) === null && (jarBefore === "" || (await cookies()) === jarBefore)) {
     e.waitUntil(put(keyReq, key, res.clone(), before));
+  } else if (replaces) {
+    e.waitUntil(caches.open(CACHE).then((c) => c.delete(keyReq)).then(() => bump("dropped")));
   }
-  return res;
 }
 
 // put stores res stamped with the time, unless the key's version moved while
