@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/cachetsync/cachet/chaincode"
+	"github.com/cachetsync/cachet/ledger"
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -112,7 +112,7 @@ func (c *Client) submitOnce(ctx context.Context, contract *client.Contract, name
 	propagation.TraceContext{}.Inject(ctx, carrier)
 	transient := map[string][]byte{}
 	if tp := carrier.Get("traceparent"); tp != "" {
-		transient[chaincode.TransientTraceparent] = []byte(tp)
+		transient[ledger.TransientTraceparent] = []byte(tp)
 	}
 	proposal, err := contract.NewProposal(name, client.WithArguments(args...), client.WithTransient(transient))
 	if err != nil {
