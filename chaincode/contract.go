@@ -85,8 +85,12 @@ func (c *Contract) Publish(ctx contractapi.TransactionContextInterface, key, eta
 	return e, t.emit()
 }
 
-// Invalidate moves key from VALID to INVALIDATED (version+1). Any org's
-// publisher or invalidator may ask; the owner org must endorse.
+// Invalidate moves key to INVALIDATED with version+1, whatever its state: a
+// browser may have refilled its copy since the last invalidation, so an
+// INVALIDATED entry gets a new version too. Any org's publisher or
+// invalidator may ask; the owner org must endorse. expectedVersion (0 skips
+// the check) and an idempotency key in the transient map guard against
+// replays.
 func (c *Contract) Invalidate(ctx contractapi.TransactionContextInterface, key, reason string, expectedVersion uint64) (*ledger.Entry, error) {
 	t, err := begin(ctx)
 	if err != nil {
@@ -101,6 +105,10 @@ func (c *Contract) Invalidate(ctx contractapi.TransactionContextInterface, key, 
 	if err := checkReason(reason); err != nil {
 		return nil, err
 	}
+	var first ledger.Entry
+	if done, err := t.replayed(ledger.TxInvalidate, &first); done || err != nil {
+		return &first, err
+	}
 	e, err := t.get(key)
 	if err != nil {
 		return nil, err
@@ -111,10 +119,10 @@ func (c *Contract) Invalidate(ctx contractapi.TransactionContextInterface, key, 
 	if err := checkVersion(key, e.Version, expectedVersion); err != nil {
 		return nil, err
 	}
-	if e.State != record.StateValid {
-		return nil, refuse(ledger.CodeBadTransition, "%s is %s at version %d; only a VALID entry can be invalidated", key, e.State, e.Version)
-	}
 	if err := t.invalidate(e, reason); err != nil {
+		return nil, err
+	}
+	if err := t.remember(ledger.TxInvalidate, e); err != nil {
 		return nil, err
 	}
 	return e, t.emit()
@@ -131,10 +139,12 @@ func (t *txn) invalidate(e *ledger.Entry, reason string) error {
 	return nil
 }
 
-// InvalidateBatch invalidates up to ledger.MaxBatchKeys keys in one transaction.
-// Duplicates (after canonicalization) count once; keys already invalidated
-// are reported unchanged and keys without an entry missing, so one stale key
-// does not sink a batch. A malformed key refuses the whole batch.
+// InvalidateBatch invalidates up to ledger.MaxBatchKeys keys in one
+// transaction; every key with an entry gets a new version, an INVALIDATED
+// one too. Duplicates (after canonicalization) count once; keys without an
+// entry are reported missing, so one stale key does not sink a batch. A
+// malformed key refuses the whole batch. An idempotency key in the transient
+// map makes a replay answer the first result.
 func (c *Contract) InvalidateBatch(ctx contractapi.TransactionContextInterface, keys []string, reason string) (*ledger.BatchResult, error) {
 	t, err := begin(ctx)
 	if err != nil {
@@ -167,6 +177,10 @@ func (c *Contract) InvalidateBatch(ctx contractapi.TransactionContextInterface, 
 			canon = append(canon, ck)
 		}
 	}
+	var first ledger.BatchResult
+	if done, err := t.replayed(ledger.TxInvalidateBatch, &first); done || err != nil {
+		return &first, err
+	}
 	entries, err := t.getMany(canon)
 	if err != nil {
 		return nil, err
@@ -174,24 +188,25 @@ func (c *Contract) InvalidateBatch(ctx contractapi.TransactionContextInterface, 
 	res := &ledger.BatchResult{}
 	for i, key := range canon {
 		e := entries[i]
-		switch {
-		case e == nil:
+		if e == nil {
 			res.Missing = append(res.Missing, key)
-		case e.State != record.StateValid:
-			res.Unchanged = append(res.Unchanged, key)
-		default:
-			if err := t.invalidate(e, reason); err != nil {
-				return nil, err
-			}
-			res.Invalidated = append(res.Invalidated, ledger.Summary{Key: e.Key, Version: e.Version, State: e.State})
+			continue
 		}
+		if err := t.invalidate(e, reason); err != nil {
+			return nil, err
+		}
+		res.Invalidated = append(res.Invalidated, ledger.Summary{Key: e.Key, Version: e.Version, State: e.State})
+	}
+	if err := t.remember(ledger.TxInvalidateBatch, res); err != nil {
+		return nil, err
 	}
 	return res, t.emit()
 }
 
 // InvalidateTag invalidates one page (pageSize keys, default ledger.DefaultPage,
 // at most ledger.MaxPageSize) of the keys carrying tag, so one transaction stays
-// bounded. Call again with the returned bookmark until it is empty.
+// bounded; every entry on the page gets a new version, an INVALIDATED one
+// too. Call again with the returned bookmark until it is empty.
 func (c *Contract) InvalidateTag(ctx contractapi.TransactionContextInterface, tag, bookmark string, pageSize int32, reason string) (*ledger.TagPage, error) {
 	t, err := begin(ctx)
 	if err != nil {
@@ -221,7 +236,7 @@ func (c *Contract) InvalidateTag(ctx contractapi.TransactionContextInterface, ta
 	page := &ledger.TagPage{Bookmark: next}
 	for i, key := range keys {
 		e := entries[i]
-		if e == nil || e.State != record.StateValid {
+		if e == nil {
 			continue
 		}
 		if err := t.invalidate(e, reason); err != nil {

@@ -23,6 +23,7 @@ const (
 	indexTag   = "tag~key"
 	indexOwner = "owner~key"
 	tombstones = "tomb"
+	replays    = "idem" // idempotency markers: attr is the caller's MSP ID
 	indexNS    = "\x01"
 	sep        = "\x00"
 )
@@ -48,6 +49,8 @@ type txn struct {
 
 	policy    []byte // the owner's key-level policy, built once per txn
 	policyOrg string
+
+	idempotencyKey string // from the transient map; "" when none
 }
 
 func begin(ctx contractapi.TransactionContextInterface) (*txn, error) {
@@ -71,8 +74,78 @@ func begin(ctx contractapi.TransactionContextInterface) (*txn, error) {
 		if tp := string(tm[ledger.TransientTraceparent]); validTraceparent(tp) {
 			t.event.Traceparent = tp
 		}
+		if k, ok := tm[ledger.TransientIdempotencyKey]; ok {
+			if !validIdempotencyKey(k) {
+				return nil, refuse(ledger.CodeInvalidArgument, "idempotency key must be 1-%d bytes of printable ASCII", ledger.MaxIdempotencyKeyBytes)
+			}
+			t.idempotencyKey = string(k)
+		}
 	}
 	return t, nil
+}
+
+func validIdempotencyKey(k []byte) bool {
+	if len(k) == 0 || len(k) > ledger.MaxIdempotencyKeyBytes {
+		return false
+	}
+	for _, c := range k {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// marker is what an idempotency key leaves on the ledger: the transaction
+// that first used it, its name and its answer.
+type marker struct {
+	Name   string          `json:"name"`
+	TxID   string          `json:"txId"`
+	Result json.RawMessage `json:"result"`
+}
+
+func (t *txn) markerKey() string { return indexKey(replays, t.caller.msp, t.idempotencyKey) }
+
+// replayed reports whether the transaction's idempotency key was used
+// before by transaction name; if so it decodes the first answer into first
+// and emits an event without transitions, and the transaction writes nothing.
+// A key first used by another transaction is refused.
+func (t *txn) replayed(name string, first any) (bool, error) {
+	if t.idempotencyKey == "" {
+		return false, nil
+	}
+	b, err := t.stub.GetState(t.markerKey())
+	if err != nil || b == nil {
+		return false, err
+	}
+	var m marker
+	if err := json.Unmarshal(b, &m); err != nil {
+		return true, fmt.Errorf("idempotency marker %q does not parse: %w", t.idempotencyKey, err)
+	}
+	if m.Name != name {
+		return true, refuse(ledger.CodeInvalidArgument, "idempotency key %q was used by %s (tx %s), not %s", t.idempotencyKey, m.Name, m.TxID, name)
+	}
+	if err := json.Unmarshal(m.Result, first); err != nil {
+		return true, fmt.Errorf("idempotency marker %q: first answer does not parse: %w", t.idempotencyKey, err)
+	}
+	return true, t.emit()
+}
+
+// remember stores name's result under the transaction's idempotency key,
+// if any.
+func (t *txn) remember(name string, result any) error {
+	if t.idempotencyKey == "" {
+		return nil
+	}
+	r, err := json.Marshal(result)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(marker{Name: name, TxID: t.event.TxID, Result: r})
+	if err != nil {
+		return err
+	}
+	return t.stub.PutState(t.markerKey(), b)
 }
 
 // validTraceparent accepts W3C trace context version 00:

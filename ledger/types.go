@@ -38,6 +38,15 @@ const EventName = "cachet.transitions"
 // trace context into the event.
 const TransientTraceparent = "traceparent"
 
+// TransientIdempotencyKey is the transient-map key naming an invalidation
+// (Invalidate, InvalidateBatch) so that submitting it again commits nothing
+// and answers the first result. The key is scoped to the caller's org and
+// is 1 to MaxIdempotencyKeyBytes bytes of printable ASCII.
+const TransientIdempotencyKey = "idempotency-key"
+
+// MaxIdempotencyKeyBytes bounds TransientIdempotencyKey's value.
+const MaxIdempotencyKeyBytes = 128
+
 // Entry is the ledger state of one cache key.
 type Entry struct {
 	Key       string       `json:"key"`
@@ -94,8 +103,7 @@ type Summary struct {
 // BatchResult is InvalidateBatch's answer.
 type BatchResult struct {
 	Invalidated []Summary `json:"invalidated,omitempty" metadata:",optional"`
-	Unchanged   []string  `json:"unchanged,omitempty" metadata:",optional"` // already invalidated
-	Missing     []string  `json:"missing,omitempty" metadata:",optional"`   // never published or purged
+	Missing     []string  `json:"missing,omitempty" metadata:",optional"` // never published or purged
 }
 
 // TagPage is InvalidateTag's answer for one page of the tag index.
