@@ -1,7 +1,8 @@
 // Package chaincode is Cachet's cache-state contract: the only writer of
 // cache entries on the ledger. Every transaction validates its arguments,
-// checks the caller's organization and role, moves entries through
-// VALID → INVALIDATED → (purged) with strictly increasing versions, and emits
+// checks the caller's organization and role, moves entries between VALID and
+// INVALIDATED (every invalidation is a new version, of an INVALIDATED entry
+// too) and purges them, with strictly increasing versions, and emits
 // exactly one chaincode event listing all of its transitions.
 //
 // The contract is deterministic: times come from the transaction header, no

@@ -14,7 +14,7 @@ const (
 	CodeInvalidArgument Code = "INVALID_ARGUMENT"
 	CodeNotFound        Code = "NOT_FOUND"
 	CodeStaleVersion    Code = "STALE_VERSION"
-	CodeBadTransition   Code = "BAD_TRANSITION"
+	CodeBadTransition   Code = "BAD_TRANSITION" // no transaction answers it now: invalidation is always accepted
 	CodeForbidden       Code = "FORBIDDEN"
 	CodeLimitExceeded   Code = "LIMIT_EXCEEDED"
 )
