@@ -1,6 +1,7 @@
 package chaincode
 
 import (
+	"github.com/cachetsync/cachet/ledger"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
@@ -25,11 +26,11 @@ func callerOf(ctx contractapi.TransactionContextInterface) (caller, error) {
 	id := ctx.GetClientIdentity()
 	msp, err := id.GetMSPID()
 	if err != nil {
-		return caller{}, refuse(CodeForbidden, "cannot read the client's MSP ID: %v", err)
+		return caller{}, refuse(ledger.CodeForbidden, "cannot read the client's MSP ID: %v", err)
 	}
 	role, _, err := id.GetAttributeValue(RoleAttribute)
 	if err != nil {
-		return caller{}, refuse(CodeForbidden, "cannot read the client's %s attribute: %v", RoleAttribute, err)
+		return caller{}, refuse(ledger.CodeForbidden, "cannot read the client's %s attribute: %v", RoleAttribute, err)
 	}
 	return caller{msp: msp, role: Role(role)}, nil
 }
@@ -42,15 +43,15 @@ func (c caller) require(action string, roles ...Role) error {
 		}
 	}
 	if c.role == "" {
-		return refuse(CodeForbidden, "%s needs a %s certificate attribute (%v); the client from %s has none", action, RoleAttribute, roles, c.msp)
+		return refuse(ledger.CodeForbidden, "%s needs a %s certificate attribute (%v); the client from %s has none", action, RoleAttribute, roles, c.msp)
 	}
-	return refuse(CodeForbidden, "%s needs role %v; the client from %s has role %q", action, roles, c.msp, c.role)
+	return refuse(ledger.CodeForbidden, "%s needs role %v; the client from %s has role %q", action, roles, c.msp, c.role)
 }
 
 // requireOwner refuses a caller from another org than the entry's owner.
 func (c caller) requireOwner(action, key, owner string) error {
 	if c.msp != owner {
-		return refuse(CodeForbidden, "%s of %s: the key is owned by %s, the client is from %s", action, key, owner, c.msp)
+		return refuse(ledger.CodeForbidden, "%s of %s: the key is owned by %s, the client is from %s", action, key, owner, c.msp)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/cachetsync/cachet/ledger"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
@@ -58,7 +59,7 @@ var decodingFailures = []string{
 func (c *Chaincode) Invoke(stub shim.ChaincodeStubInterface) *peer.Response {
 	fn, params := stub.GetFunctionAndParameters()
 	if n, ok := arity[fn]; ok && len(params) != n {
-		return shim.Error(refuse(CodeInvalidArgument, "%s takes %d arguments, got %d", fn, n, len(params)).Error())
+		return shim.Error(refuse(ledger.CodeInvalidArgument, "%s takes %d arguments, got %d", fn, n, len(params)).Error())
 	}
 	resp, fast := c.fastInvoke(stub, fn, params)
 	if !fast {
@@ -67,7 +68,7 @@ func (c *Chaincode) Invoke(stub shim.ChaincodeStubInterface) *peer.Response {
 	if resp.GetStatus() != shim.OK && !hasCode(resp.GetMessage()) {
 		for _, prefix := range decodingFailures {
 			if strings.HasPrefix(resp.GetMessage(), prefix) {
-				resp.Message = string(CodeInvalidArgument) + ": " + resp.GetMessage()
+				resp.Message = string(ledger.CodeInvalidArgument) + ": " + resp.GetMessage()
 				break
 			}
 		}
@@ -79,7 +80,7 @@ func (c *Chaincode) Invoke(stub shim.ChaincodeStubInterface) *peer.Response {
 func (c *Chaincode) Start() error { return shim.Start(c) }
 
 func hasCode(msg string) bool {
-	for _, code := range []Code{CodeInvalidArgument, CodeNotFound, CodeStaleVersion, CodeBadTransition, CodeForbidden, CodeLimitExceeded} {
+	for _, code := range ledger.Codes() {
 		if strings.HasPrefix(msg, string(code)+": ") {
 			return true
 		}

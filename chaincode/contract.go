@@ -1,7 +1,8 @@
 // Package chaincode is Cachet's cache-state contract: the only writer of
 // cache entries on the ledger. Every transaction validates its arguments,
-// checks the caller's organization and role, moves entries through
-// VALID → INVALIDATED → (purged) with strictly increasing versions, and emits
+// checks the caller's organization and role, moves entries between VALID and
+// INVALIDATED (every invalidation is a new version, of an INVALIDATED entry
+// too) and purges them, with strictly increasing versions, and emits
 // exactly one chaincode event listing all of its transitions.
 //
 // The contract is deterministic: times come from the transaction header, no
@@ -13,6 +14,7 @@ import (
 	"errors"
 
 	"github.com/cachetsync/cachet/cachekey"
+	"github.com/cachetsync/cachet/ledger"
 	"github.com/cachetsync/cachet/record"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
@@ -26,7 +28,7 @@ type Contract struct {
 // publisher's org owns the key; only that org may republish or purge it, and
 // its peers must endorse every change (state-based endorsement).
 // expectedVersion 0 skips the version check.
-func (c *Contract) Publish(ctx contractapi.TransactionContextInterface, key, etag string, maxAge uint32, tags []string, expectedVersion uint64) (*Entry, error) {
+func (c *Contract) Publish(ctx contractapi.TransactionContextInterface, key, etag string, maxAge uint32, tags []string, expectedVersion uint64) (*ledger.Entry, error) {
 	t, err := begin(ctx)
 	if err != nil {
 		return nil, err
@@ -42,10 +44,10 @@ func (c *Contract) Publish(ctx contractapi.TransactionContextInterface, key, eta
 		return nil, err
 	}
 	switch {
-	case len(etag) > MaxETagBytes:
-		return nil, refuse(CodeLimitExceeded, "etag is %d bytes, limit %d", len(etag), MaxETagBytes)
-	case maxAge > MaxMaxAge:
-		return nil, refuse(CodeLimitExceeded, "maxAge %d s exceeds %d s", maxAge, MaxMaxAge)
+	case len(etag) > ledger.MaxETagBytes:
+		return nil, refuse(ledger.CodeLimitExceeded, "etag is %d bytes, limit %d", len(etag), ledger.MaxETagBytes)
+	case maxAge > ledger.MaxMaxAge:
+		return nil, refuse(ledger.CodeLimitExceeded, "maxAge %d s exceeds %d s", maxAge, ledger.MaxMaxAge)
 	}
 	old, err := t.get(key)
 	if err != nil {
@@ -76,17 +78,21 @@ func (c *Contract) Publish(ctx contractapi.TransactionContextInterface, key, eta
 			return nil, err
 		}
 	}
-	e := &Entry{Key: key, Version: version + 1, State: record.StateValid, ETag: etag, MaxAge: maxAge, Tags: tags, Owner: owner}
+	e := &ledger.Entry{Key: key, Version: version + 1, State: record.StateValid, ETag: etag, MaxAge: maxAge, Tags: tags, Owner: owner}
 	if err := t.put(e, old); err != nil {
 		return nil, err
 	}
-	t.record(OpPublish, e, "")
+	t.record(ledger.OpPublish, e, "")
 	return e, t.emit()
 }
 
-// Invalidate moves key from VALID to INVALIDATED (version+1). Any org's
-// publisher or invalidator may ask; the owner org must endorse.
-func (c *Contract) Invalidate(ctx contractapi.TransactionContextInterface, key, reason string, expectedVersion uint64) (*Entry, error) {
+// Invalidate moves key to INVALIDATED with version+1, whatever its state: a
+// browser may have refilled its copy since the last invalidation, so an
+// INVALIDATED entry gets a new version too. Any org's publisher or
+// invalidator may ask; the owner org must endorse. expectedVersion (0 skips
+// the check) and an idempotency key in the transient map guard against
+// replays.
+func (c *Contract) Invalidate(ctx contractapi.TransactionContextInterface, key, reason string, expectedVersion uint64) (*ledger.Entry, error) {
 	t, err := begin(ctx)
 	if err != nil {
 		return nil, err
@@ -100,41 +106,47 @@ func (c *Contract) Invalidate(ctx contractapi.TransactionContextInterface, key, 
 	if err := checkReason(reason); err != nil {
 		return nil, err
 	}
+	var first ledger.Entry
+	if done, err := t.replayed(ledger.TxInvalidate, &first); done || err != nil {
+		return &first, err
+	}
 	e, err := t.get(key)
 	if err != nil {
 		return nil, err
 	}
 	if e == nil {
-		return nil, refuse(CodeNotFound, "no entry for %s", key)
+		return nil, refuse(ledger.CodeNotFound, "no entry for %s", key)
 	}
 	if err := checkVersion(key, e.Version, expectedVersion); err != nil {
 		return nil, err
 	}
-	if e.State != record.StateValid {
-		return nil, refuse(CodeBadTransition, "%s is %s at version %d; only a VALID entry can be invalidated", key, e.State, e.Version)
-	}
 	if err := t.invalidate(e, reason); err != nil {
+		return nil, err
+	}
+	if err := t.remember(ledger.TxInvalidate, e); err != nil {
 		return nil, err
 	}
 	return e, t.emit()
 }
 
-func (t *txn) invalidate(e *Entry, reason string) error {
+func (t *txn) invalidate(e *ledger.Entry, reason string) error {
 	old := *e
 	e.Version++
 	e.State = record.StateInvalidated
 	if err := t.put(e, &old); err != nil {
 		return err
 	}
-	t.record(OpInvalidate, e, reason)
+	t.record(ledger.OpInvalidate, e, reason)
 	return nil
 }
 
-// InvalidateBatch invalidates up to MaxBatchKeys keys in one transaction.
-// Duplicates (after canonicalization) count once; keys already invalidated
-// are reported unchanged and keys without an entry missing, so one stale key
-// does not sink a batch. A malformed key refuses the whole batch.
-func (c *Contract) InvalidateBatch(ctx contractapi.TransactionContextInterface, keys []string, reason string) (*BatchResult, error) {
+// InvalidateBatch invalidates up to ledger.MaxBatchKeys keys in one
+// transaction; every key with an entry gets a new version, an INVALIDATED
+// one too. Duplicates (after canonicalization) count once; keys without an
+// entry are reported missing, so one stale key does not sink a batch. A
+// malformed key refuses the whole batch. An idempotency key in the transient
+// map makes a replay answer the first result.
+func (c *Contract) InvalidateBatch(ctx contractapi.TransactionContextInterface, keys []string, reason string) (*ledger.BatchResult, error) {
 	t, err := begin(ctx)
 	if err != nil {
 		return nil, err
@@ -143,10 +155,10 @@ func (c *Contract) InvalidateBatch(ctx contractapi.TransactionContextInterface, 
 		return nil, err
 	}
 	if len(keys) == 0 {
-		return nil, refuse(CodeInvalidArgument, "InvalidateBatch needs at least one key")
+		return nil, refuse(ledger.CodeInvalidArgument, "InvalidateBatch needs at least one key")
 	}
-	if len(keys) > MaxBatchKeys {
-		return nil, refuse(CodeLimitExceeded, "batch of %d keys, limit %d", len(keys), MaxBatchKeys)
+	if len(keys) > ledger.MaxBatchKeys {
+		return nil, refuse(ledger.CodeLimitExceeded, "batch of %d keys, limit %d", len(keys), ledger.MaxBatchKeys)
 	}
 	if err := checkReason(reason); err != nil {
 		return nil, err
@@ -156,7 +168,7 @@ func (c *Contract) InvalidateBatch(ctx contractapi.TransactionContextInterface, 
 	for i, k := range keys {
 		ck, err := canonicalKey(k)
 		if err != nil {
-			var ce *Error
+			var ce *ledger.Error
 			errors.As(err, &ce)
 			ce.Message = "key " + itoa(i) + ": " + ce.Message
 			return nil, ce
@@ -166,32 +178,37 @@ func (c *Contract) InvalidateBatch(ctx contractapi.TransactionContextInterface, 
 			canon = append(canon, ck)
 		}
 	}
+	var first ledger.BatchResult
+	if done, err := t.replayed(ledger.TxInvalidateBatch, &first); done || err != nil {
+		return &first, err
+	}
 	entries, err := t.getMany(canon)
 	if err != nil {
 		return nil, err
 	}
-	res := &BatchResult{}
+	res := &ledger.BatchResult{}
 	for i, key := range canon {
 		e := entries[i]
-		switch {
-		case e == nil:
+		if e == nil {
 			res.Missing = append(res.Missing, key)
-		case e.State != record.StateValid:
-			res.Unchanged = append(res.Unchanged, key)
-		default:
-			if err := t.invalidate(e, reason); err != nil {
-				return nil, err
-			}
-			res.Invalidated = append(res.Invalidated, Summary{Key: e.Key, Version: e.Version, State: e.State})
+			continue
 		}
+		if err := t.invalidate(e, reason); err != nil {
+			return nil, err
+		}
+		res.Invalidated = append(res.Invalidated, ledger.Summary{Key: e.Key, Version: e.Version, State: e.State})
+	}
+	if err := t.remember(ledger.TxInvalidateBatch, res); err != nil {
+		return nil, err
 	}
 	return res, t.emit()
 }
 
-// InvalidateTag invalidates one page (pageSize keys, default DefaultPage,
-// at most MaxPageSize) of the keys carrying tag, so one transaction stays
-// bounded. Call again with the returned bookmark until it is empty.
-func (c *Contract) InvalidateTag(ctx contractapi.TransactionContextInterface, tag, bookmark string, pageSize int32, reason string) (*TagPage, error) {
+// InvalidateTag invalidates one page (pageSize keys, default ledger.DefaultPage,
+// at most ledger.MaxPageSize) of the keys carrying tag, so one transaction stays
+// bounded; every entry on the page gets a new version, an INVALIDATED one
+// too. Call again with the returned bookmark until it is empty.
+func (c *Contract) InvalidateTag(ctx contractapi.TransactionContextInterface, tag, bookmark string, pageSize int32, reason string) (*ledger.TagPage, error) {
 	t, err := begin(ctx)
 	if err != nil {
 		return nil, err
@@ -217,10 +234,10 @@ func (c *Contract) InvalidateTag(ctx contractapi.TransactionContextInterface, ta
 	if err != nil {
 		return nil, err
 	}
-	page := &TagPage{Bookmark: next}
+	page := &ledger.TagPage{Bookmark: next}
 	for i, key := range keys {
 		e := entries[i]
-		if e == nil || e.State != record.StateValid {
+		if e == nil {
 			continue
 		}
 		if err := t.invalidate(e, reason); err != nil {
@@ -234,7 +251,7 @@ func (c *Contract) InvalidateTag(ctx contractapi.TransactionContextInterface, ta
 
 // Purge deletes key's state (its history stays). Only the owner org's
 // publishers may purge. A later Publish continues the version sequence.
-func (c *Contract) Purge(ctx contractapi.TransactionContextInterface, key string, expectedVersion uint64) (*Entry, error) {
+func (c *Contract) Purge(ctx contractapi.TransactionContextInterface, key string, expectedVersion uint64) (*ledger.Entry, error) {
 	t, err := begin(ctx)
 	if err != nil {
 		return nil, err
@@ -250,7 +267,7 @@ func (c *Contract) Purge(ctx contractapi.TransactionContextInterface, key string
 		return nil, err
 	}
 	if e == nil {
-		return nil, refuse(CodeNotFound, "no entry for %s", key)
+		return nil, refuse(ledger.CodeNotFound, "no entry for %s", key)
 	}
 	if err := t.caller.requireOwner("Purge", key, e.Owner); err != nil {
 		return nil, err
@@ -263,6 +280,6 @@ func (c *Contract) Purge(ctx contractapi.TransactionContextInterface, key string
 	}
 	e.State = record.StatePurged
 	e.UpdatedAt, e.TxID = t.now, t.event.TxID
-	t.record(OpPurge, e, "")
+	t.record(ledger.OpPurge, e, "")
 	return e, t.emit()
 }

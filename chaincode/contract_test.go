@@ -3,11 +3,13 @@ package chaincode_test
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/cachetsync/cachet/chaincode"
 	"github.com/cachetsync/cachet/chaincode/chaincodetest"
+	"github.com/cachetsync/cachet/ledger"
 	"github.com/cachetsync/cachet/record"
 	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/statebased"
 )
@@ -15,7 +17,7 @@ import (
 func TestPublishCreatesOwnedEntryWithKeyLevelPolicy(t *testing.T) {
 	e := newEnv(t)
 	entry := e.publish(org1Pub, "HTTPS://Shop.Example:443/cart?b=2&a=1#top", "catalog", "eu", "catalog")
-	want := chaincode.Entry{Key: "https://shop.example/cart?a=1&b=2", Version: 1, State: record.StateValid, ETag: "e1", MaxAge: 60,
+	want := ledger.Entry{Key: "https://shop.example/cart?a=1&b=2", Version: 1, State: record.StateValid, ETag: "e1", MaxAge: 60,
 		Tags: []string{"catalog", "eu"}, Owner: "Org1MSP", UpdatedAt: "2026-11-25T00:00:00.001Z", TxID: "tx000001"}
 	if fmt.Sprint(entry) != fmt.Sprint(want) {
 		t.Fatalf("got %+v\nwant %+v", entry, want)
@@ -35,14 +37,14 @@ func TestVersionsStayMonotonicThroughEveryTransition(t *testing.T) {
 	steps := []struct {
 		id    chaincodetest.Identity
 		args  []string
-		op    chaincode.Op
+		op    ledger.Op
 		state record.State
 	}{
-		{org1Pub, []string{"Publish", key, "a", "10", "[]", "0"}, chaincode.OpPublish, record.StateValid},
-		{org1Inv, []string{"Invalidate", key, "changed", "1"}, chaincode.OpInvalidate, record.StateInvalidated},
-		{org1Pub, []string{"Publish", key, "b", "10", "[]", "2"}, chaincode.OpPublish, record.StateValid},
-		{org1Pub, []string{"Purge", key, "3"}, chaincode.OpPurge, record.StatePurged},
-		{org1Pub, []string{"Publish", key, "c", "10", "[]", "4"}, chaincode.OpPublish, record.StateValid},
+		{org1Pub, []string{"Publish", key, "a", "10", "[]", "0"}, ledger.OpPublish, record.StateValid},
+		{org1Inv, []string{"Invalidate", key, "changed", "1"}, ledger.OpInvalidate, record.StateInvalidated},
+		{org1Pub, []string{"Publish", key, "b", "10", "[]", "2"}, ledger.OpPublish, record.StateValid},
+		{org1Pub, []string{"Purge", key, "3"}, ledger.OpPurge, record.StatePurged},
+		{org1Pub, []string{"Publish", key, "c", "10", "[]", "4"}, ledger.OpPublish, record.StateValid},
 	}
 	for i, s := range steps {
 		r := e.ok(s.id, nil, s.args...)
@@ -84,7 +86,7 @@ func TestTraceparentFromTransientMap(t *testing.T) {
 func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	tooManyTags, _ := json.Marshal(strings.Split(strings.Repeat("t,", 17)[:33], ","))
 	longTag, _ := json.Marshal([]string{strings.Repeat("t", 65)})
-	batch := make([]string, chaincode.MaxBatchKeys+1)
+	batch := make([]string, ledger.MaxBatchKeys+1)
 	for i := range batch {
 		batch[i] = fmt.Sprintf("img:%d", i)
 	}
@@ -92,48 +94,47 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	tests := []struct {
 		name string
 		id   chaincodetest.Identity
-		code chaincode.Code
+		code ledger.Code
 		want string
 		args []string
 	}{
-		{"empty key", org1Pub, chaincode.CodeInvalidArgument, "empty", []string{"Publish", "", "", "0", "[]", "0"}},
-		{"leading NUL", org1Pub, chaincode.CodeInvalidArgument, "leading-nul", []string{"Publish", "\x00img:a", "", "0", "[]", "0"}},
-		{"invalid UTF-8", org1Inv, chaincode.CodeInvalidArgument, "invalid-utf8", []string{"Invalidate", "img:\xff", "", "0"}},
-		{"key too long", org1Pub, chaincode.CodeLimitExceeded, "too-long", []string{"Publish", "img:" + strings.Repeat("k", 1100), "", "0", "[]", "0"}},
-		{"unknown state", org1Inv, chaincode.CodeInvalidArgument, "unknown state", []string{"Invalidate", "img:corrupt", "", "0"}},
-		{"stale version", org1Inv, chaincode.CodeStaleVersion, "at version 1, the transaction expected 7", []string{"Invalidate", "img:a", "", "7"}},
-		{"replayed transition", org1Inv, chaincode.CodeStaleVersion, "expected 1", []string{"Invalidate", "img:done", "", "1"}},
-		{"invalidate twice", org1Inv, chaincode.CodeBadTransition, "only a VALID entry", []string{"Invalidate", "img:done", "", "0"}},
-		{"not found", org1Inv, chaincode.CodeNotFound, "img:nope", []string{"Invalidate", "img:nope", "", "0"}},
-		{"batch over limit", org1Inv, chaincode.CodeLimitExceeded, "batch of 1001 keys", []string{"InvalidateBatch", string(bigBatch), ""}},
-		{"empty batch", org1Inv, chaincode.CodeInvalidArgument, "at least one key", []string{"InvalidateBatch", "[]", ""}},
-		{"malformed key in batch", org1Inv, chaincode.CodeInvalidArgument, "key 1", []string{"InvalidateBatch", `["img:a","nope"]`, ""}},
-		{"too many tags", org1Pub, chaincode.CodeLimitExceeded, "17 tags", []string{"Publish", "img:t", "", "0", string(tooManyTags), "0"}},
-		{"tag too long", org1Pub, chaincode.CodeLimitExceeded, "bad-tag", []string{"Publish", "img:t", "", "0", string(longTag), "0"}},
-		{"malformed tag", org1Pub, chaincode.CodeInvalidArgument, "bad-tag", []string{"Publish", "img:t", "", "0", `["Upper"]`, "0"}},
-		{"etag too long", org1Pub, chaincode.CodeLimitExceeded, "etag", []string{"Publish", "img:t", strings.Repeat("e", 257), "0", "[]", "0"}},
-		{"max-age too long", org1Pub, chaincode.CodeLimitExceeded, "maxAge", []string{"Publish", "img:t", "", "40000000", "[]", "0"}},
-		{"reason too long", org1Inv, chaincode.CodeLimitExceeded, "reason", []string{"Invalidate", "img:a", strings.Repeat("r", 257), "0"}},
-		{"page size too large", org1Inv, chaincode.CodeLimitExceeded, "page size", []string{"InvalidateTag", "catalog", "", "5000", ""}},
-		{"forged bookmark", org1Inv, chaincode.CodeInvalidArgument, "bookmark", []string{"InvalidateTag", "catalog", "x\x00y", "10", ""}},
-		{"tags JSON does not parse", org1Pub, chaincode.CodeInvalidArgument, "param", []string{"Publish", "img:t", "", "0", `["a",`, "0"}},
-		{"tags JSON is not a list of strings", org1Pub, chaincode.CodeInvalidArgument, "param", []string{"Publish", "img:t", "", "0", `{"a":1}`, "0"}},
-		{"maxAge not a number", org1Pub, chaincode.CodeInvalidArgument, "param", []string{"Publish", "img:t", "", "sixty", "[]", "0"}},
-		{"maxAge over uint32", org1Pub, chaincode.CodeInvalidArgument, "param", []string{"Publish", "img:t", "", "4294967296", "[]", "0"}},
-		{"negative expectedVersion", org1Inv, chaincode.CodeInvalidArgument, "param", []string{"Invalidate", "img:a", "", "-1"}},
-		{"too few arguments", org1Pub, chaincode.CodeInvalidArgument, "Publish takes 5 arguments, got 1", []string{"Publish", "img:t"}},
-		{"surplus argument", org1Inv, chaincode.CodeInvalidArgument, "Invalidate takes 3 arguments, got 4", []string{"Invalidate", "img:a", "", "0", "extra"}},
-		{"unknown function", org1Pub, chaincode.CodeInvalidArgument, "Steal", []string{"Steal", "img:t"}},
-		{"GetMany with a malformed key", org1Aud, chaincode.CodeInvalidArgument, "leading-nul", []string{"GetMany", `["img:a","\u0000x"]`}},
-		{"GetMany over limit", org1Aud, chaincode.CodeLimitExceeded, "1001 keys", []string{"GetMany", string(bigBatch)}},
-		{"ListByTag with a malformed bookmark", org1Aud, chaincode.CodeInvalidArgument, "bookmark", []string{"ListByTag", "catalog", "\x01tomb", "10"}},
-		{"no role", org1Plain, chaincode.CodeForbidden, "has none", []string{"Invalidate", "img:a", "", "0"}},
-		{"auditor writes", org1Aud, chaincode.CodeForbidden, `role "auditor"`, []string{"Invalidate", "img:a", "", "0"}},
-		{"invalidator publishes", org1Inv, chaincode.CodeForbidden, "Publish needs role", []string{"Publish", "img:new", "", "0", "[]", "0"}},
-		{"other org republishes", org2Pub, chaincode.CodeForbidden, "owned by Org1MSP", []string{"Publish", "img:a", "", "0", "[]", "0"}},
-		{"other org purges", org2Pub, chaincode.CodeForbidden, "owned by Org1MSP", []string{"Purge", "img:a", "0"}},
-		{"other org republishes a purged key", org2Pub, chaincode.CodeForbidden, "owned by Org1MSP", []string{"Publish", "img:gone", "", "0", "[]", "0"}},
-		{"history without role", org1Plain, chaincode.CodeForbidden, "History", []string{"History", "img:a"}},
+		{"empty key", org1Pub, ledger.CodeInvalidArgument, "empty", []string{"Publish", "", "", "0", "[]", "0"}},
+		{"leading NUL", org1Pub, ledger.CodeInvalidArgument, "leading-nul", []string{"Publish", "\x00img:a", "", "0", "[]", "0"}},
+		{"invalid UTF-8", org1Inv, ledger.CodeInvalidArgument, "invalid-utf8", []string{"Invalidate", "img:\xff", "", "0"}},
+		{"key too long", org1Pub, ledger.CodeLimitExceeded, "too-long", []string{"Publish", "img:" + strings.Repeat("k", 1100), "", "0", "[]", "0"}},
+		{"unknown state", org1Inv, ledger.CodeInvalidArgument, "unknown state", []string{"Invalidate", "img:corrupt", "", "0"}},
+		{"stale version", org1Inv, ledger.CodeStaleVersion, "at version 1, the transaction expected 7", []string{"Invalidate", "img:a", "", "7"}},
+		{"replayed transition", org1Inv, ledger.CodeStaleVersion, "expected 1", []string{"Invalidate", "img:done", "", "1"}},
+		{"not found", org1Inv, ledger.CodeNotFound, "img:nope", []string{"Invalidate", "img:nope", "", "0"}},
+		{"batch over limit", org1Inv, ledger.CodeLimitExceeded, "batch of 1001 keys", []string{"InvalidateBatch", string(bigBatch), ""}},
+		{"empty batch", org1Inv, ledger.CodeInvalidArgument, "at least one key", []string{"InvalidateBatch", "[]", ""}},
+		{"malformed key in batch", org1Inv, ledger.CodeInvalidArgument, "key 1", []string{"InvalidateBatch", `["img:a","nope"]`, ""}},
+		{"too many tags", org1Pub, ledger.CodeLimitExceeded, "17 tags", []string{"Publish", "img:t", "", "0", string(tooManyTags), "0"}},
+		{"tag too long", org1Pub, ledger.CodeLimitExceeded, "bad-tag", []string{"Publish", "img:t", "", "0", string(longTag), "0"}},
+		{"malformed tag", org1Pub, ledger.CodeInvalidArgument, "bad-tag", []string{"Publish", "img:t", "", "0", `["Upper"]`, "0"}},
+		{"etag too long", org1Pub, ledger.CodeLimitExceeded, "etag", []string{"Publish", "img:t", strings.Repeat("e", 257), "0", "[]", "0"}},
+		{"max-age too long", org1Pub, ledger.CodeLimitExceeded, "maxAge", []string{"Publish", "img:t", "", "40000000", "[]", "0"}},
+		{"reason too long", org1Inv, ledger.CodeLimitExceeded, "reason", []string{"Invalidate", "img:a", strings.Repeat("r", 257), "0"}},
+		{"page size too large", org1Inv, ledger.CodeLimitExceeded, "page size", []string{"InvalidateTag", "catalog", "", "5000", ""}},
+		{"forged bookmark", org1Inv, ledger.CodeInvalidArgument, "bookmark", []string{"InvalidateTag", "catalog", "x\x00y", "10", ""}},
+		{"tags JSON does not parse", org1Pub, ledger.CodeInvalidArgument, "param", []string{"Publish", "img:t", "", "0", `["a",`, "0"}},
+		{"tags JSON is not a list of strings", org1Pub, ledger.CodeInvalidArgument, "param", []string{"Publish", "img:t", "", "0", `{"a":1}`, "0"}},
+		{"maxAge not a number", org1Pub, ledger.CodeInvalidArgument, "param", []string{"Publish", "img:t", "", "sixty", "[]", "0"}},
+		{"maxAge over uint32", org1Pub, ledger.CodeInvalidArgument, "param", []string{"Publish", "img:t", "", "4294967296", "[]", "0"}},
+		{"negative expectedVersion", org1Inv, ledger.CodeInvalidArgument, "param", []string{"Invalidate", "img:a", "", "-1"}},
+		{"too few arguments", org1Pub, ledger.CodeInvalidArgument, "Publish takes 5 arguments, got 1", []string{"Publish", "img:t"}},
+		{"surplus argument", org1Inv, ledger.CodeInvalidArgument, "Invalidate takes 3 arguments, got 4", []string{"Invalidate", "img:a", "", "0", "extra"}},
+		{"unknown function", org1Pub, ledger.CodeInvalidArgument, "Steal", []string{"Steal", "img:t"}},
+		{"GetMany with a malformed key", org1Aud, ledger.CodeInvalidArgument, "leading-nul", []string{"GetMany", `["img:a","\u0000x"]`}},
+		{"GetMany over limit", org1Aud, ledger.CodeLimitExceeded, "1001 keys", []string{"GetMany", string(bigBatch)}},
+		{"ListByTag with a malformed bookmark", org1Aud, ledger.CodeInvalidArgument, "bookmark", []string{"ListByTag", "catalog", "\x01tomb", "10"}},
+		{"no role", org1Plain, ledger.CodeForbidden, "has none", []string{"Invalidate", "img:a", "", "0"}},
+		{"auditor writes", org1Aud, ledger.CodeForbidden, `role "auditor"`, []string{"Invalidate", "img:a", "", "0"}},
+		{"invalidator publishes", org1Inv, ledger.CodeForbidden, "Publish needs role", []string{"Publish", "img:new", "", "0", "[]", "0"}},
+		{"other org republishes", org2Pub, ledger.CodeForbidden, "owned by Org1MSP", []string{"Publish", "img:a", "", "0", "[]", "0"}},
+		{"other org purges", org2Pub, ledger.CodeForbidden, "owned by Org1MSP", []string{"Purge", "img:a", "0"}},
+		{"other org republishes a purged key", org2Pub, ledger.CodeForbidden, "owned by Org1MSP", []string{"Publish", "img:gone", "", "0", "[]", "0"}},
+		{"history without role", org1Plain, ledger.CodeForbidden, "History", []string{"History", "img:a"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,16 +170,17 @@ func TestInvalidateBatch(t *testing.T) {
 		e.publish(org1Pub, k)
 	}
 	e.ok(org1Inv, nil, "Invalidate", "img:c", "", "0")
-	var res chaincode.BatchResult
+	var res ledger.BatchResult
 	r := e.ok(org1Inv, &res, "InvalidateBatch", `["img:a","img:b","img:a","img:c","img:zz"]`, "deploy 42")
-	if len(res.Invalidated) != 2 || res.Invalidated[0].Key != "img:a" || res.Invalidated[1].Key != "img:b" || res.Invalidated[0].Version != 2 {
+	// img:c was invalidated already: it gets a new version all the same.
+	if fmt.Sprint(res.Invalidated) != "[{img:a 2 INVALIDATED} {img:b 2 INVALIDATED} {img:c 3 INVALIDATED}]" {
 		t.Fatalf("invalidated %+v", res.Invalidated)
 	}
-	if fmt.Sprint(res.Unchanged) != "[img:c]" || fmt.Sprint(res.Missing) != "[img:zz]" {
-		t.Fatalf("unchanged %v missing %v", res.Unchanged, res.Missing)
+	if fmt.Sprint(res.Missing) != "[img:zz]" {
+		t.Fatalf("missing %v", res.Missing)
 	}
 	ev := event(t, r)
-	if len(ev.Transitions) != 2 || ev.Transitions[1].Reason != "deploy 42" {
+	if len(ev.Transitions) != 3 || ev.Transitions[1].Reason != "deploy 42" || ev.Transitions[2].Version != 3 {
 		t.Fatalf("one event must carry every transition of the batch: %+v", ev.Transitions)
 	}
 }
@@ -194,7 +196,7 @@ func TestInvalidateTagPagesThroughTheIndex(t *testing.T) {
 	var all []string
 	bookmark, pages := "", 0
 	for {
-		var page chaincode.TagPage
+		var page ledger.TagPage
 		r := e.ok(org1Inv, &page, "InvalidateTag", "catalog", bookmark, "10", "")
 		if len(event(t, r).Transitions) != page.Invalidated {
 			t.Fatal("the event must list exactly the page's transitions")
@@ -205,10 +207,15 @@ func TestInvalidateTagPagesThroughTheIndex(t *testing.T) {
 			break
 		}
 	}
-	if pages != 3 || len(all) != 24 {
-		t.Fatalf("%d pages, %d keys invalidated; want 3 pages and 24 keys (one was already invalid)", pages, len(all))
+	if pages != 3 || len(all) != 25 {
+		t.Fatalf("%d pages, %d keys invalidated; want 3 pages and 25 keys (the one already invalid too)", pages, len(all))
 	}
-	var other chaincode.Entry
+	var p03 ledger.Entry
+	e.ok(org1Aud, &p03, "Get", "https://shop.example/p/03")
+	if p03.Version != 3 || p03.State != record.StateInvalidated {
+		t.Fatalf("the key invalidated before the tag: %+v, want version 3 INVALIDATED", p03)
+	}
+	var other ledger.Entry
 	e.ok(org1Aud, &other, "Get", "https://shop.example/other")
 	if other.State != record.StateValid {
 		t.Fatal("a key without the tag was invalidated")
@@ -225,7 +232,7 @@ func TestListings(t *testing.T) {
 		var keys []string
 		bookmark := ""
 		for {
-			var p chaincode.Page
+			var p ledger.Page
 			e.ok(org1Aud, &p, fn, attr, bookmark, "3")
 			for _, en := range p.Entries {
 				keys = append(keys, en.Key)
@@ -261,13 +268,13 @@ func TestHistoryKeepsPurges(t *testing.T) {
 	e.publish(org1Pub, "img:a")
 	e.ok(org1Inv, nil, "Invalidate", "img:a", "", "0")
 	e.ok(org1Pub, nil, "Purge", "img:a", "0")
-	var h []chaincode.HistoryItem
+	var h []ledger.HistoryItem
 	e.ok(org1Aud, &h, "History", "img:a")
 	if len(h) != 3 || h[0].Entry.Version != 1 || h[1].Entry.State != record.StateInvalidated || !h[2].IsDelete || h[2].Entry != nil {
 		t.Fatalf("history %+v", h)
 	}
-	var got []chaincode.Entry
-	e.refused(org1Aud, chaincode.CodeNotFound, "img:a", "Get", "img:a")
+	var got []ledger.Entry
+	e.refused(org1Aud, ledger.CodeNotFound, "img:a", "Get", "img:a")
 	e.ok(org1Aud, &got, "GetMany", `["img:a","img:b"]`)
 	if len(got) != 0 {
 		t.Fatalf("GetMany returned purged or unknown keys: %+v", got)
@@ -292,10 +299,10 @@ func TestEventPayload(t *testing.T) {
 		t.Fatalf("invalidate event\n%s\nwant\n%s", r.Event.Payload, want)
 	}
 	r = e.ok(org1Pub, nil, "Purge", "https://shop.example/cart", "2")
-	if tr := event(t, r).Transitions; len(tr) != 1 || tr[0].Op != chaincode.OpPurge || tr[0].State != record.StatePurged || tr[0].Version != 3 {
+	if tr := event(t, r).Transitions; len(tr) != 1 || tr[0].Op != ledger.OpPurge || tr[0].State != record.StatePurged || tr[0].Version != 3 {
 		t.Fatalf("purge transitions %+v", tr)
 	}
-	var batch chaincode.BatchResult
+	var batch ledger.BatchResult
 	r = e.ok(org1Inv, &batch, "InvalidateBatch", `["img:none"]`, "")
 	if ev := event(t, r); len(ev.Transitions) != 0 || r.Events != 1 {
 		t.Fatalf("a batch that changes nothing still emits one event with no transitions, got %+v", ev)
@@ -332,10 +339,21 @@ func TestOwnerPolicyCoversIndexesAndTombstones(t *testing.T) {
 	everyKeyOwnedBy("another org's invalidation", "Org2MSP", 4)
 	e.ok(org2Pub, nil, "Purge", "img:a", "0")
 	everyKeyOwnedBy("purge", "Org2MSP", 1) // the tombstone
-	var revived chaincode.Entry
+	var revived ledger.Entry
 	e.ok(org2Pub, &revived, "Publish", "img:a", "", "0", `[]`, "4")
 	if revived.Version != 5 {
 		t.Fatalf("revived at version %d, want 5", revived.Version)
 	}
 	everyKeyOwnedBy("revival", "Org2MSP", 2) // tombstone deleted: entry and owner index
+}
+
+// The transaction names clients invoke are the contract's functions.
+func TestTransactionNamesAreContractMethods(t *testing.T) {
+	ct := reflect.TypeFor[*chaincode.Contract]()
+	for _, name := range []string{ledger.TxPublish, ledger.TxInvalidate, ledger.TxInvalidateBatch, ledger.TxInvalidateTag,
+		ledger.TxPurge, ledger.TxGet, ledger.TxGetMany, ledger.TxHistory, ledger.TxListByTag, ledger.TxListByOwner} {
+		if _, ok := ct.MethodByName(name); !ok {
+			t.Errorf("ledger names %s, the contract has no such function", name)
+		}
+	}
 }

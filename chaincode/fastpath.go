@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/cachetsync/cachet/ledger"
 	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/cid"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
@@ -21,7 +22,7 @@ import (
 // argument contractapi would refuse, a certificate that does not parse) goes
 // through contractapi, which words the refusal.
 var fastTx = map[string]func(c *Contract, ctx contractapi.TransactionContextInterface, params []string) (any, bool, error){
-	"Invalidate": func(c *Contract, ctx contractapi.TransactionContextInterface, p []string) (any, bool, error) {
+	ledger.TxInvalidate: func(c *Contract, ctx contractapi.TransactionContextInterface, p []string) (any, bool, error) {
 		v, ok := uint64Arg(p[2])
 		if !ok {
 			return nil, false, nil
@@ -29,7 +30,7 @@ var fastTx = map[string]func(c *Contract, ctx contractapi.TransactionContextInte
 		e, err := c.Invalidate(ctx, p[0], p[1], v)
 		return e, true, err
 	},
-	"InvalidateBatch": func(c *Contract, ctx contractapi.TransactionContextInterface, p []string) (any, bool, error) {
+	ledger.TxInvalidateBatch: func(c *Contract, ctx contractapi.TransactionContextInterface, p []string) (any, bool, error) {
 		var keys []string
 		if err := json.Unmarshal([]byte(p[0]), &keys); err != nil || keys == nil {
 			return nil, false, nil // contractapi refuses both (null fails its schema)

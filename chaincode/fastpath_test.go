@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cachetsync/cachet/chaincode/chaincodetest"
+	"github.com/cachetsync/cachet/ledger"
 )
 
 // TestFastPathMatchesContractAPI runs the same transactions on two ledgers,
@@ -34,7 +35,7 @@ func TestFastPathMatchesContractAPI(t *testing.T) {
 		{none, []string{"Invalidate", "img:a", "no role", "0"}},
 		{inv, []string{"Invalidate", "ftp://x/", "bad key", "0"}},
 		{inv, []string{"Invalidate", "img:zz", "missing", "0"}},
-		{inv, []string{"Invalidate", "img:a", string(make([]byte, MaxReasonBytes+1)), "0"}},
+		{inv, []string{"Invalidate", "img:a", string(make([]byte, ledger.MaxReasonBytes+1)), "0"}},
 		{inv, []string{"Invalidate", "img:a", "ok", "1"}},
 		{inv, []string{"Invalidate", "img:a", "again", ""}},
 		{inv, []string{"Invalidate", "img:b", "empty version", ""}},

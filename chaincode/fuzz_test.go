@@ -7,11 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cachetsync/cachet/chaincode"
+	"github.com/cachetsync/cachet/ledger"
 )
 
-var codes = []chaincode.Code{chaincode.CodeInvalidArgument, chaincode.CodeNotFound, chaincode.CodeStaleVersion,
-	chaincode.CodeBadTransition, chaincode.CodeForbidden, chaincode.CodeLimitExceeded}
+var codes = []ledger.Code{ledger.CodeInvalidArgument, ledger.CodeNotFound, ledger.CodeStaleVersion,
+	ledger.CodeBadTransition, ledger.CodeForbidden, ledger.CodeLimitExceeded}
 
 // FuzzInvokeArguments sends arbitrary arguments through contractapi's real
 // decoding. Whatever arrives, the contract answers (no panic), a refusal

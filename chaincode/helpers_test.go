@@ -9,6 +9,7 @@ import (
 
 	"github.com/cachetsync/cachet/chaincode"
 	"github.com/cachetsync/cachet/chaincode/chaincodetest"
+	"github.com/cachetsync/cachet/ledger"
 )
 
 var (
@@ -58,7 +59,7 @@ func (e *env) ok(id chaincodetest.Identity, out any, args ...string) chaincodete
 
 // refused runs a transaction that must fail with code, naming want in its
 // message, and leave the ledger exactly as it was.
-func (e *env) refused(id chaincodetest.Identity, code chaincode.Code, want string, args ...string) chaincodetest.Result {
+func (e *env) refused(id chaincodetest.Identity, code ledger.Code, want string, args ...string) chaincodetest.Result {
 	e.t.Helper()
 	before := e.l.Snapshot()
 	r := e.call(id, args...)
@@ -80,20 +81,20 @@ func (e *env) refused(id chaincodetest.Identity, code chaincode.Code, want strin
 	return r
 }
 
-func (e *env) publish(id chaincodetest.Identity, key string, tags ...string) chaincode.Entry {
+func (e *env) publish(id chaincodetest.Identity, key string, tags ...string) ledger.Entry {
 	e.t.Helper()
-	var entry chaincode.Entry
+	var entry ledger.Entry
 	tj, _ := json.Marshal(append([]string{}, tags...))
 	e.ok(id, &entry, "Publish", key, "e1", "60", string(tj), "0")
 	return entry
 }
 
-func event(t testing.TB, r chaincodetest.Result) chaincode.Event {
+func event(t testing.TB, r chaincodetest.Result) ledger.Event {
 	t.Helper()
-	if r.Events != 1 || r.Event == nil || r.Event.Name != chaincode.EventName {
-		t.Fatalf("want exactly one %s event, got %d (%v)", chaincode.EventName, r.Events, r.Event)
+	if r.Events != 1 || r.Event == nil || r.Event.Name != ledger.EventName {
+		t.Fatalf("want exactly one %s event, got %d (%v)", ledger.EventName, r.Events, r.Event)
 	}
-	var ev chaincode.Event
+	var ev ledger.Event
 	if err := json.Unmarshal(r.Event.Payload, &ev); err != nil {
 		t.Fatal(err)
 	}

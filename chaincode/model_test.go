@@ -8,21 +8,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cachetsync/cachet/chaincode"
 	"github.com/cachetsync/cachet/chaincode/chaincodetest"
+	"github.com/cachetsync/cachet/ledger"
 	"github.com/cachetsync/cachet/record"
 )
 
 // model is the plain reference: what the contract should do, written as
 // simply as possible.
 type model struct {
-	entries map[string]*chaincode.Entry
-	tomb    map[string]chaincode.Entry // last version and owner of purged keys
+	entries map[string]*ledger.Entry
+	tomb    map[string]ledger.Entry // last version and owner of purged keys
 }
 
 type outcome struct {
-	code        chaincode.Code // "" for success
-	transitions []chaincode.Transition
+	code        ledger.Code // "" for success
+	transitions []ledger.Transition
 }
 
 func writer(id chaincodetest.Identity, roles ...string) bool {
@@ -39,7 +39,7 @@ func (m *model) apply(id chaincodetest.Identity, op string, key string, tags []s
 	switch op {
 	case "Publish":
 		if !writer(id, "publisher") {
-			return outcome{code: chaincode.CodeForbidden}
+			return outcome{code: ledger.CodeForbidden}
 		}
 		var version uint64
 		owner := id.MSPID
@@ -49,55 +49,52 @@ func (m *model) apply(id chaincodetest.Identity, op string, key string, tags []s
 			version, owner = ts.Version, ts.Owner
 		}
 		if owner != id.MSPID {
-			return outcome{code: chaincode.CodeForbidden}
+			return outcome{code: ledger.CodeForbidden}
 		}
 		if expected != 0 && expected != version {
-			return outcome{code: chaincode.CodeStaleVersion}
+			return outcome{code: ledger.CodeStaleVersion}
 		}
-		n := &chaincode.Entry{Key: key, Version: version + 1, State: record.StateValid, Owner: owner, Tags: tags}
+		n := &ledger.Entry{Key: key, Version: version + 1, State: record.StateValid, Owner: owner, Tags: tags}
 		m.entries[key] = n
-		return outcome{transitions: []chaincode.Transition{{Op: chaincode.OpPublish, Key: key, Version: n.Version, State: n.State, Owner: owner, Tags: tags}}}
+		return outcome{transitions: []ledger.Transition{{Op: ledger.OpPublish, Key: key, Version: n.Version, State: n.State, Owner: owner, Tags: tags}}}
 	case "Invalidate":
 		if !writer(id, "publisher", "invalidator") {
-			return outcome{code: chaincode.CodeForbidden}
+			return outcome{code: ledger.CodeForbidden}
 		}
 		if e == nil {
-			return outcome{code: chaincode.CodeNotFound}
+			return outcome{code: ledger.CodeNotFound}
 		}
 		if expected != 0 && expected != e.Version {
-			return outcome{code: chaincode.CodeStaleVersion}
-		}
-		if e.State != record.StateValid {
-			return outcome{code: chaincode.CodeBadTransition}
+			return outcome{code: ledger.CodeStaleVersion}
 		}
 		e.Version++
 		e.State = record.StateInvalidated
-		return outcome{transitions: []chaincode.Transition{{Op: chaincode.OpInvalidate, Key: key, Version: e.Version, State: e.State, Owner: e.Owner, Tags: e.Tags}}}
+		return outcome{transitions: []ledger.Transition{{Op: ledger.OpInvalidate, Key: key, Version: e.Version, State: e.State, Owner: e.Owner, Tags: e.Tags}}}
 	case "Purge":
 		if !writer(id, "publisher") {
-			return outcome{code: chaincode.CodeForbidden}
+			return outcome{code: ledger.CodeForbidden}
 		}
 		if e == nil {
-			return outcome{code: chaincode.CodeNotFound}
+			return outcome{code: ledger.CodeNotFound}
 		}
 		if e.Owner != id.MSPID {
-			return outcome{code: chaincode.CodeForbidden}
+			return outcome{code: ledger.CodeForbidden}
 		}
 		if expected != 0 && expected != e.Version {
-			return outcome{code: chaincode.CodeStaleVersion}
+			return outcome{code: ledger.CodeStaleVersion}
 		}
 		delete(m.entries, key)
-		m.tomb[key] = chaincode.Entry{Version: e.Version + 1, Owner: e.Owner}
-		return outcome{transitions: []chaincode.Transition{{Op: chaincode.OpPurge, Key: key, Version: e.Version + 1, State: record.StatePurged, Owner: e.Owner, Tags: e.Tags}}}
+		m.tomb[key] = ledger.Entry{Version: e.Version + 1, Owner: e.Owner}
+		return outcome{transitions: []ledger.Transition{{Op: ledger.OpPurge, Key: key, Version: e.Version + 1, State: record.StatePurged, Owner: e.Owner, Tags: e.Tags}}}
 	}
 	panic(op)
 }
 
 // batch is InvalidateBatch in the model: keys are canonical already.
-func (m *model) batch(id chaincodetest.Identity, keys []string) (outcome, chaincode.BatchResult) {
-	var res chaincode.BatchResult
+func (m *model) batch(id chaincodetest.Identity, keys []string) (outcome, ledger.BatchResult) {
+	var res ledger.BatchResult
 	if !writer(id, "publisher", "invalidator") {
-		return outcome{code: chaincode.CodeForbidden}, res
+		return outcome{code: ledger.CodeForbidden}, res
 	}
 	var out outcome
 	for i, key := range keys {
@@ -105,17 +102,14 @@ func (m *model) batch(id chaincodetest.Identity, keys []string) (outcome, chainc
 			continue
 		}
 		e := m.entries[key]
-		switch {
-		case e == nil:
+		if e == nil {
 			res.Missing = append(res.Missing, key)
-		case e.State != record.StateValid:
-			res.Unchanged = append(res.Unchanged, key)
-		default:
-			e.Version++
-			e.State = record.StateInvalidated
-			res.Invalidated = append(res.Invalidated, chaincode.Summary{Key: key, Version: e.Version, State: e.State})
-			out.transitions = append(out.transitions, chaincode.Transition{Op: chaincode.OpInvalidate, Key: key, Version: e.Version, State: e.State, Owner: e.Owner, Tags: e.Tags})
+			continue
 		}
+		e.Version++
+		e.State = record.StateInvalidated
+		res.Invalidated = append(res.Invalidated, ledger.Summary{Key: key, Version: e.Version, State: e.State})
+		out.transitions = append(out.transitions, ledger.Transition{Op: ledger.OpInvalidate, Key: key, Version: e.Version, State: e.State, Owner: e.Owner, Tags: e.Tags})
 	}
 	return out, res
 }
@@ -139,7 +133,7 @@ func TestContractMatchesModel(t *testing.T) {
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 0xcac4e7))
 			e := newEnv(t)
-			m := &model{entries: map[string]*chaincode.Entry{}, tomb: map[string]chaincode.Entry{}}
+			m := &model{entries: map[string]*ledger.Entry{}, tomb: map[string]ledger.Entry{}}
 			accepted, refused := 0, 0
 			for step := range 300 {
 				id := ids[rng.IntN(len(ids))]
@@ -175,7 +169,7 @@ func TestContractMatchesModel(t *testing.T) {
 					args = []string{op, key, fmt.Sprint(expected)}
 				}
 				var want outcome
-				var wantBatch chaincode.BatchResult
+				var wantBatch ledger.BatchResult
 				if op == "InvalidateBatch" {
 					want, wantBatch = m.batch(id, batchKeys)
 				} else {
@@ -194,9 +188,9 @@ func TestContractMatchesModel(t *testing.T) {
 				}
 				accepted++
 				if op == "InvalidateBatch" {
-					var res chaincode.BatchResult
+					var res ledger.BatchResult
 					json.Unmarshal(r.Payload, &res)
-					if fmt.Sprint(res.Invalidated) != fmt.Sprint(wantBatch.Invalidated) || fmt.Sprint(res.Unchanged) != fmt.Sprint(wantBatch.Unchanged) || fmt.Sprint(res.Missing) != fmt.Sprint(wantBatch.Missing) {
+					if fmt.Sprint(res.Invalidated) != fmt.Sprint(wantBatch.Invalidated) || fmt.Sprint(res.Missing) != fmt.Sprint(wantBatch.Missing) {
 						t.Fatalf("step %d %v: batch result %+v, model %+v", step, args, res, wantBatch)
 					}
 				}
@@ -215,7 +209,7 @@ func TestContractMatchesModel(t *testing.T) {
 				t.Fatalf("%d accepted, %d refused: the sequence does not exercise both paths", accepted, refused)
 			}
 			for _, key := range []string{"img:a", "img:b", "https://shop.example/x", "https://shop.example/y?a=2&b=1"} {
-				var got chaincode.Entry
+				var got ledger.Entry
 				b := e.l.State(key)
 				w := m.entries[key]
 				if (b == nil) != (w == nil) {

@@ -6,11 +6,12 @@ import (
 	"sort"
 	"time"
 
+	"github.com/cachetsync/cachet/ledger"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
 // Get returns key's entry, or NOT_FOUND. Any member may read entries.
-func (c *Contract) Get(ctx contractapi.TransactionContextInterface, key string) (*Entry, error) {
+func (c *Contract) Get(ctx contractapi.TransactionContextInterface, key string) (*ledger.Entry, error) {
 	key, err := canonicalKey(key)
 	if err != nil {
 		return nil, err
@@ -20,16 +21,16 @@ func (c *Contract) Get(ctx contractapi.TransactionContextInterface, key string) 
 		return nil, err
 	}
 	if e == nil {
-		return nil, refuse(CodeNotFound, "no entry for %s", key)
+		return nil, refuse(ledger.CodeNotFound, "no entry for %s", key)
 	}
 	return e, nil
 }
 
 // GetMany returns the entries of keys that exist, in the order asked;
 // missing keys are left out.
-func (c *Contract) GetMany(ctx contractapi.TransactionContextInterface, keys []string) ([]Entry, error) {
-	if len(keys) > MaxBatchKeys {
-		return nil, refuse(CodeLimitExceeded, "%d keys, limit %d", len(keys), MaxBatchKeys)
+func (c *Contract) GetMany(ctx contractapi.TransactionContextInterface, keys []string) ([]ledger.Entry, error) {
+	if len(keys) > ledger.MaxBatchKeys {
+		return nil, refuse(ledger.CodeLimitExceeded, "%d keys, limit %d", len(keys), ledger.MaxBatchKeys)
 	}
 	canon := make([]string, len(keys))
 	for i, k := range keys {
@@ -43,7 +44,7 @@ func (c *Contract) GetMany(ctx contractapi.TransactionContextInterface, keys []s
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Entry, 0, len(keys))
+	out := make([]ledger.Entry, 0, len(keys))
 	for _, e := range entries {
 		if e != nil {
 			out = append(out, *e)
@@ -54,7 +55,7 @@ func (c *Contract) GetMany(ctx contractapi.TransactionContextInterface, keys []s
 
 // History returns every committed modification of key, oldest first,
 // including purges. Publishers, invalidators and auditors may read it.
-func (c *Contract) History(ctx contractapi.TransactionContextInterface, key string) ([]HistoryItem, error) {
+func (c *Contract) History(ctx contractapi.TransactionContextInterface, key string) ([]ledger.HistoryItem, error) {
 	if err := requireReader(ctx, "History"); err != nil {
 		return nil, err
 	}
@@ -69,7 +70,7 @@ func (c *Contract) History(ctx contractapi.TransactionContextInterface, key stri
 	defer it.Close()
 	type stamped struct {
 		at   time.Time
-		item HistoryItem
+		item ledger.HistoryItem
 	}
 	var mods []stamped
 	for it.HasNext() {
@@ -77,9 +78,9 @@ func (c *Contract) History(ctx contractapi.TransactionContextInterface, key stri
 		if err != nil {
 			return nil, err
 		}
-		item := HistoryItem{TxID: m.GetTxId(), IsDelete: m.GetIsDelete(), Timestamp: m.GetTimestamp().AsTime().UTC().Format(time.RFC3339Nano)}
+		item := ledger.HistoryItem{TxID: m.GetTxId(), IsDelete: m.GetIsDelete(), Timestamp: m.GetTimestamp().AsTime().UTC().Format(time.RFC3339Nano)}
 		if !m.GetIsDelete() {
-			var e Entry
+			var e ledger.Entry
 			if err := json.Unmarshal(m.GetValue(), &e); err != nil {
 				return nil, err
 			}
@@ -91,7 +92,7 @@ func (c *Contract) History(ctx contractapi.TransactionContextInterface, key stri
 	// first. Reverse, then order by transaction time in case a peer differs.
 	slices.Reverse(mods)
 	sort.SliceStable(mods, func(i, j int) bool { return mods[i].at.Before(mods[j].at) })
-	items := make([]HistoryItem, len(mods))
+	items := make([]ledger.HistoryItem, len(mods))
 	for i, m := range mods {
 		items[i] = m.item
 	}
@@ -99,21 +100,21 @@ func (c *Contract) History(ctx contractapi.TransactionContextInterface, key stri
 }
 
 // ListByTag returns one page of the entries carrying tag.
-func (c *Contract) ListByTag(ctx contractapi.TransactionContextInterface, tag, bookmark string, pageSize int32) (*Page, error) {
+func (c *Contract) ListByTag(ctx contractapi.TransactionContextInterface, tag, bookmark string, pageSize int32) (*ledger.Page, error) {
 	return list(ctx, "ListByTag", indexTag, tag, bookmark, pageSize)
 }
 
 // ListByOwner returns one page of the entries owned by the org mspID.
-func (c *Contract) ListByOwner(ctx contractapi.TransactionContextInterface, mspID, bookmark string, pageSize int32) (*Page, error) {
+func (c *Contract) ListByOwner(ctx contractapi.TransactionContextInterface, mspID, bookmark string, pageSize int32) (*ledger.Page, error) {
 	return list(ctx, "ListByOwner", indexOwner, mspID, bookmark, pageSize)
 }
 
-func list(ctx contractapi.TransactionContextInterface, action, kind, attr, bookmark string, pageSize int32) (*Page, error) {
+func list(ctx contractapi.TransactionContextInterface, action, kind, attr, bookmark string, pageSize int32) (*ledger.Page, error) {
 	if err := requireReader(ctx, action); err != nil {
 		return nil, err
 	}
 	if attr == "" {
-		return nil, refuse(CodeInvalidArgument, "%s needs a non-empty %s", action, kind)
+		return nil, refuse(ledger.CodeInvalidArgument, "%s needs a non-empty %s", action, kind)
 	}
 	size, err := pageSizeOf(pageSize)
 	if err != nil {
@@ -124,7 +125,7 @@ func list(ctx contractapi.TransactionContextInterface, action, kind, attr, bookm
 		return nil, err
 	}
 	t := &txn{stub: ctx.GetStub()}
-	page := &Page{Bookmark: next}
+	page := &ledger.Page{Bookmark: next}
 	for _, k := range keys {
 		e, err := t.get(k)
 		if err != nil {

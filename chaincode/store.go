@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cachetsync/cachet/ledger"
 	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/statebased"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
@@ -22,6 +23,7 @@ const (
 	indexTag   = "tag~key"
 	indexOwner = "owner~key"
 	tombstones = "tomb"
+	replays    = "idem" // idempotency markers: attr is the caller's MSP ID
 	indexNS    = "\x01"
 	sep        = "\x00"
 )
@@ -43,10 +45,12 @@ type txn struct {
 	stub   shim.ChaincodeStubInterface
 	caller caller
 	now    string
-	event  Event
+	event  ledger.Event
 
 	policy    []byte // the owner's key-level policy, built once per txn
 	policyOrg string
+
+	idempotencyKey string // from the transient map; "" when none
 }
 
 func begin(ctx contractapi.TransactionContextInterface) (*txn, error) {
@@ -63,15 +67,85 @@ func begin(ctx contractapi.TransactionContextInterface) (*txn, error) {
 	// Writes go to the peer in batches rather than one round trip each
 	// (Fabric 3.1's write batching); emit flushes them.
 	stub.StartWriteBatch()
-	t := &txn{stub: stub, caller: c, now: now, event: Event{
-		TxID: stub.GetTxID(), Timestamp: now, Actor: c.msp, Transitions: []Transition{},
+	t := &txn{stub: stub, caller: c, now: now, event: ledger.Event{
+		TxID: stub.GetTxID(), Timestamp: now, Actor: c.msp, Transitions: []ledger.Transition{},
 	}}
 	if tm, err := stub.GetTransient(); err == nil {
-		if tp := string(tm[TransientTraceparent]); validTraceparent(tp) {
+		if tp := string(tm[ledger.TransientTraceparent]); validTraceparent(tp) {
 			t.event.Traceparent = tp
+		}
+		if k, ok := tm[ledger.TransientIdempotencyKey]; ok {
+			if !validIdempotencyKey(k) {
+				return nil, refuse(ledger.CodeInvalidArgument, "idempotency key must be 1-%d bytes of printable ASCII", ledger.MaxIdempotencyKeyBytes)
+			}
+			t.idempotencyKey = string(k)
 		}
 	}
 	return t, nil
+}
+
+func validIdempotencyKey(k []byte) bool {
+	if len(k) == 0 || len(k) > ledger.MaxIdempotencyKeyBytes {
+		return false
+	}
+	for _, c := range k {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// marker is what an idempotency key leaves on the ledger: the transaction
+// that first used it, its name and its answer.
+type marker struct {
+	Name   string          `json:"name"`
+	TxID   string          `json:"txId"`
+	Result json.RawMessage `json:"result"`
+}
+
+func (t *txn) markerKey() string { return indexKey(replays, t.caller.msp, t.idempotencyKey) }
+
+// replayed reports whether the transaction's idempotency key was used
+// before by transaction name; if so it decodes the first answer into first
+// and emits an event without transitions, and the transaction writes nothing.
+// A key first used by another transaction is refused.
+func (t *txn) replayed(name string, first any) (bool, error) {
+	if t.idempotencyKey == "" {
+		return false, nil
+	}
+	b, err := t.stub.GetState(t.markerKey())
+	if err != nil || b == nil {
+		return false, err
+	}
+	var m marker
+	if err := json.Unmarshal(b, &m); err != nil {
+		return true, fmt.Errorf("idempotency marker %q does not parse: %w", t.idempotencyKey, err)
+	}
+	if m.Name != name {
+		return true, refuse(ledger.CodeInvalidArgument, "idempotency key %q was used by %s (tx %s), not %s", t.idempotencyKey, m.Name, m.TxID, name)
+	}
+	if err := json.Unmarshal(m.Result, first); err != nil {
+		return true, fmt.Errorf("idempotency marker %q: first answer does not parse: %w", t.idempotencyKey, err)
+	}
+	return true, t.emit()
+}
+
+// remember stores name's result under the transaction's idempotency key,
+// if any.
+func (t *txn) remember(name string, result any) error {
+	if t.idempotencyKey == "" {
+		return nil
+	}
+	r, err := json.Marshal(result)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(marker{Name: name, TxID: t.event.TxID, Result: r})
+	if err != nil {
+		return err
+	}
+	return t.stub.PutState(t.markerKey(), b)
 }
 
 // validTraceparent accepts W3C trace context version 00:
@@ -91,7 +165,7 @@ func validTraceparent(s string) bool {
 	return strings.Trim(s[3:35], "0") != "" && strings.Trim(s[36:52], "0") != ""
 }
 
-func (t *txn) get(key string) (*Entry, error) {
+func (t *txn) get(key string) (*ledger.Entry, error) {
 	b, err := t.stub.GetState(key)
 	if err != nil {
 		return nil, err
@@ -100,7 +174,7 @@ func (t *txn) get(key string) (*Entry, error) {
 }
 
 // getMany reads keys in one round trip to the peer; missing keys are nil.
-func (t *txn) getMany(keys []string) ([]*Entry, error) {
+func (t *txn) getMany(keys []string) ([]*ledger.Entry, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
@@ -111,7 +185,7 @@ func (t *txn) getMany(keys []string) ([]*Entry, error) {
 	if len(vals) != len(keys) {
 		return nil, fmt.Errorf("peer returned %d values for %d keys", len(vals), len(keys))
 	}
-	out := make([]*Entry, len(keys))
+	out := make([]*ledger.Entry, len(keys))
 	for i, b := range vals {
 		if out[i], err = decodeEntry(keys[i], b); err != nil {
 			return nil, err
@@ -120,16 +194,16 @@ func (t *txn) getMany(keys []string) ([]*Entry, error) {
 	return out, nil
 }
 
-func decodeEntry(key string, b []byte) (*Entry, error) {
+func decodeEntry(key string, b []byte) (*ledger.Entry, error) {
 	if b == nil {
 		return nil, nil
 	}
-	var e Entry
+	var e ledger.Entry
 	if err := json.Unmarshal(b, &e); err != nil {
 		return nil, fmt.Errorf("stored entry %s does not parse: %w", key, err)
 	}
 	if !e.State.Valid() {
-		return nil, refuse(CodeInvalidArgument, "stored entry %s has unknown state %q", key, e.State)
+		return nil, refuse(ledger.CodeInvalidArgument, "stored entry %s has unknown state %q", key, e.State)
 	}
 	return &e, nil
 }
@@ -149,7 +223,7 @@ func (t *txn) tombstone(key string) (*tombstone, error) {
 // put writes e and keeps the tag and owner indexes in step with old (nil
 // for a new entry). A new entry and every index entry it gains carry the
 // owner's key-level endorsement policy; a republished entry keeps its own.
-func (t *txn) put(e, old *Entry) error {
+func (t *txn) put(e, old *ledger.Entry) error {
 	e.UpdatedAt, e.TxID = t.now, t.event.TxID
 	b, err := json.Marshal(e)
 	if err != nil {
@@ -197,7 +271,7 @@ func (t *txn) put(e, old *Entry) error {
 // drops its endorsement policy, so the tombstone carries the owner's: the
 // Publish that revives the key deletes the tombstone, which only the owner
 // org's endorsement lets commit.
-func (t *txn) purge(e *Entry) error {
+func (t *txn) purge(e *ledger.Entry) error {
 	e.Version++
 	if err := t.stub.DelState(e.Key); err != nil {
 		return err
@@ -237,8 +311,8 @@ func (t *txn) requireOwnerEndorsement(key, owner string) error {
 	return t.stub.SetStateValidationParameter(key, t.policy)
 }
 
-func (t *txn) record(op Op, e *Entry, reason string) {
-	t.event.Transitions = append(t.event.Transitions, Transition{
+func (t *txn) record(op ledger.Op, e *ledger.Entry, reason string) {
+	t.event.Transitions = append(t.event.Transitions, ledger.Transition{
 		Op: op, Key: e.Key, Version: e.Version, State: e.State, ETag: e.ETag,
 		MaxAge: e.MaxAge, Tags: e.Tags, Owner: e.Owner, Reason: reason,
 	})
@@ -251,7 +325,7 @@ func (t *txn) emit() error {
 	if err != nil {
 		return err
 	}
-	if err := t.stub.SetEvent(EventName, b); err != nil {
+	if err := t.stub.SetEvent(ledger.EventName, b); err != nil {
 		return err
 	}
 	return t.stub.FinishWriteBatch()
@@ -264,7 +338,7 @@ func scanIndex(stub shim.ChaincodeStubInterface, kind, attr, bookmark string, pa
 	start := prefix
 	if bookmark != "" {
 		if strings.ContainsAny(bookmark, sep+indexNS) || !utf8.ValidString(bookmark) {
-			return nil, "", refuse(CodeInvalidArgument, "bookmark %q is not one this contract returned", bookmark)
+			return nil, "", refuse(ledger.CodeInvalidArgument, "bookmark %q is not one this contract returned", bookmark)
 		}
 		start = prefix + bookmark + sep
 	}

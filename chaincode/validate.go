@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/cachetsync/cachet/cachekey"
+	"github.com/cachetsync/cachet/ledger"
 )
 
 func canonicalKey(raw string) (string, error) {
@@ -13,7 +14,7 @@ func canonicalKey(raw string) (string, error) {
 		var ke *cachekey.Error
 		if errors.As(err, &ke) && ke.Reason == cachekey.ReasonTooLong {
 			e := invalid(err, "key")
-			e.Code = CodeLimitExceeded
+			e.Code = ledger.CodeLimitExceeded
 			return "", e
 		}
 		return "", invalid(err, "key")
@@ -24,7 +25,7 @@ func canonicalKey(raw string) (string, error) {
 // checkTags validates tags and drops duplicates, keeping the first order.
 func checkTags(tags []string) ([]string, error) {
 	if len(tags) > cachekey.MaxTags {
-		return nil, refuse(CodeLimitExceeded, "%d tags, limit %d", len(tags), cachekey.MaxTags)
+		return nil, refuse(ledger.CodeLimitExceeded, "%d tags, limit %d", len(tags), cachekey.MaxTags)
 	}
 	var out []string
 	for _, tag := range tags {
@@ -32,7 +33,7 @@ func checkTags(tags []string) ([]string, error) {
 			var ke *cachekey.Error
 			if errors.As(err, &ke) && len(tag) > cachekey.MaxTagBytes {
 				e := invalid(err, "tag")
-				e.Code = CodeLimitExceeded
+				e.Code = ledger.CodeLimitExceeded
 				return nil, e
 			}
 			return nil, invalid(err, "tag")
@@ -45,8 +46,8 @@ func checkTags(tags []string) ([]string, error) {
 }
 
 func checkReason(reason string) error {
-	if len(reason) > MaxReasonBytes {
-		return refuse(CodeLimitExceeded, "reason is %d bytes, limit %d", len(reason), MaxReasonBytes)
+	if len(reason) > ledger.MaxReasonBytes {
+		return refuse(ledger.CodeLimitExceeded, "reason is %d bytes, limit %d", len(reason), ledger.MaxReasonBytes)
 	}
 	return nil
 }
@@ -55,7 +56,7 @@ func checkReason(reason string) error {
 // a stale view or a replay of an earlier transaction.
 func checkVersion(key string, current, expected uint64) error {
 	if expected != 0 && expected != current {
-		return refuse(CodeStaleVersion, "%s is at version %d, the transaction expected %d", key, current, expected)
+		return refuse(ledger.CodeStaleVersion, "%s is at version %d, the transaction expected %d", key, current, expected)
 	}
 	return nil
 }
@@ -63,11 +64,22 @@ func checkVersion(key string, current, expected uint64) error {
 func pageSizeOf(n int32) (int, error) {
 	switch {
 	case n == 0:
-		return DefaultPage, nil
-	case n < 0 || n > MaxPageSize:
-		return 0, refuse(CodeLimitExceeded, "page size %d, allowed 1-%d", n, MaxPageSize)
+		return ledger.DefaultPage, nil
+	case n < 0 || n > ledger.MaxPageSize:
+		return 0, refuse(ledger.CodeLimitExceeded, "page size %d, allowed 1-%d", n, ledger.MaxPageSize)
 	}
 	return int(n), nil
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func refuse(code ledger.Code, format string, args ...any) *ledger.Error {
+	return ledger.Errorf(code, format, args...)
+}
+
+func invalid(err error, format string, args ...any) *ledger.Error {
+	e := refuse(ledger.CodeInvalidArgument, format, args...)
+	e.Message += ": " + err.Error()
+	e.Err = err
+	return e
+}

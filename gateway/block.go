@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/cachetsync/cachet/chaincode"
+	"github.com/cachetsync/cachet/ledger"
 	"github.com/cachetsync/cachet/record"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
@@ -22,7 +22,7 @@ type Transaction struct {
 	Code     peer.TxValidationCode
 	// Event is the contract's event; nil for invalid transactions and for
 	// transactions of other chaincodes.
-	Event *chaincode.Event
+	Event *ledger.Event
 	// EventErr is set when the contract's event payload does not parse; the
 	// transaction is delivered so the caller can dead-letter it.
 	EventErr error
@@ -62,8 +62,8 @@ func parseBlock(b *common.Block, chaincodeName string) ([]Transaction, error) {
 			ev := &peer.ChaincodeEvent{}
 			if err := proto.Unmarshal(action.GetEvents(), ev); err != nil {
 				tx.EventErr = fmt.Errorf("chaincode event of %s: %w", tx.TxID, err)
-			} else if ev.GetChaincodeId() == chaincodeName && ev.GetEventName() == chaincode.EventName {
-				var e chaincode.Event
+			} else if ev.GetChaincodeId() == chaincodeName && ev.GetEventName() == ledger.EventName {
+				var e ledger.Event
 				if err := json.Unmarshal(ev.GetPayload(), &e); err != nil {
 					tx.EventErr = fmt.Errorf("event payload of %s: %w", tx.TxID, err)
 				} else {

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/cachetsync/cachet/chaincode"
+	"github.com/cachetsync/cachet/ledger"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/protobuf/proto"
@@ -45,14 +45,14 @@ func block(num uint64, codes []peer.TxValidationCode, envs ...[]byte) *common.Bl
 }
 
 func TestParseBlock(t *testing.T) {
-	payload, _ := json.Marshal(chaincode.Event{TxID: "t0", Transitions: []chaincode.Transition{{Key: "img:a", Version: 2}}})
-	ours := &peer.ChaincodeEvent{ChaincodeId: "cachet", EventName: chaincode.EventName, Payload: payload}
+	payload, _ := json.Marshal(ledger.Event{TxID: "t0", Transitions: []ledger.Transition{{Key: "img:a", Version: 2}}})
+	ours := &peer.ChaincodeEvent{ChaincodeId: "cachet", EventName: ledger.EventName, Payload: payload}
 	b := block(7,
 		[]peer.TxValidationCode{peer.TxValidationCode_VALID, peer.TxValidationCode_MVCC_READ_CONFLICT, peer.TxValidationCode_VALID, peer.TxValidationCode_VALID},
 		envelope("t0", ours),
 		envelope("t1", ours),
-		envelope("t2", &peer.ChaincodeEvent{ChaincodeId: "other", EventName: chaincode.EventName, Payload: payload}),
-		envelope("t3", &peer.ChaincodeEvent{ChaincodeId: "cachet", EventName: chaincode.EventName, Payload: []byte("{not json")}),
+		envelope("t2", &peer.ChaincodeEvent{ChaincodeId: "other", EventName: ledger.EventName, Payload: payload}),
+		envelope("t3", &peer.ChaincodeEvent{ChaincodeId: "cachet", EventName: ledger.EventName, Payload: []byte("{not json")}),
 	)
 	txs, err := parseBlock(b, "cachet")
 	if err != nil {

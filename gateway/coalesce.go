@@ -14,8 +14,7 @@ type KeyStatus string
 
 // Per-key outcomes of a batch.
 const (
-	KeyInvalidated KeyStatus = "invalidated" // VALID → INVALIDATED at Version
-	KeyUnchanged   KeyStatus = "unchanged"   // already invalidated
+	KeyInvalidated KeyStatus = "invalidated" // INVALIDATED at Version, a new version whatever the state was
 	KeyMissing     KeyStatus = "missing"     // no such entry
 )
 

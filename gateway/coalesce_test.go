@@ -13,12 +13,11 @@ import (
 	"github.com/cachetsync/cachet/gateway"
 )
 
-// fakeLedger answers InvalidateBatch like the contract: VALID keys become
-// INVALIDATED, invalidated keys are unchanged, unknown keys missing.
+// fakeLedger answers InvalidateBatch like the contract: every known key
+// gets a new version in state INVALIDATED, unknown keys are missing.
 type fakeLedger struct {
 	mu       sync.Mutex
 	versions map[string]uint64
-	invalid  map[string]bool
 	txs      int
 	maxKeys  int
 	reasons  map[string]int
@@ -26,7 +25,7 @@ type fakeLedger struct {
 }
 
 func newFakeLedger(keys ...string) *fakeLedger {
-	l := &fakeLedger{versions: map[string]uint64{}, invalid: map[string]bool{}, reasons: map[string]int{}}
+	l := &fakeLedger{versions: map[string]uint64{}, reasons: map[string]int{}}
 	for _, k := range keys {
 		l.versions[k] = 1
 	}
@@ -53,11 +52,8 @@ func (l *fakeLedger) submit(_ context.Context, keys []string, reason string) (ga
 		switch {
 		case !ok:
 			res.Keys[k] = gateway.KeyResult{Status: gateway.KeyMissing}
-		case l.invalid[k]:
-			res.Keys[k] = gateway.KeyResult{Status: gateway.KeyUnchanged, Version: v}
 		default:
 			l.versions[k] = v + 1
-			l.invalid[k] = true
 			res.Keys[k] = gateway.KeyResult{Status: gateway.KeyInvalidated, Version: v + 1}
 		}
 	}
@@ -90,6 +86,7 @@ func TestCoalescerThousandConcurrentCallers(t *testing.T) {
 	wg.Wait()
 
 	byTx := map[string]int{}
+	txsOf := map[string]map[string]bool{} // key → the transactions that carried it
 	for i := range callers {
 		if errs[i] != nil {
 			t.Fatalf("caller %d: %v", i, errs[i])
@@ -110,6 +107,12 @@ func TestCoalescerThousandConcurrentCallers(t *testing.T) {
 			t.Fatalf("caller %d: no tx ID or block: %+v", i, r)
 		}
 		byTx[r.TxID]++
+		if r.Status == gateway.KeyInvalidated {
+			if txsOf[r.Key] == nil {
+				txsOf[r.Key] = map[string]bool{}
+			}
+			txsOf[r.Key][r.TxID] = true
+		}
 	}
 	ledger.mu.Lock()
 	defer ledger.mu.Unlock()
@@ -119,9 +122,12 @@ func TestCoalescerThousandConcurrentCallers(t *testing.T) {
 	if ledger.txs >= callers/4 {
 		t.Fatalf("%d transactions for %d callers: not coalescing", ledger.txs, callers)
 	}
-	for k := range ledger.invalid {
-		if ledger.versions[k] != 2 {
-			t.Fatalf("%s invalidated to version %d, want exactly one invalidation (2)", k, ledger.versions[k])
+	if len(txsOf) != len(keys)-10 {
+		t.Fatalf("%d keys invalidated, want %d", len(txsOf), len(keys)-10)
+	}
+	for k, txs := range txsOf {
+		if ledger.versions[k] != 1+uint64(len(txs)) {
+			t.Fatalf("%s at version %d after %d transactions carried it, want one version each", k, ledger.versions[k], len(txs))
 		}
 	}
 	t.Logf("%d callers answered by %d batch transactions", callers, ledger.txs)

@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
-	"github.com/cachetsync/cachet/chaincode"
+	"github.com/cachetsync/cachet/ledger"
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	gwproto "github.com/hyperledger/fabric-protos-go-apiv2/gateway"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
@@ -21,12 +20,12 @@ type Code string
 // Codes the contract returns, the prefix of its error messages; the
 // chaincode package defines them.
 const (
-	CodeInvalidArgument = Code(chaincode.CodeInvalidArgument)
-	CodeNotFound        = Code(chaincode.CodeNotFound)
-	CodeStaleVersion    = Code(chaincode.CodeStaleVersion)
-	CodeBadTransition   = Code(chaincode.CodeBadTransition)
-	CodeForbidden       = Code(chaincode.CodeForbidden)
-	CodeLimitExceeded   = Code(chaincode.CodeLimitExceeded)
+	CodeInvalidArgument = Code(ledger.CodeInvalidArgument)
+	CodeNotFound        = Code(ledger.CodeNotFound)
+	CodeStaleVersion    = Code(ledger.CodeStaleVersion)
+	CodeBadTransition   = Code(ledger.CodeBadTransition)
+	CodeForbidden       = Code(ledger.CodeForbidden)
+	CodeLimitExceeded   = Code(ledger.CodeLimitExceeded)
 )
 
 // Codes the network and the client produce.
@@ -116,13 +115,6 @@ func (e *Error) Retryable() bool {
 // simulation result differs from the first endorser's.
 const payloadsDiffer = "ProposalResponsePayloads do not match"
 
-// contractCode finds "CODE: sentence" for any of the contract's codes in a
-// peer's message.
-var contractCode = regexp.MustCompile(`\b(` + strings.Join([]string{
-	string(CodeInvalidArgument), string(CodeNotFound), string(CodeStaleVersion),
-	string(CodeBadTransition), string(CodeForbidden), string(CodeLimitExceeded),
-}, "|") + `): (.*)`)
-
 // classify turns a fabric-gateway error into an *Error.
 func classify(stage Stage, err error) error {
 	if err == nil {
@@ -174,16 +166,16 @@ func fromStatus(stage Stage, txID string, err error) *Error {
 	mismatch := false
 	for _, d := range st.Details() {
 		if det, ok := d.(*gwproto.ErrorDetail); ok {
-			if m := contractCode.FindStringSubmatch(det.GetMessage()); m != nil {
-				e.Code, e.Message = Code(m[1]), m[2]
+			if le, ok := ledger.ParseError(det.GetMessage()); ok {
+				e.Code, e.Message = Code(le.Code), le.Message
 				return e
 			}
 			mismatch = mismatch || strings.Contains(det.GetMessage(), payloadsDiffer)
 			peers = append(peers, fmt.Sprintf("%s (%s): %s", det.GetAddress(), det.GetMspId(), det.GetMessage()))
 		}
 	}
-	if m := contractCode.FindStringSubmatch(st.Message()); m != nil {
-		e.Code, e.Message = Code(m[1]), m[2]
+	if le, ok := ledger.ParseError(st.Message()); ok {
+		e.Code, e.Message = Code(le.Code), le.Message
 		return e
 	}
 	if len(peers) > 0 { // "see attached details": attach them

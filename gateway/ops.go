@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/cachetsync/cachet/chaincode"
+	"github.com/cachetsync/cachet/ledger"
 )
 
-// Entry, BatchOutcome and the other result types are the contract's own.
+// Entry, HistoryItem and Page are the contract's answers, defined in ledger.
 type (
-	Entry       = chaincode.Entry
-	HistoryItem = chaincode.HistoryItem
-	Page        = chaincode.Page
+	Entry       = ledger.Entry
+	HistoryItem = ledger.HistoryItem
+	Page        = ledger.Page
 )
 
 // PublishRequest is what Publish sends.
@@ -32,26 +32,50 @@ func (c *Client) Publish(ctx context.Context, req PublishRequest) (Entry, Commit
 		return Entry{}, Committed{}, err
 	}
 	var e Entry
-	done, err := c.submitJSON(ctx, &e, "Publish", req.Key, req.ETag, u32(req.MaxAge), string(tags), u64(req.ExpectedVersion))
+	done, err := c.submitJSON(ctx, &e, nil, ledger.TxPublish, req.Key, req.ETag, u32(req.MaxAge), string(tags), u64(req.ExpectedVersion))
 	return e, done, err
 }
 
-// Invalidate invalidates one entry.
-func (c *Client) Invalidate(ctx context.Context, key, reason string, expectedVersion uint64) (Entry, Committed, error) {
+// InvalidateOption adds to an Invalidate or InvalidateBatch.
+type InvalidateOption func(transient map[string][]byte)
+
+// WithIdempotencyKey names the invalidation: submitting it again with the
+// same key (from the same org) commits nothing and answers the first
+// result, so a caller that lost the answer may safely submit again. The key
+// is 1 to ledger.MaxIdempotencyKeyBytes bytes of printable ASCII.
+func WithIdempotencyKey(key string) InvalidateOption {
+	return func(transient map[string][]byte) { transient[ledger.TransientIdempotencyKey] = []byte(key) }
+}
+
+func transientOf(opts []InvalidateOption) map[string][]byte {
+	if len(opts) == 0 {
+		return nil
+	}
+	t := map[string][]byte{}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
+}
+
+// Invalidate invalidates one entry: a new version in state INVALIDATED,
+// whatever its state was. expectedVersion 0 skips the version check;
+// another value that is not the entry's is refused with CodeStaleVersion.
+func (c *Client) Invalidate(ctx context.Context, key, reason string, expectedVersion uint64, opts ...InvalidateOption) (Entry, Committed, error) {
 	var e Entry
-	done, err := c.submitJSON(ctx, &e, "Invalidate", key, reason, u64(expectedVersion))
+	done, err := c.submitJSON(ctx, &e, transientOf(opts), ledger.TxInvalidate, key, reason, u64(expectedVersion))
 	return e, done, err
 }
 
-// InvalidateBatch invalidates up to chaincode.MaxBatchKeys keys in one
-// transaction.
-func (c *Client) InvalidateBatch(ctx context.Context, keys []string, reason string) (chaincode.BatchResult, Committed, error) {
-	var r chaincode.BatchResult
+// InvalidateBatch invalidates up to ledger.MaxBatchKeys keys in one
+// transaction; every key with an entry gets a new version.
+func (c *Client) InvalidateBatch(ctx context.Context, keys []string, reason string, opts ...InvalidateOption) (ledger.BatchResult, Committed, error) {
+	var r ledger.BatchResult
 	b, err := json.Marshal(keys)
 	if err != nil {
 		return r, Committed{}, err
 	}
-	done, err := c.submitJSON(ctx, &r, "InvalidateBatch", string(b), reason)
+	done, err := c.submitJSON(ctx, &r, transientOf(opts), ledger.TxInvalidateBatch, string(b), reason)
 	return r, done, err
 }
 
@@ -64,9 +88,6 @@ func (c *Client) SubmitBatch(ctx context.Context, keys []string, reason string) 
 	out := BatchResult{TxID: done.TxID, Block: done.Block, Keys: make(map[string]KeyResult, len(keys))}
 	for _, e := range r.Invalidated {
 		out.Keys[e.Key] = KeyResult{Status: KeyInvalidated, Version: e.Version}
-	}
-	for _, k := range r.Unchanged {
-		out.Keys[k] = KeyResult{Status: KeyUnchanged}
 	}
 	for _, k := range r.Missing {
 		out.Keys[k] = KeyResult{Status: KeyMissing}
@@ -86,8 +107,8 @@ type TagProgress struct {
 func (c *Client) InvalidateTag(ctx context.Context, tag, reason string, pageSize int32, progress func(TagProgress)) (int, error) {
 	total, bookmark := 0, ""
 	for {
-		var page chaincode.TagPage
-		done, err := c.submitJSON(ctx, &page, "InvalidateTag", tag, bookmark, strconv.Itoa(int(pageSize)), reason)
+		var page ledger.TagPage
+		done, err := c.submitJSON(ctx, &page, nil, ledger.TxInvalidateTag, tag, bookmark, strconv.Itoa(int(pageSize)), reason)
 		if err != nil {
 			return total, err
 		}
@@ -104,14 +125,14 @@ func (c *Client) InvalidateTag(ctx context.Context, tag, reason string, pageSize
 // Purge deletes an entry's state; its history stays.
 func (c *Client) Purge(ctx context.Context, key string, expectedVersion uint64) (Entry, Committed, error) {
 	var e Entry
-	done, err := c.submitJSON(ctx, &e, "Purge", key, u64(expectedVersion))
+	done, err := c.submitJSON(ctx, &e, nil, ledger.TxPurge, key, u64(expectedVersion))
 	return e, done, err
 }
 
 // Get reads one entry; a missing key is an *Error with CodeNotFound.
 func (c *Client) Get(ctx context.Context, key string) (Entry, error) {
 	var e Entry
-	return e, c.evaluateJSON(ctx, &e, "Get", key)
+	return e, c.evaluateJSON(ctx, &e, ledger.TxGet, key)
 }
 
 // GetMany reads the entries of keys that exist.
@@ -121,29 +142,29 @@ func (c *Client) GetMany(ctx context.Context, keys []string) ([]Entry, error) {
 		return nil, err
 	}
 	var es []Entry
-	return es, c.evaluateJSON(ctx, &es, "GetMany", string(b))
+	return es, c.evaluateJSON(ctx, &es, ledger.TxGetMany, string(b))
 }
 
 // History returns every committed modification of key.
 func (c *Client) History(ctx context.Context, key string) ([]HistoryItem, error) {
 	var h []HistoryItem
-	return h, c.evaluateJSON(ctx, &h, "History", key)
+	return h, c.evaluateJSON(ctx, &h, ledger.TxHistory, key)
 }
 
 // ListByTag returns one page of the entries carrying tag.
 func (c *Client) ListByTag(ctx context.Context, tag, bookmark string, pageSize int32) (Page, error) {
 	var p Page
-	return p, c.evaluateJSON(ctx, &p, "ListByTag", tag, bookmark, strconv.Itoa(int(pageSize)))
+	return p, c.evaluateJSON(ctx, &p, ledger.TxListByTag, tag, bookmark, strconv.Itoa(int(pageSize)))
 }
 
 // ListByOwner returns one page of the entries an org owns.
 func (c *Client) ListByOwner(ctx context.Context, mspID, bookmark string, pageSize int32) (Page, error) {
 	var p Page
-	return p, c.evaluateJSON(ctx, &p, "ListByOwner", mspID, bookmark, strconv.Itoa(int(pageSize)))
+	return p, c.evaluateJSON(ctx, &p, ledger.TxListByOwner, mspID, bookmark, strconv.Itoa(int(pageSize)))
 }
 
-func (c *Client) submitJSON(ctx context.Context, out any, name string, args ...string) (Committed, error) {
-	b, done, err := c.submit(ctx, name, args...)
+func (c *Client) submitJSON(ctx context.Context, out any, transient map[string][]byte, name string, args ...string) (Committed, error) {
+	b, done, err := c.submit(ctx, transient, name, args...)
 	if err != nil {
 		return done, err
 	}

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/cachetsync/cachet/chaincode"
+	"github.com/cachetsync/cachet/ledger"
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -57,11 +57,11 @@ type Committed struct {
 	Attempts int // 1 unless conflicts or mismatches made it run again
 }
 
-// submit runs name through endorse, submit and commit, carrying the
-// caller's trace context to the contract in the transient map, and re-runs
+// submit runs name through endorse, submit and commit, carrying transient
+// and the caller's trace context to the contract in the transient map, and re-runs
 // it on MVCC conflicts and endorsement mismatches as the retry policy
 // allows.
-func (c *Client) submit(ctx context.Context, name string, args ...string) ([]byte, Committed, error) {
+func (c *Client) submit(ctx context.Context, transient map[string][]byte, name string, args ...string) ([]byte, Committed, error) {
 	ctx, span := tracer().Start(ctx, "cachet.submit "+name, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attribute.String("cachet.transaction", name)))
 	defer span.End()
@@ -70,7 +70,7 @@ func (c *Client) submit(ctx context.Context, name string, args ...string) ([]byt
 		var done Committed
 		err := c.withFailover(ctx, func(contract *client.Contract, _ *client.Network) error {
 			var err error
-			result, done, err = c.submitOnce(ctx, contract, name, args)
+			result, done, err = c.submitOnce(ctx, contract, transient, name, args)
 			return err
 		})
 		return result, done, err
@@ -107,12 +107,15 @@ func retryConflicts(ctx context.Context, policy RetryPolicy, attempt func(contex
 	}
 }
 
-func (c *Client) submitOnce(ctx context.Context, contract *client.Contract, name string, args []string) ([]byte, Committed, error) {
+func (c *Client) submitOnce(ctx context.Context, contract *client.Contract, extra map[string][]byte, name string, args []string) ([]byte, Committed, error) {
 	carrier := propagation.MapCarrier{}
 	propagation.TraceContext{}.Inject(ctx, carrier)
-	transient := map[string][]byte{}
+	transient := make(map[string][]byte, len(extra)+1)
+	for k, v := range extra {
+		transient[k] = v
+	}
 	if tp := carrier.Get("traceparent"); tp != "" {
-		transient[chaincode.TransientTraceparent] = []byte(tp)
+		transient[ledger.TransientTraceparent] = []byte(tp)
 	}
 	proposal, err := contract.NewProposal(name, client.WithArguments(args...), client.WithTransient(transient))
 	if err != nil {

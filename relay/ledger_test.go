@@ -10,9 +10,9 @@ import (
 
 	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
-	"github.com/cachetsync/cachet/chaincode"
 	"github.com/cachetsync/cachet/gateway"
 	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/ledger"
 	"github.com/cachetsync/cachet/record"
 )
 
@@ -21,28 +21,28 @@ const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 // tx is a valid committed transaction invalidating keys, each at version
 // block+1 (so a key's versions grow with the ledger).
 func tx(block uint64, idx uint32, keys ...string) gateway.Transaction {
-	ev := &chaincode.Event{TxID: fmt.Sprintf("tx-%d-%d", block, idx), Timestamp: "2026-11-25T06:41:00.5Z", Actor: "Org2MSP", Traceparent: tp}
+	ev := &ledger.Event{TxID: fmt.Sprintf("tx-%d-%d", block, idx), Timestamp: "2026-11-25T06:41:00.5Z", Actor: "Org2MSP", Traceparent: tp}
 	for _, k := range keys {
-		ev.Transitions = append(ev.Transitions, chaincode.Transition{Op: chaincode.OpInvalidate, Key: k, Version: block + 1,
+		ev.Transitions = append(ev.Transitions, ledger.Transition{Op: ledger.OpInvalidate, Key: k, Version: block + 1,
 			State: record.StateInvalidated, Owner: "Org1MSP", Reason: "r", Tags: []string{"t"}})
 	}
 	return gateway.Transaction{Position: record.Position{Block: block, TxIndex: idx}, TxID: ev.TxID, Channel: "cachet", Valid: true, Event: ev}
 }
 
-// ledger is a fake Source: a growing list of committed transactions that
+// fakeLedger is a fake Source: a growing list of committed transactions that
 // every follower reads from its checkpoint on, waiting for more at the end.
-type ledger struct {
+type fakeLedger struct {
 	mu        sync.Mutex
 	txs       []gateway.Transaction
 	grew      chan struct{}
 	delivered atomic.Int64 // transactions handed to handlers, over all followers
 }
 
-func newLedger() *ledger { return &ledger{grew: make(chan struct{})} }
+func newLedger() *fakeLedger { return &fakeLedger{grew: make(chan struct{})} }
 
 // add appends n transactions of one key each, in new blocks, and returns
 // the keys.
-func (l *ledger) add(n int, prefix string) []string {
+func (l *fakeLedger) add(n int, prefix string) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var keys []string
@@ -57,7 +57,7 @@ func (l *ledger) add(n int, prefix string) []string {
 	return keys
 }
 
-func (l *ledger) append(t gateway.Transaction) {
+func (l *fakeLedger) append(t gateway.Transaction) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.txs = append(l.txs, t)
@@ -65,13 +65,13 @@ func (l *ledger) append(t gateway.Transaction) {
 	l.grew = make(chan struct{})
 }
 
-func (l *ledger) next() uint64 {
+func (l *fakeLedger) next() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return uint64(len(l.txs) + 1)
 }
 
-func (l *ledger) Follow(ctx context.Context, cfg gateway.FollowConfig, h gateway.Handler) error {
+func (l *fakeLedger) Follow(ctx context.Context, cfg gateway.FollowConfig, h gateway.Handler) error {
 	last, have := cfg.Checkpointer.Last()
 	for i := 0; ; {
 		l.mu.Lock()
@@ -171,7 +171,7 @@ func readCommitted(t *testing.T, cfg kafka.Config, topic string, want []string, 
 }
 
 // ids names the transitions of the given keys as tx() writes them.
-func ids(l *ledger, keys []string) []string {
+func ids(l *fakeLedger, keys []string) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	want := map[string]bool{}

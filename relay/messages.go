@@ -13,8 +13,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/cachetsync/cachet/chaincode"
 	"github.com/cachetsync/cachet/gateway"
+	"github.com/cachetsync/cachet/ledger"
 	"github.com/cachetsync/cachet/record"
 	"github.com/cachetsync/cachet/telemetry"
 )
@@ -103,7 +103,7 @@ func Messages(ctx context.Context, tx gateway.Transaction) ([]*ckafka.Message, [
 }
 
 // Transition is the record of one transition of a committed transaction.
-func Transition(tx gateway.Transaction, ts time.Time, t chaincode.Transition) record.Transition {
+func Transition(tx gateway.Transaction, ts time.Time, t ledger.Transition) record.Transition {
 	return record.Transition{
 		V: record.Version, Channel: tx.Channel, Position: tx.Position, TxID: tx.TxID, Timestamp: ts.UTC(),
 		Key: t.Key, Version: t.Version, State: t.State, ETag: t.ETag, MaxAge: t.MaxAge, Tags: t.Tags,

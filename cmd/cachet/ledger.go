@@ -309,10 +309,10 @@ func invalidateMany(ctx context.Context, cl *gateway.Client, conn *connFlags, ke
 	if !conn.asJSON {
 		fmt.Fprintln(w)
 	}
-	summary := map[string]any{"keys": len(keys), "invalidated": counts[gateway.KeyInvalidated], "unchanged": counts[gateway.KeyUnchanged],
+	summary := map[string]any{"keys": len(keys), "invalidated": counts[gateway.KeyInvalidated],
 		"missing": counts[gateway.KeyMissing], "failed": failed.Load(), "transactions": co.Batches(), "seconds": elapsed.Seconds()}
-	human := fmt.Sprintf("%d keys in %d transactions (%.0f keys/s): %d invalidated, %d already invalid, %d missing, %d failed",
-		len(keys), co.Batches(), float64(len(keys))/elapsed.Seconds(), counts[gateway.KeyInvalidated], counts[gateway.KeyUnchanged], counts[gateway.KeyMissing], failed.Load())
+	human := fmt.Sprintf("%d keys in %d transactions (%.0f keys/s): %d invalidated, %d missing, %d failed",
+		len(keys), co.Batches(), float64(len(keys))/elapsed.Seconds(), counts[gateway.KeyInvalidated], counts[gateway.KeyMissing], failed.Load())
 	if err := printResult(w, conn.asJSON, summary, human); err != nil {
 		return err
 	}

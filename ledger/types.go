@@ -1,15 +1,34 @@
-package chaincode
+// Package ledger is what the contract answers and emits: the entries,
+// transitions and events that cross the ledger boundary, the transaction
+// and operation names, the limits clients must respect, and the contract's
+// refusal codes. It depends on nothing of Fabric, so clients (the gateway,
+// the relay) import it without the contract's runtime.
+package ledger
 
 import "github.com/cachetsync/cachet/record"
 
-// Limits the contract enforces; the README states them.
+// Limits the contract enforces; chaincode/README.md states them.
 const (
-	MaxETagBytes   = 256
-	MaxReasonBytes = 256
+	MaxETagBytes   = 256             // an entry's ETag
+	MaxReasonBytes = 256             // an invalidation's reason
 	MaxMaxAge      = 365 * 24 * 3600 // seconds
-	MaxBatchKeys   = 1000
-	MaxPageSize    = 1000
-	DefaultPage    = 100
+	MaxBatchKeys   = 1000            // keys in one InvalidateBatch or GetMany
+	MaxPageSize    = 1000            // entries or keys in one page
+	DefaultPage    = 100             // the page size a 0 asks for
+)
+
+// Transaction names: the contract's functions as a client invokes them.
+const (
+	TxPublish         = "Publish"
+	TxInvalidate      = "Invalidate"
+	TxInvalidateBatch = "InvalidateBatch"
+	TxInvalidateTag   = "InvalidateTag"
+	TxPurge           = "Purge"
+	TxGet             = "Get"
+	TxGetMany         = "GetMany"
+	TxHistory         = "History"
+	TxListByTag       = "ListByTag"
+	TxListByOwner     = "ListByOwner"
 )
 
 // EventName is the name of the one chaincode event every transaction emits.
@@ -18,6 +37,15 @@ const EventName = "cachet.transitions"
 // TransientTraceparent is the transient-map key carrying the caller's W3C
 // trace context into the event.
 const TransientTraceparent = "traceparent"
+
+// TransientIdempotencyKey is the transient-map key naming an invalidation
+// (Invalidate, InvalidateBatch) so that submitting it again commits nothing
+// and answers the first result. The key is scoped to the caller's org and
+// is 1 to MaxIdempotencyKeyBytes bytes of printable ASCII.
+const TransientIdempotencyKey = "idempotency-key"
+
+// MaxIdempotencyKeyBytes bounds TransientIdempotencyKey's value.
+const MaxIdempotencyKeyBytes = 128
 
 // Entry is the ledger state of one cache key.
 type Entry struct {
@@ -75,8 +103,7 @@ type Summary struct {
 // BatchResult is InvalidateBatch's answer.
 type BatchResult struct {
 	Invalidated []Summary `json:"invalidated,omitempty" metadata:",optional"`
-	Unchanged   []string  `json:"unchanged,omitempty" metadata:",optional"` // already invalidated
-	Missing     []string  `json:"missing,omitempty" metadata:",optional"`   // never published or purged
+	Missing     []string  `json:"missing,omitempty" metadata:",optional"` // never published or purged
 }
 
 // TagPage is InvalidateTag's answer for one page of the tag index.
