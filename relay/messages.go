@@ -2,7 +2,6 @@ package relay
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -37,8 +36,8 @@ func tracer() trace.Tracer { return otel.Tracer("github.com/cachetsync/cachet/re
 func Messages(ctx context.Context, tx gateway.Transaction) ([]*kafka.Message, []trace.Span, error) {
 	topic := record.TopicTransitions
 	if tx.EventErr != nil {
-		v, err := json.Marshal(map[string]any{"v": record.Version, "channel": tx.Channel, "block": tx.Position.Block,
-			"txIndex": tx.Position.TxIndex, "txId": tx.TxID, "error": tx.EventErr.Error()})
+		v, err := record.DeadLetter{Channel: tx.Channel, Block: tx.Position.Block, TxIndex: tx.Position.TxIndex,
+			TxID: tx.TxID, Error: tx.EventErr.Error()}.Marshal()
 		if err != nil {
 			return nil, nil, err
 		}

@@ -2,7 +2,6 @@ package relay
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"time"
@@ -11,30 +10,9 @@ import (
 	"github.com/cachetsync/cachet/record"
 )
 
-// PositionRecord is the value of a relay's record on cachet.positions
-// (compacted, record key = channel): the last ledger position whose
-// transitions are on cachet.transitions. The relay writes it in the same
-// Kafka transaction as those transitions, so the two never disagree.
-type PositionRecord struct {
-	V       int    `json:"v"`
-	Channel string `json:"channel"`
-	record.Position
-}
-
-// DecodePosition parses a cachet.positions record value.
-func DecodePosition(b []byte) (PositionRecord, error) {
-	var p PositionRecord
-	if err := json.Unmarshal(b, &p); err != nil {
-		return p, &record.InvalidError{Type: "position", Reason: "malformed JSON", Err: err}
-	}
-	if p.V != record.Version {
-		return p, &record.UnsupportedVersionError{Got: p.V}
-	}
-	return p, nil
-}
-
+// positionMessage is the record.RelayPosition of channel at pos.
 func positionMessage(channel string, pos record.Position) (*kafka.Message, error) {
-	v, err := json.Marshal(PositionRecord{V: record.Version, Channel: channel, Position: pos})
+	v, err := record.RelayPosition{Channel: channel, Position: pos}.Marshal()
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +53,7 @@ func ReadPosition(ctx context.Context, cfg kafka.Config, channel string) (pos re
 			if string(e.Key) != channel {
 				continue
 			}
-			p, err := DecodePosition(e.Value)
+			p, err := record.DecodeRelayPosition(e.Value)
 			if err != nil {
 				return pos, false, fmt.Errorf("%s at offset %v: %w", topic, e.Offset, err)
 			}
