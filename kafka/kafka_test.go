@@ -226,3 +226,27 @@ func TestConfigGuarantees(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsAreTyped: a failed delivery and a broker's refusal reach the
+// caller as *kafka.Error, through errors.As, with the code to act on.
+func TestErrorsAreTyped(t *testing.T) {
+	b := startBroker(t, embedded.WithTopics(kafka.TopicSpec{Name: "typed", Partitions: 1, ReplicationFactor: 1}))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := kafka.NewProducer(b.Config("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	_, err = p.Send(ctx, &kafka.Message{Topic: "typed", Partition: 7, Value: []byte("no such partition")})
+	var ke *kafka.Error
+	if !errors.As(err, &ke) || ke.Code == 0 {
+		t.Fatalf("send to partition 7 of 1: err = %v, want a *kafka.Error with a code", err)
+	}
+	t.Logf("send: code %v: %v", ke.Code, err)
+	_, err = kafka.DescribeTopic(ctx, b.Config("test"), "no.such.topic")
+	var te *kafka.TopicError
+	if !errors.As(err, &te) || !errors.As(err, &ke) || ke.Code != kafka.CodeUnknownTopicOrPart {
+		t.Fatalf("describe: err = %v, want a TopicError wrapping a *kafka.Error %v", err, kafka.CodeUnknownTopicOrPart)
+	}
+}
