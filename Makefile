@@ -26,11 +26,12 @@ $(BIN)/staticcheck: tools/lint/go.mod tools/lint/go.sum
 
 tools: $(BIN)/staticcheck ## build pinned developer tools into .bin/
 
-lint: $(BIN)/staticcheck ## gofmt, go vet, staticcheck, the ledger clients' dependencies
+lint: $(BIN)/staticcheck ## gofmt, go vet, staticcheck, the ledger clients' dependencies, the Kafka package boundary
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	staticcheck ./...
 	scripts/check-ledger-deps.sh
+	scripts/check-kafka-boundary.sh
 
 fmt: ## gofmt every Go file
 	gofmt -w $$(git ls-files -co --exclude-standard '*.go')

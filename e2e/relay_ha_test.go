@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/gateway"
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
@@ -239,10 +237,10 @@ func TestRelayBadInputMetricsAndTraces(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SubscribeTopics([]string{record.TopicTransitions}, nil)
+	c.Subscribe([]string{record.TopicTransitions}, nil)
 	var header string
 	for deadline := time.Now().Add(30 * time.Second); header == "" && time.Now().Before(deadline); {
-		if m, ok := c.Poll(100).(*ckafka.Message); ok && string(m.Key) == e.Key {
+		if m, ok := c.Poll(100 * time.Millisecond).(*kafka.Message); ok && string(m.Key) == e.Key {
 			for _, h := range m.Headers {
 				if h.Key == record.HeaderTraceparent {
 					header = string(h.Value)

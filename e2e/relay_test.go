@@ -16,10 +16,9 @@ import (
 	"testing"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/gateway"
 	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/kafka/embedded"
 	"github.com/cachetsync/cachet/record"
 )
 
@@ -69,11 +68,11 @@ func envInt(t *testing.T, name string, def int) int {
 	return def
 }
 
-func startBroker(t *testing.T) *kafka.Embedded {
+func startBroker(t *testing.T) *embedded.Broker {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	b, err := kafka.StartEmbedded(ctx, kafka.WithPartitions(3))
+	b, err := embedded.Start(ctx, embedded.WithPartitions(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +222,7 @@ func checkExactlyOnce(t *testing.T, cfg kafka.Config, want map[string]bool, quie
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.SubscribeTopics([]string{record.TopicTransitions}, nil); err != nil {
+	if err := c.Subscribe([]string{record.TopicTransitions}, nil); err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}
@@ -241,13 +240,13 @@ func checkExactlyOnce(t *testing.T, cfg kafka.Config, want map[string]bool, quie
 		if time.Now().After(deadline) {
 			t.Fatalf("%d of %d transitions never reached Kafka", missing, len(want))
 		}
-		m, ok := c.Poll(100).(*ckafka.Message)
+		m, ok := c.Poll(100 * time.Millisecond).(*kafka.Message)
 		if !ok {
 			continue
 		}
 		tr, err := record.DecodeTransition(m.Value)
 		if err != nil {
-			t.Fatalf("record at %v: %v", m.TopicPartition, err)
+			t.Fatalf("record at %s[%d]@%d: %v", m.Topic, m.Partition, m.Offset, err)
 		}
 		if string(m.Key) != tr.Key {
 			t.Fatalf("record key %q carries transition of %q", m.Key, tr.Key)

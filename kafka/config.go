@@ -6,8 +6,20 @@ import (
 	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 )
 
-// Config is what every Cachet Kafka client needs. The helpers below turn it
-// into confluent-kafka-go ConfigMaps with Cachet's delivery guarantees.
+// ConfigMap holds librdkafka properties by name
+// (https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md).
+type ConfigMap map[string]any
+
+func (m ConfigMap) client() *ckafka.ConfigMap {
+	cm := make(ckafka.ConfigMap, len(m))
+	for k, v := range m {
+		cm[k] = v
+	}
+	return &cm
+}
+
+// Config is what every Cachet Kafka client needs. The methods below turn it
+// into librdkafka properties with Cachet's delivery guarantees.
 type Config struct {
 	// Brokers is the bootstrap list, "host:port[,host:port...]".
 	Brokers string
@@ -35,7 +47,7 @@ type Config struct {
 	// and the security settings above (tuning, mechanisms Config does not
 	// name). Use it knowingly: overriding acks or isolation.level gives up
 	// the guarantees documented here.
-	Extra ckafka.ConfigMap
+	Extra ConfigMap
 }
 
 // Validate reports a Config with no brokers or an empty broker entry, and
@@ -55,10 +67,10 @@ func (c Config) Validate() error {
 	return c.validateSecurity()
 }
 
-func (c Config) base() ckafka.ConfigMap {
+func (c Config) base() ConfigMap {
 	// librdkafka logs at info level by default (telemetry, reconnects);
 	// warnings and errors are what an operator needs.
-	m := ckafka.ConfigMap{"bootstrap.servers": c.Brokers, "log_level": 4}
+	m := ConfigMap{"bootstrap.servers": c.Brokers, "log_level": 4}
 	if c.ClientID != "" {
 		m["client.id"] = c.ClientID
 	}
@@ -66,20 +78,20 @@ func (c Config) base() ckafka.ConfigMap {
 	return m
 }
 
-func (c Config) finish(m ckafka.ConfigMap) (*ckafka.ConfigMap, error) {
+func (c Config) finish(m ConfigMap) (ConfigMap, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	for k, v := range c.Extra {
 		m[k] = v
 	}
-	return &m, nil
+	return m, nil
 }
 
-// ProducerConfig returns the ConfigMap of an idempotent producer that waits
+// ProducerConfig returns the properties of an idempotent producer that waits
 // for all in-sync replicas (acks=all). A non-empty transactionalID makes it
 // a transactional producer (call InitTransactions before use).
-func (c Config) ProducerConfig(transactionalID string) (*ckafka.ConfigMap, error) {
+func (c Config) ProducerConfig(transactionalID string) (ConfigMap, error) {
 	m := c.base()
 	m["enable.idempotence"] = true
 	m["acks"] = "all"
@@ -90,12 +102,12 @@ func (c Config) ProducerConfig(transactionalID string) (*ckafka.ConfigMap, error
 	return c.finish(m)
 }
 
-// ConsumerConfig returns the ConfigMap of a consumer that reads only
+// ConsumerConfig returns the properties of a consumer that reads only
 // committed records and never commits offsets on its own. group is the
 // consumer group; librdkafka needs one even for consumers that Assign
 // partitions themselves, so an empty group becomes "<client id>-assign".
 // offsetReset is "earliest" or "latest" (empty: earliest).
-func (c Config) ConsumerConfig(group, offsetReset string) (*ckafka.ConfigMap, error) {
+func (c Config) ConsumerConfig(group, offsetReset string) (ConfigMap, error) {
 	if group == "" {
 		group = c.ClientID + "-assign"
 		if c.ClientID == "" {
@@ -117,44 +129,5 @@ func (c Config) ConsumerConfig(group, offsetReset string) (*ckafka.ConfigMap, er
 	return c.finish(m)
 }
 
-// AdminConfig returns the ConfigMap of an admin client.
-func (c Config) AdminConfig() (*ckafka.ConfigMap, error) { return c.finish(c.base()) }
-
-// NewProducer builds a producer from ProducerConfig.
-func NewProducer(c Config, transactionalID string) (*ckafka.Producer, error) {
-	m, err := c.ProducerConfig(transactionalID)
-	if err != nil {
-		return nil, err
-	}
-	p, err := ckafka.NewProducer(m)
-	if err != nil {
-		return nil, &ClientError{Kind: "producer", Err: err}
-	}
-	return p, nil
-}
-
-// NewConsumer builds a consumer from ConsumerConfig.
-func NewConsumer(c Config, group, offsetReset string) (*ckafka.Consumer, error) {
-	m, err := c.ConsumerConfig(group, offsetReset)
-	if err != nil {
-		return nil, err
-	}
-	cons, err := ckafka.NewConsumer(m)
-	if err != nil {
-		return nil, &ClientError{Kind: "consumer", Err: err}
-	}
-	return cons, nil
-}
-
-// NewAdmin builds an admin client from AdminConfig.
-func NewAdmin(c Config) (*ckafka.AdminClient, error) {
-	m, err := c.AdminConfig()
-	if err != nil {
-		return nil, err
-	}
-	a, err := ckafka.NewAdminClient(m)
-	if err != nil {
-		return nil, &ClientError{Kind: "admin", Err: err}
-	}
-	return a, nil
-}
+// AdminConfig returns the properties of an admin client.
+func (c Config) AdminConfig() (ConfigMap, error) { return c.finish(c.base()) }

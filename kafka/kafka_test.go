@@ -7,17 +7,16 @@ import (
 	"testing"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/kafka/embedded"
 	"github.com/cachetsync/cachet/record"
 )
 
-func startBroker(t *testing.T, opts ...kafka.EmbeddedOption) *kafka.Embedded {
+func startBroker(t *testing.T, opts ...embedded.Option) *embedded.Broker {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	b, err := kafka.StartEmbedded(ctx, opts...)
+	b, err := embedded.Start(ctx, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +33,7 @@ func consumeAll(t *testing.T, cfg kafka.Config, topic string, want int, quiet ti
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Assign([]ckafka.TopicPartition{{Topic: &topic, Partition: 0, Offset: ckafka.OffsetBeginning}}); err != nil {
+	if err := c.Assign([]kafka.TopicPartition{{Topic: topic, Partition: 0, Offset: kafka.OffsetBeginning}}); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -44,43 +43,42 @@ func consumeAll(t *testing.T, cfg kafka.Config, topic string, want int, quiet ti
 		if len(got) >= want && time.Since(lastNew) > quiet {
 			break
 		}
-		m, err := c.ReadMessage(100 * time.Millisecond)
-		if err != nil {
-			var ke ckafka.Error
-			if errors.As(err, &ke) && ke.IsTimeout() {
-				continue
-			}
-			t.Fatal(err)
+		switch ev := c.Poll(100 * time.Millisecond).(type) {
+		case *kafka.Message:
+			got = append(got, string(ev.Value))
+		case *kafka.Error:
+			t.Fatal(ev)
+		default:
+			continue
 		}
-		got = append(got, string(m.Value))
 		lastNew = time.Now()
 	}
 	return got
 }
 
 func TestRoundTripReadCommitted(t *testing.T) {
-	b := startBroker(t, kafka.WithTopics(kafka.TopicSpec{Name: "rt", Partitions: 1, ReplicationFactor: 1}))
+	b := startBroker(t, embedded.WithTopics(kafka.TopicSpec{Name: "rt", Partitions: 1, ReplicationFactor: 1}))
 	cfg := b.Config("test")
-	p, err := kafka.NewProducer(cfg, "")
+	p, err := kafka.NewProducer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	topic := "rt"
-	delivered := make(chan ckafka.Event, 10)
+	delivered := make(chan kafka.Delivery, 10)
 	for i := range 10 {
 		tr, err := record.Transition{TxID: fmt.Sprint("tx", i), Key: "https://shop.example/a", Version: uint64(i + 1),
 			State: record.StateInvalidated, Owner: "Org1MSP", Actor: "Org1MSP"}.Marshal()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: 0}, Value: tr}, delivered); err != nil {
+		if err := p.Produce(&kafka.Message{Topic: topic, Partition: 0, Value: tr}, delivered); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for range 10 {
-		if m := (<-delivered).(*ckafka.Message); m.TopicPartition.Error != nil {
-			t.Fatal(m.TopicPartition.Error)
+		if d := <-delivered; d.Err != nil {
+			t.Fatal(d.Err)
 		}
 	}
 	got := consumeAll(t, cfg, topic, 10, 0)
@@ -99,41 +97,38 @@ func TestRoundTripReadCommitted(t *testing.T) {
 }
 
 func TestAbortedTransactionHidden(t *testing.T) {
-	b := startBroker(t, kafka.WithTopics(kafka.TopicSpec{Name: "txn", Partitions: 1, ReplicationFactor: 1}))
+	b := startBroker(t, embedded.WithTopics(kafka.TopicSpec{Name: "txn", Partitions: 1, ReplicationFactor: 1}))
 	cfg := b.Config("test")
-	p, err := kafka.NewProducer(cfg, "cachet-test-txn")
+	p, err := kafka.NewTransactionalProducer(cfg, "cachet-test-txn")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := p.InitTransactions(ctx); err != nil {
+	if err := p.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
 	topic := "txn"
 	batch := func(prefix string, commit bool) {
-		if err := p.BeginTransaction(); err != nil {
+		if err := p.Begin(); err != nil {
 			t.Fatal(err)
 		}
-		delivered := make(chan ckafka.Event, 3)
 		for i := range 3 {
 			v := fmt.Sprintf("%s-%d", prefix, i)
-			if err := p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: 0}, Value: []byte(v)}, delivered); err != nil {
+			if err := p.Produce(&kafka.Message{Topic: topic, Partition: 0, Value: []byte(v)}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		// Every record reaches the broker before the outcome is decided,
 		// so hiding the aborted ones is the consumer's doing.
-		for range 3 {
-			if m := (<-delivered).(*ckafka.Message); m.TopicPartition.Error != nil {
-				t.Fatal(m.TopicPartition.Error)
-			}
+		if n := p.Flush(30 * time.Second); n != 0 {
+			t.Fatalf("%d records not delivered", n)
 		}
 		if commit {
-			err = p.CommitTransaction(ctx)
+			err = p.Commit(ctx)
 		} else {
-			err = p.AbortTransaction(ctx)
+			err = p.Abort(ctx)
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -148,14 +143,14 @@ func TestAbortedTransactionHidden(t *testing.T) {
 		t.Fatalf("read %v, want %v", got, want)
 	}
 	// The aborted records are on the log: read_uncommitted sees them.
-	cfg.Extra = ckafka.ConfigMap{"isolation.level": "read_uncommitted"}
+	cfg.Extra = kafka.ConfigMap{"isolation.level": "read_uncommitted"}
 	if all := consumeAll(t, cfg, topic, 9, 2*time.Second); len(all) != 9 {
 		t.Fatalf("read_uncommitted read %d records, want 9: %v", len(all), all)
 	}
 }
 
 func TestEnsureTopicsAndDescribe(t *testing.T) {
-	b := startBroker(t, kafka.WithPartitions(4))
+	b := startBroker(t, embedded.WithPartitions(4))
 	cfg := b.Config("test")
 	ctx := context.Background()
 	info, err := kafka.DescribeTopic(ctx, cfg, record.TopicTransitions)
@@ -196,7 +191,7 @@ func TestConfigErrors(t *testing.T) {
 		{"zero partitions", func() error {
 			return kafka.EnsureTopics(context.Background(), kafka.Config{Brokers: "a:1"}, []kafka.TopicSpec{{Name: "x", ReplicationFactor: 1}})
 		}, "topic x"},
-		{"bad port", func() error { _, err := kafka.StartEmbedded(context.Background(), kafka.WithPort(70000)); return err }, "port"},
+		{"bad port", func() error { _, err := embedded.Start(context.Background(), embedded.WithPort(70000)); return err }, "port"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ce *kafka.ConfigError
@@ -208,7 +203,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestConfigGuarantees(t *testing.T) {
-	cfg := kafka.Config{Brokers: "127.0.0.1:1", ClientID: "c", Extra: ckafka.ConfigMap{"linger.ms": 1}}
+	cfg := kafka.Config{Brokers: "127.0.0.1:1", ClientID: "c", Extra: kafka.ConfigMap{"linger.ms": 1}}
 	p, err := cfg.ProducerConfig("tx")
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +213,7 @@ func TestConfigGuarantees(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		m    *ckafka.ConfigMap
+		m    kafka.ConfigMap
 		key  string
 		want any
 	}{
@@ -226,8 +221,32 @@ func TestConfigGuarantees(t *testing.T) {
 		{c, "isolation.level", "read_committed"}, {c, "enable.auto.commit", false}, {c, "group.id", "c-assign"},
 		{c, "auto.offset.reset", "earliest"},
 	} {
-		if got := (*tc.m)[tc.key]; got != tc.want {
+		if got := tc.m[tc.key]; got != tc.want {
 			t.Errorf("%s = %v, want %v", tc.key, got, tc.want)
 		}
+	}
+}
+
+// TestErrorsAreTyped: a failed delivery and a broker's refusal reach the
+// caller as *kafka.Error, through errors.As, with the code to act on.
+func TestErrorsAreTyped(t *testing.T) {
+	b := startBroker(t, embedded.WithTopics(kafka.TopicSpec{Name: "typed", Partitions: 1, ReplicationFactor: 1}))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := kafka.NewProducer(b.Config("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	_, err = p.Send(ctx, &kafka.Message{Topic: "typed", Partition: 7, Value: []byte("no such partition")})
+	var ke *kafka.Error
+	if !errors.As(err, &ke) || ke.Code == 0 {
+		t.Fatalf("send to partition 7 of 1: err = %v, want a *kafka.Error with a code", err)
+	}
+	t.Logf("send: code %v: %v", ke.Code, err)
+	_, err = kafka.DescribeTopic(ctx, b.Config("test"), "no.such.topic")
+	var te *kafka.TopicError
+	if !errors.As(err, &te) || !errors.As(err, &ke) || ke.Code != kafka.CodeUnknownTopicOrPart {
+		t.Fatalf("describe: err = %v, want a TopicError wrapping a *kafka.Error %v", err, kafka.CodeUnknownTopicOrPart)
 	}
 }

@@ -19,8 +19,8 @@ func Ping(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	(*m)["go.delivery.reports"] = false
-	p, err := ckafka.NewProducer(m)
+	m["go.delivery.reports"] = false
+	p, err := ckafka.NewProducer(m.client())
 	if err != nil {
 		return &ClientError{Kind: "producer", Err: err}
 	}
@@ -35,9 +35,9 @@ func Ping(ctx context.Context, cfg Config) error {
 			select {
 			case ev := <-p.Events():
 				if ke, ok := ev.(ckafka.Error); ok {
-					last = ke
+					last = newError(ke)
 					if refused(ke) {
-						return &ConnectError{Brokers: cfg.Brokers, Err: ke}
+						return &ConnectError{Brokers: cfg.Brokers, Err: last}
 					}
 				}
 			default:
@@ -46,7 +46,7 @@ func Ping(ctx context.Context, cfg Config) error {
 		}
 		if ctx.Err() != nil {
 			if last == nil {
-				last = err
+				last = wrap(err)
 			}
 			return &ConnectError{Brokers: cfg.Brokers, Err: errors.Join(ctx.Err(), last)}
 		}

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 )
 
 // SecurityProtocol is how clients reach the brokers (librdkafka's
@@ -114,7 +112,7 @@ func (p SecurityProtocol) orPlaintext() SecurityProtocol {
 
 // security adds the librdkafka properties of the security settings to m.
 // Extra is applied after it, so an explicit property there wins.
-func (c Config) security(m ckafka.ConfigMap) {
+func (c Config) security(m ConfigMap) {
 	p, _ := ParseSecurityProtocol(string(c.SecurityProtocol))
 	if p == "" {
 		return

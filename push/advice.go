@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/cachekey"
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
@@ -39,7 +37,7 @@ func encodeAdvice(a record.Advice) []byte {
 // partitions assigned, with no position bookkeeping: a restarted server
 // starts again at the end.
 type adviceSource struct {
-	c     *ckafka.Consumer
+	c     *kafka.Consumer
 	topic string
 }
 
@@ -55,18 +53,18 @@ func openAdvice(ctx context.Context, cfg kafka.Config, topic string) (*adviceSou
 		return nil, err
 	}
 	a := &adviceSource{c: c, topic: topic}
-	ms := 10_000
+	timeout := 10 * time.Second
 	if d, ok := ctx.Deadline(); ok {
-		ms = max(1, int(time.Until(d)/time.Millisecond))
+		timeout = max(time.Millisecond, time.Until(d))
 	}
-	tps := make([]ckafka.TopicPartition, info.Partitions)
+	tps := make([]kafka.TopicPartition, info.Partitions)
 	for p := range tps {
-		_, high, err := c.QueryWatermarkOffsets(topic, int32(p), ms)
+		_, high, err := c.QueryWatermarkOffsets(topic, int32(p), timeout)
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("push: watermarks of %s/%d: %w", topic, p, err)
 		}
-		tps[p] = ckafka.TopicPartition{Topic: &a.topic, Partition: int32(p), Offset: ckafka.Offset(high)}
+		tps[p] = kafka.TopicPartition{Topic: a.topic, Partition: int32(p), Offset: high}
 	}
 	if err := c.Assign(tps); err != nil {
 		c.Close()
@@ -78,19 +76,15 @@ func openAdvice(ctx context.Context, cfg kafka.Config, topic string) (*adviceSou
 // run polls until ctx is done and fans each advice record out.
 func (a *adviceSource) run(ctx context.Context, h *hub, m *metrics, onErr func(error)) {
 	for ctx.Err() == nil {
-		switch ev := a.c.Poll(100).(type) {
-		case *ckafka.Message:
-			if ev.TopicPartition.Error != nil {
-				onErr(ev.TopicPartition.Error)
-				continue
-			}
+		switch ev := a.c.Poll(100 * time.Millisecond).(type) {
+		case *kafka.Message:
 			adv, err := record.DecodeAdvice(ev.Value)
 			if err != nil {
 				m.adviceBad.Inc()
 				continue
 			}
 			m.adviceDelivered.Add(float64(h.advise(adv.Key, encodeAdvice(adv))))
-		case ckafka.Error:
+		case *kafka.Error:
 			onErr(ev)
 		}
 	}

@@ -5,8 +5,7 @@ import (
 	"testing"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
+	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 )
 
@@ -20,13 +19,12 @@ func (pr *producer) sendAdvice(a record.Advice, value []byte) {
 		}
 	}
 	topic := record.TopicAdvice
-	done := make(chan ckafka.Event, 1)
-	if err := pr.p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny},
-		Key: []byte(a.Key), Value: value}, done); err != nil {
+	done := make(chan kafka.Delivery, 1)
+	if err := pr.p.Produce(&kafka.Message{Topic: topic, Partition: kafka.PartitionAny, Key: []byte(a.Key), Value: value}, done); err != nil {
 		pr.t.Fatal(err)
 	}
-	if m := (<-done).(*ckafka.Message); m.TopicPartition.Error != nil {
-		pr.t.Fatal(m.TopicPartition.Error)
+	if d := <-done; d.Err != nil {
+		pr.t.Fatal(d.Err)
 	}
 }
 

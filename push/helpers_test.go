@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/kafka/embedded"
 	"github.com/cachetsync/cachet/push"
 	"github.com/cachetsync/cachet/record"
 )
@@ -24,9 +24,9 @@ var secret = []byte("test-secret-0123456789abcdef")
 
 const wait = 60 * time.Second // generous: CI machines are loaded
 
-func startBroker(t testing.TB, partitions int) *kafka.Embedded {
+func startBroker(t testing.TB, partitions int) *embedded.Broker {
 	t.Helper()
-	b, err := kafka.StartEmbedded(context.Background(), kafka.WithPartitions(partitions))
+	b, err := embedded.Start(context.Background(), embedded.WithPartitions(partitions))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,12 +37,12 @@ func startBroker(t testing.TB, partitions int) *kafka.Embedded {
 // producer writes transitions to the broker, waiting for each batch.
 type producer struct {
 	t testing.TB
-	p *ckafka.Producer
+	p *kafka.Producer
 	n int
 }
 
-func newProducer(t testing.TB, b *kafka.Embedded) *producer {
-	p, err := kafka.NewProducer(b.Config("test-producer"), "")
+func newProducer(t testing.TB, b *embedded.Broker) *producer {
+	p, err := kafka.NewProducer(b.Config("test-producer"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func (pr *producer) send(key string, tags ...string) record.Transition {
 func (pr *producer) sendMany(keys []string, tags ...string) []record.Transition {
 	pr.t.Helper()
 	topic := record.TopicTransitions
-	done := make(chan ckafka.Event, len(keys))
+	done := make(chan kafka.Delivery, len(keys))
 	out := make([]record.Transition, len(keys))
 	for i, k := range keys {
 		pr.n++
@@ -71,15 +71,14 @@ func (pr *producer) sendMany(keys []string, tags ...string) []record.Transition 
 		if err != nil {
 			pr.t.Fatal(err)
 		}
-		if err := pr.p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny},
-			Key: []byte(k), Value: v}, done); err != nil {
+		if err := pr.p.Produce(&kafka.Message{Topic: topic, Partition: kafka.PartitionAny, Key: []byte(k), Value: v}, done); err != nil {
 			pr.t.Fatal(err)
 		}
 		out[i] = tr
 	}
 	for range keys {
-		if m := (<-done).(*ckafka.Message); m.TopicPartition.Error != nil {
-			pr.t.Fatal(m.TopicPartition.Error)
+		if d := <-done; d.Err != nil {
+			pr.t.Fatal(d.Err)
 		}
 	}
 	return out
@@ -106,7 +105,7 @@ type server struct {
 	url  string // ws://...
 }
 
-func startServer(t testing.TB, b *kafka.Embedded, mod func(*push.Config)) *server {
+func startServer(t testing.TB, b *embedded.Broker, mod func(*push.Config)) *server {
 	t.Helper()
 	v, err := push.NewVerifier(secret, nil, "", "")
 	if err != nil {

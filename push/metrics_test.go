@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/kafka/embedded"
 	"github.com/cachetsync/cachet/record"
 )
 
@@ -51,7 +50,7 @@ func eventually(t testing.TB, what string, cond func() bool) {
 
 // deleteRecordsBefore removes a partition's records below offset, as
 // retention would.
-func deleteRecordsBefore(t testing.TB, b *kafka.Embedded, part int32, offset int64) {
+func deleteRecordsBefore(t testing.TB, b *embedded.Broker, part int32, offset int64) {
 	t.Helper()
 	a, err := kafka.NewAdmin(b.Config("test-admin"))
 	if err != nil {
@@ -61,14 +60,8 @@ func deleteRecordsBefore(t testing.TB, b *kafka.Embedded, part int32, offset int
 	topic := record.TopicTransitions
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	res, err := a.DeleteRecords(ctx, []ckafka.TopicPartition{{Topic: &topic, Partition: part, Offset: ckafka.Offset(offset)}})
-	if err != nil {
+	if err := a.DeleteRecords(ctx, []kafka.TopicPartition{{Topic: topic, Partition: part, Offset: offset}}); err != nil {
 		t.Fatal(err)
-	}
-	for _, r := range res.DeleteRecordsResults {
-		if r.TopicPartition.Error != nil {
-			t.Fatal(r.TopicPartition.Error)
-		}
 	}
 }
 

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/cachekey"
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
@@ -70,7 +68,7 @@ func (s *Server) acceptReads(ctx context.Context, reads json.RawMessage, allowed
 	}
 	s.prodMu.RLock()
 	defer s.prodMu.RUnlock()
-	done := make(chan ckafka.Event, len(raws))
+	done := make(chan kafka.Delivery, len(raws))
 	sent := 0
 	topic := s.cfg.ReadsTopic
 	for _, raw := range raws {
@@ -81,8 +79,7 @@ func (s *Server) acceptReads(ctx context.Context, reads json.RawMessage, allowed
 				merr = errors.New("server closing")
 			}
 			if merr == nil {
-				merr = s.prod.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny},
-					Key: []byte(r.Key), Value: v}, done)
+				merr = s.prod.Produce(&kafka.Message{Topic: topic, Partition: kafka.PartitionAny, Key: []byte(r.Key), Value: v}, done)
 			}
 			if merr == nil {
 				sent++
@@ -98,14 +95,13 @@ func (s *Server) acceptReads(ctx context.Context, reads json.RawMessage, allowed
 	defer cancel()
 	for i := 0; i < sent; i++ {
 		select {
-		case ev := <-done:
-			if m, ok := ev.(*ckafka.Message); ok && m.TopicPartition.Error == nil {
+		case d := <-done:
+			if d.Err == nil {
 				accepted++
 				s.m.readsAccepted.Inc()
 				continue
-			} else if ok {
-				err = m.TopicPartition.Error
 			}
+			err = d.Err
 		case <-ctx.Done():
 			err = ctx.Err()
 			// The reports still to come land in done's buffer; nobody reads them.
@@ -132,11 +128,11 @@ func receipted(accepted, dropped int) frame {
 // could not deliver within timeout is given up (the client, never
 // acknowledged, sends it again) rather than kept for librdkafka's default
 // five minutes.
-func newReadsProducer(cfg kafka.Config, timeout time.Duration) (*ckafka.Producer, error) {
-	extra := ckafka.ConfigMap{"message.timeout.ms": int(timeout / time.Millisecond)}
+func newReadsProducer(cfg kafka.Config, timeout time.Duration, opts ...kafka.ProducerOption) (*kafka.Producer, error) {
+	extra := kafka.ConfigMap{"message.timeout.ms": int(timeout / time.Millisecond)}
 	for k, v := range cfg.Extra {
 		extra[k] = v
 	}
 	cfg.Extra = extra
-	return kafka.NewProducer(cfg, "")
+	return kafka.NewProducer(cfg, opts...)
 }

@@ -14,29 +14,29 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/kafka/embedded"
 	"github.com/cachetsync/cachet/push"
 	"github.com/cachetsync/cachet/record"
 )
 
 // readRecords consumes topic from the start until want records arrived and
 // returns their keys and values.
-func readRecords(t *testing.T, b *kafka.Embedded, topic string, want int) (keys []string, values [][]byte) {
+func readRecords(t *testing.T, b *embedded.Broker, topic string, want int) (keys []string, values [][]byte) {
 	t.Helper()
 	c, err := kafka.NewConsumer(b.Config("test-reads"), "test-reads-"+t.Name(), "earliest")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Subscribe(topic, nil); err != nil {
+	if err := c.Subscribe([]string{topic}, nil); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(wait); len(keys) < want && time.Now().Before(deadline); {
-		if m, ok := c.Poll(100).(*ckafka.Message); ok && m.TopicPartition.Error == nil {
+		if m, ok := c.Poll(100 * time.Millisecond).(*kafka.Message); ok {
 			keys = append(keys, string(m.Key))
 			values = append(values, m.Value)
 		}

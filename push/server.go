@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cachetsync/cachet/kafka"
@@ -101,7 +100,7 @@ type Server struct {
 	src     *source
 	advice  *adviceSource // nil when no advice is read
 	prodMu  sync.RWMutex  // held shared while producing reads; Close takes it to close prod
-	prod    *ckafka.Producer
+	prod    *kafka.Producer
 	prodEnd bool // prod is closed
 	posts   postLimiter
 	m       *metrics
@@ -133,7 +132,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	prod, err := newReadsProducer(cfg.Kafka, cfg.ReceiptTimeout)
+	prod, err := newReadsProducer(cfg.Kafka, cfg.ReceiptTimeout,
+		kafka.WithErrorHandler(func(err error) { cfg.Log.Warn("kafka reads producer", "err", err) }))
 	if err != nil {
 		src.c.Close()
 		if adv != nil {
@@ -155,13 +155,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if adv != nil {
 		running.Go(func() { adv.run(rctx, s.hub, m, warn("kafka advice")) })
 	}
-	running.Go(func() {
-		for ev := range prod.Events() {
-			if e, ok := ev.(ckafka.Error); ok {
-				cfg.Log.Warn("kafka reads producer", "err", e)
-			}
-		}
-	})
 	go func() {
 		defer close(s.stopped)
 		<-rctx.Done()
@@ -229,8 +222,8 @@ func (s *Server) Close() {
 	s.cancel()
 	s.prodMu.Lock()
 	s.prodEnd = true
-	s.prod.Flush(5000)
-	s.prod.Close() // ends the Events loop
+	s.prod.Flush(5 * time.Second)
+	s.prod.Close()
 	s.prodMu.Unlock()
 	<-s.stopped
 	s.src.c.Close()

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 )
@@ -15,7 +13,7 @@ import (
 // source is the consumer every push instance runs on the transitions topic:
 // all partitions assigned (no group balancing), read_committed.
 type source struct {
-	c     *ckafka.Consumer
+	c     *kafka.Consumer
 	topic string
 	parts int
 }
@@ -36,7 +34,7 @@ func openSource(ctx context.Context, cfg kafka.Config, topic string, window int)
 	}
 	s := &source{c: c, topic: topic, parts: info.Partitions}
 	start := make([]int64, info.Partitions)
-	tps := make([]ckafka.TopicPartition, info.Partitions)
+	tps := make([]kafka.TopicPartition, info.Partitions)
 	for p := range start {
 		low, high, err := s.watermarks(ctx, int32(p))
 		if err != nil {
@@ -44,7 +42,7 @@ func openSource(ctx context.Context, cfg kafka.Config, topic string, window int)
 			return nil, "", nil, err
 		}
 		start[p] = max(low, high-int64(window))
-		tps[p] = ckafka.TopicPartition{Topic: &s.topic, Partition: int32(p), Offset: ckafka.Offset(start[p])}
+		tps[p] = kafka.TopicPartition{Topic: s.topic, Partition: int32(p), Offset: start[p]}
 	}
 	if err := c.Assign(tps); err != nil {
 		c.Close()
@@ -55,11 +53,11 @@ func openSource(ctx context.Context, cfg kafka.Config, topic string, window int)
 
 // watermarks asks the broker for a partition's low and high watermarks.
 func (s *source) watermarks(ctx context.Context, part int32) (low, high int64, err error) {
-	ms := 10_000
+	timeout := 10 * time.Second
 	if d, ok := ctx.Deadline(); ok {
-		ms = max(1, int(time.Until(d)/time.Millisecond))
+		timeout = max(time.Millisecond, time.Until(d))
 	}
-	low, high, err = s.c.QueryWatermarkOffsets(s.topic, part, ms)
+	low, high, err = s.c.QueryWatermarkOffsets(s.topic, part, timeout)
 	if err != nil {
 		return 0, 0, fmt.Errorf("push: watermarks of %s/%d: %w", s.topic, part, err)
 	}
@@ -74,27 +72,27 @@ const maxRun = 64
 // the writers are woken (hub.wake).
 func (s *source) run(ctx context.Context, h *hub, m *metrics, onErr func(error)) {
 	lastLag := time.Now()
-	var next ckafka.Event // an event polled while looking for more records
+	var next kafka.Event // an event polled while looking for more records
 	for ctx.Err() == nil {
 		ev := next
 		if next = nil; ev == nil {
-			ev = s.c.Poll(100)
+			ev = s.c.Poll(100 * time.Millisecond)
 		}
 		switch ev := ev.(type) {
-		case *ckafka.Message:
-			s.record(h, m, ev, onErr)
+		case *kafka.Message:
+			s.record(h, m, ev)
 			for range maxRun - 1 {
 				e := s.c.Poll(0)
-				more, ok := e.(*ckafka.Message)
+				more, ok := e.(*kafka.Message)
 				if !ok {
 					next = e // nil when nothing more has arrived
 					break
 				}
-				s.record(h, m, more, onErr)
+				s.record(h, m, more)
 			}
 			h.wake()
-		case ckafka.Error:
-			if ev.Code() == ckafka.ErrAutoOffsetReset || ev.Code() == ckafka.ErrOffsetOutOfRange {
+		case *kafka.Error:
+			if ev.Code == kafka.CodeAutoOffsetReset || ev.Code == kafka.CodeOffsetOutOfRange {
 				s.skipDeleted(ctx, h, m, onErr)
 				continue
 			}
@@ -115,13 +113,9 @@ func (s *source) run(ctx context.Context, h *hub, m *metrics, onErr func(error))
 }
 
 // record hands one polled record to h.
-func (s *source) record(h *hub, m *metrics, ev *ckafka.Message, onErr func(error)) {
-	if ev.TopicPartition.Error != nil {
-		onErr(ev.TopicPartition.Error)
-		return
-	}
+func (s *source) record(h *hub, m *metrics, ev *kafka.Message) {
 	m.consumed.Inc()
-	h.process(ev.TopicPartition.Partition, int64(ev.TopicPartition.Offset), ev.Value, headerValue(ev.Headers, record.HeaderTraceparent))
+	h.process(ev.Partition, ev.Offset, ev.Value, string(ev.Header(record.HeaderTraceparent)))
 }
 
 // ErrCatchUp is wrapped by catch-up failures (the records are gone or
@@ -140,11 +134,11 @@ func catchUp(ctx context.Context, cfg kafka.Config, topic string, from, to []int
 		return fmt.Errorf("%w: %w", ErrCatchUp, err)
 	}
 	defer c.Close()
-	var tps []ckafka.TopicPartition
+	var tps []kafka.TopicPartition
 	left := map[int32]bool{}
 	for p := range from {
 		if from[p] < to[p] {
-			tps = append(tps, ckafka.TopicPartition{Topic: &topic, Partition: int32(p), Offset: ckafka.Offset(from[p])})
+			tps = append(tps, kafka.TopicPartition{Topic: topic, Partition: int32(p), Offset: from[p]})
 			left[int32(p)] = true
 		}
 	}
@@ -158,9 +152,9 @@ func catchUp(ctx context.Context, cfg kafka.Config, topic string, from, to []int
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%w: %w", ErrCatchUp, err)
 		}
-		switch ev := c.Poll(100).(type) {
-		case *ckafka.Message:
-			p, off := ev.TopicPartition.Partition, int64(ev.TopicPartition.Offset)
+		switch ev := c.Poll(100 * time.Millisecond).(type) {
+		case *kafka.Message:
+			p, off := ev.Partition, ev.Offset
 			if !left[p] || off >= to[p] {
 				delete(left, p)
 				continue
@@ -169,12 +163,12 @@ func catchUp(ctx context.Context, cfg kafka.Config, topic string, from, to []int
 			if off+1 >= to[p] {
 				delete(left, p)
 			}
-		case ckafka.PartitionEOF:
-			if int64(ev.Offset) >= to[ev.Partition] {
+		case kafka.PartitionEOF:
+			if ev.Offset >= to[ev.Partition] {
 				delete(left, ev.Partition)
 			}
-		case ckafka.Error:
-			if ev.Code() == ckafka.ErrAutoOffsetReset || ev.IsFatal() {
+		case *kafka.Error:
+			if ev.Code == kafka.CodeAutoOffsetReset || ev.Fatal {
 				return fmt.Errorf("%w: %w", ErrCatchUp, ev)
 			}
 		}
@@ -185,22 +179,13 @@ func catchUp(ctx context.Context, cfg kafka.Config, topic string, from, to []int
 // withOffsetResetError copies extra with auto.offset.reset=error: a
 // consumer whose next offset no longer exists reports it instead of
 // jumping elsewhere.
-func withOffsetResetError(extra ckafka.ConfigMap) ckafka.ConfigMap {
-	out := ckafka.ConfigMap{}
+func withOffsetResetError(extra kafka.ConfigMap) kafka.ConfigMap {
+	out := kafka.ConfigMap{}
 	for k, v := range extra {
 		out[k] = v
 	}
 	out["auto.offset.reset"] = "error"
 	return out
-}
-
-func headerValue(hs []ckafka.Header, key string) string {
-	for _, h := range hs {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
 }
 
 // skipDeleted handles the consumer finding its next offset gone: retention
@@ -226,9 +211,9 @@ func (s *source) skipDeleted(ctx context.Context, h *hub, m *metrics, onErr func
 		}
 	}
 	next, _ = h.snapshot()
-	tps := make([]ckafka.TopicPartition, len(next))
+	tps := make([]kafka.TopicPartition, len(next))
 	for p, off := range next {
-		tps[p] = ckafka.TopicPartition{Topic: &s.topic, Partition: int32(p), Offset: ckafka.Offset(off)}
+		tps[p] = kafka.TopicPartition{Topic: s.topic, Partition: int32(p), Offset: off}
 	}
 	if err := s.c.Assign(tps); err != nil {
 		onErr(fmt.Errorf("push: reassign %s at %v: %w", s.topic, next, err))

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"go.opentelemetry.io/otel"
 
+	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/push"
 	"github.com/cachetsync/cachet/record"
 	"github.com/cachetsync/cachet/telemetry"
@@ -167,16 +167,16 @@ func TestFanoutSpan(t *testing.T) {
 			Actor: "Org1MSP", Timestamp: time.Now().UTC(), Traceparent: field}
 		v, _ := tr.Marshal()
 		topic := record.TopicTransitions
-		m := &ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny}, Key: []byte(key), Value: v}
+		m := &kafka.Message{Topic: topic, Partition: kafka.PartitionAny, Key: []byte(key), Value: v}
 		if header != "" {
-			m.Headers = []ckafka.Header{{Key: record.HeaderTraceparent, Value: []byte(header)}}
+			m.Headers = []kafka.Header{{Key: record.HeaderTraceparent, Value: []byte(header)}}
 		}
-		done := make(chan ckafka.Event, 1)
+		done := make(chan kafka.Delivery, 1)
 		if err := p.p.Produce(m, done); err != nil {
 			t.Fatal(err)
 		}
-		if m := (<-done).(*ckafka.Message); m.TopicPartition.Error != nil {
-			t.Fatal(m.TopicPartition.Error)
+		if d := <-done; d.Err != nil {
+			t.Fatal(d.Err)
 		}
 	}
 	produce("https://shop.example/field", "00-"+fieldTrace+"-1000000000000001-01", "")

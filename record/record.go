@@ -1,6 +1,7 @@
 // Package record defines every record Cachet writes to Kafka, once, for all
 // daemons: transitions (relay → analytics, push), reads (browsers, via push →
-// analytics) and advice (analytics → push, operators).
+// analytics), advice (analytics → push, operators), the relay's positions
+// (relay → relay) and dead letters (relay → operators).
 //
 // Records are JSON objects with a schema version field "v". Golden encodings
 // live in testdata/records/; the TypeScript SDK's decoder passes the same
@@ -149,7 +150,7 @@ func (e *UnsupportedVersionError) Error() string {
 // InvalidError reports a record that parses but breaks a rule, or does not
 // parse at all.
 type InvalidError struct {
-	Type   string // "transition", "read" or "advice"
+	Type   string // "transition", "read", "advice", "position" or "deadletter"
 	Reason string
 	Err    error // the parse error, if any
 }

@@ -34,6 +34,9 @@ func samples() map[string]interface{ Marshal() ([]byte, error) } {
 			Key: "https://shop.example/cart", At: ts, WriteRate: 0.05, ReadRate: 12.5, PStale: 0.9502129316321360,
 			ExpectedStaleReads: 3.2, ConflictRisk: 0.01, RecommendedMaxAge: 1, Action: record.ActionInvalidateEarly, Engine: "cpu",
 		},
+		"position.v1.json": record.RelayPosition{Channel: "cachet", Position: record.Position{Block: 42, TxIndex: 3}},
+		"deadletter.v1.json": record.DeadLetter{Channel: "cachet", Block: 42, TxIndex: 3, TxID: "9f2c…tx",
+			Error: "chaincode event: payload does not parse"},
 	}
 }
 
@@ -75,6 +78,18 @@ func TestDecodeRoundTrip(t *testing.T) {
 	b, _ = s["advice.v1.json"].Marshal()
 	if _, err := record.DecodeAdvice(b); err != nil {
 		t.Fatal(err)
+	}
+	b, _ = s["position.v1.json"].Marshal()
+	pos, err := record.DecodeRelayPosition(b)
+	if wantPos := s["position.v1.json"].(record.RelayPosition); err != nil || pos.Channel != wantPos.Channel || pos.Position != wantPos.Position {
+		t.Fatalf("position round trip: %+v, %v", pos, err)
+	}
+	b, _ = s["deadletter.v1.json"].Marshal()
+	dl, err := record.DecodeDeadLetter(b)
+	wantDL := s["deadletter.v1.json"].(record.DeadLetter)
+	wantDL.V = record.Version
+	if err != nil || dl != wantDL || dl.Position() != (record.Position{Block: 42, TxIndex: 3}) {
+		t.Fatalf("dead letter round trip: %+v, %v", dl, err)
 	}
 }
 

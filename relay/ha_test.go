@@ -8,9 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/kafka/embedded"
 	"github.com/cachetsync/cachet/record"
 	"github.com/cachetsync/cachet/relay"
 )
@@ -92,7 +91,7 @@ func TestKafkaOutage(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	opts := []kafka.EmbeddedOption{kafka.WithPort(port), kafka.WithDataDir(dir)}
+	opts := []embedded.Option{embedded.WithPort(port), embedded.WithDataDir(dir)}
 	b := startBroker(t, opts...)
 	l := newLedger()
 	keys := l.add(50, "img:o")
@@ -169,22 +168,20 @@ func TestPositionAfterAForeignOpenTransaction(t *testing.T) {
 	r, stop := start(t, relay.Config{Source: l, Kafka: b.Config("relay")})
 	waitFor(t, "the first commits", func() bool { return r.Stats.Relayed.Load() == 10 })
 
-	foreign, err := kafka.NewProducer(b.Config("foreign"), relay.TransactionalID("other"))
+	foreign, err := kafka.NewTransactionalProducer(b.Config("foreign"), relay.TransactionalID("other"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer foreign.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := foreign.InitTransactions(ctx); err != nil {
+	if err := foreign.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	foreign.BeginTransaction()
-	topic := record.TopicPositions
-	delivered := make(chan ckafka.Event, 1)
-	foreign.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: 0}, Key: []byte("other"), Value: []byte(`{"v":1,"channel":"other","block":1,"txIndex":0}`)}, delivered)
-	if m := (<-delivered).(*ckafka.Message); m.TopicPartition.Error != nil {
-		t.Fatal(m.TopicPartition.Error)
+	foreign.Begin()
+	foreign.Produce(&kafka.Message{Topic: record.TopicPositions, Partition: 0, Key: []byte("other"), Value: []byte(`{"v":1,"channel":"other","block":1,"txIndex":0}`)})
+	if n := foreign.Flush(time.Minute); n != 0 {
+		t.Fatalf("%d records not delivered", n)
 	}
 	keys = append(keys, l.add(10, "img:f")...) // committed after the open transaction
 	waitFor(t, "the later commits", func() bool { return r.Stats.Relayed.Load() == 20 })
@@ -193,7 +190,7 @@ func TestPositionAfterAForeignOpenTransaction(t *testing.T) {
 	}
 	go func() {
 		time.Sleep(time.Second)
-		foreign.CommitTransaction(ctx)
+		foreign.Commit(ctx)
 	}()
 	r2, _ := start(t, relay.Config{Source: l, Kafka: b.Config("relay")})
 	waitFor(t, "the new leader", func() bool { return r2.Stats.Leader.Load() })

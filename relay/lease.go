@@ -5,8 +5,7 @@ import (
 	"log/slog"
 	"maps"
 	"sync"
-
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"time"
 
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
@@ -42,7 +41,7 @@ func (Solo) Close() error { return nil }
 // missed session timeout) leadership ends at once. A killed leader's
 // partition moves after the session timeout (6 s).
 type GroupLease struct {
-	c   *ckafka.Consumer
+	c   *kafka.Consumer
 	log *slog.Logger
 
 	mu      sync.Mutex
@@ -61,7 +60,7 @@ func NewGroupLease(cfg kafka.Config, group, instanceID string, log *slog.Logger)
 	if log == nil {
 		log = slog.Default()
 	}
-	extra := ckafka.ConfigMap{"session.timeout.ms": 6000, "heartbeat.interval.ms": 500}
+	extra := kafka.ConfigMap{"session.timeout.ms": 6000, "heartbeat.interval.ms": 500}
 	if instanceID != "" {
 		extra["group.instance.id"] = instanceID
 	}
@@ -72,7 +71,7 @@ func NewGroupLease(cfg kafka.Config, group, instanceID string, log *slog.Logger)
 		return nil, err
 	}
 	l := &GroupLease{c: c, log: log, grants: make(chan context.Context, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	if err := c.SubscribeTopics([]string{record.TopicPositions}, l.rebalance); err != nil {
+	if err := c.Subscribe([]string{record.TopicPositions}, l.rebalance); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -89,28 +88,27 @@ func (l *GroupLease) poll() {
 			return
 		default:
 		}
-		if e, ok := l.c.Poll(100).(ckafka.Error); ok {
+		if e, ok := l.c.Poll(100 * time.Millisecond).(*kafka.Error); ok {
 			l.log.Debug("relay lease", "err", e)
 		}
 	}
 }
 
-func (l *GroupLease) rebalance(c *ckafka.Consumer, ev ckafka.Event) error {
+func (l *GroupLease) rebalance(ev kafka.Event) {
 	switch e := ev.(type) {
-	case ckafka.AssignedPartitions:
+	case kafka.AssignedPartitions:
 		l.end()
 		for _, tp := range e.Partitions {
 			if tp.Partition == 0 {
 				l.grant()
 			}
 		}
-	case ckafka.RevokedPartitions:
+	case kafka.RevokedPartitions:
 		l.end()
-		if c.AssignmentLost() {
+		if l.c.AssignmentLost() {
 			l.log.Warn("relay: lease lost (session timed out)")
 		}
 	}
-	return nil
 }
 
 func (l *GroupLease) grant() {

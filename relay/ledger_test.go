@@ -8,10 +8,9 @@ import (
 	"testing"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/gateway"
 	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/kafka/embedded"
 	"github.com/cachetsync/cachet/ledger"
 	"github.com/cachetsync/cachet/record"
 )
@@ -101,11 +100,11 @@ func (l *fakeLedger) Follow(ctx context.Context, cfg gateway.FollowConfig, h gat
 	}
 }
 
-func startBroker(t testing.TB, opts ...kafka.EmbeddedOption) *kafka.Embedded {
+func startBroker(t testing.TB, opts ...embedded.Option) *embedded.Broker {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	b, err := kafka.StartEmbedded(ctx, append([]kafka.EmbeddedOption{kafka.WithPartitions(3)}, opts...)...)
+	b, err := embedded.Start(ctx, append([]embedded.Option{embedded.WithPartitions(3)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +117,7 @@ type seen struct {
 	count   map[string]int // by key@version
 	records int
 	order   map[string][]uint64 // versions by key, in arrival order
-	msgs    []*ckafka.Message
+	msgs    []*kafka.Message
 }
 
 // readCommitted reads topic until every id in want arrived (or the
@@ -130,7 +129,7 @@ func readCommitted(t *testing.T, cfg kafka.Config, topic string, want []string, 
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.SubscribeTopics([]string{topic}, nil); err != nil {
+	if err := c.Subscribe([]string{topic}, nil); err != nil {
 		t.Fatal(err)
 	}
 	s := seen{count: map[string]int{}, order: map[string][]uint64{}}
@@ -150,7 +149,7 @@ func readCommitted(t *testing.T, cfg kafka.Config, topic string, want []string, 
 		if time.Now().After(deadline) {
 			t.Fatalf("%d of %d records never arrived on %s", len(missing), len(want), topic)
 		}
-		m, ok := c.Poll(100).(*ckafka.Message)
+		m, ok := c.Poll(100 * time.Millisecond).(*kafka.Message)
 		if !ok {
 			continue
 		}

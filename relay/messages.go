@@ -2,18 +2,17 @@ package relay
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cachetsync/cachet/gateway"
+	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/ledger"
 	"github.com/cachetsync/cachet/record"
 	"github.com/cachetsync/cachet/telemetry"
@@ -34,16 +33,15 @@ func tracer() trace.Tracer { return otel.Tracer("github.com/cachetsync/cachet/re
 // traceparent of the contract's event; the record carries that span's
 // traceparent (header and value), so the next hop links to the relay. The
 // caller ends the spans once the records are committed or given up.
-func Messages(ctx context.Context, tx gateway.Transaction) ([]*ckafka.Message, []trace.Span, error) {
+func Messages(ctx context.Context, tx gateway.Transaction) ([]*kafka.Message, []trace.Span, error) {
 	topic := record.TopicTransitions
 	if tx.EventErr != nil {
-		dl := record.TopicDeadLetter
-		v, err := json.Marshal(map[string]any{"v": record.Version, "channel": tx.Channel, "block": tx.Position.Block,
-			"txIndex": tx.Position.TxIndex, "txId": tx.TxID, "error": tx.EventErr.Error()})
+		v, err := record.DeadLetter{Channel: tx.Channel, Block: tx.Position.Block, TxIndex: tx.Position.TxIndex,
+			TxID: tx.TxID, Error: tx.EventErr.Error()}.Marshal()
 		if err != nil {
 			return nil, nil, err
 		}
-		return []*ckafka.Message{{TopicPartition: ckafka.TopicPartition{Topic: &dl, Partition: ckafka.PartitionAny},
+		return []*kafka.Message{{Topic: record.TopicDeadLetter, Partition: kafka.PartitionAny,
 			Key: []byte(tx.TxID), Value: v, Headers: positionHeaders(tx)}}, nil, nil
 	}
 	if tx.Event == nil {
@@ -55,7 +53,7 @@ func Messages(ctx context.Context, tx gateway.Transaction) ([]*ckafka.Message, [
 	}
 	parent := telemetry.WithTraceparent(ctx, tx.Event.Traceparent)
 	pos := positionHeaders(tx)
-	msgs := make([]*ckafka.Message, 0, len(tx.Event.Transitions))
+	msgs := make([]*kafka.Message, 0, len(tx.Event.Transitions))
 	spans := make([]trace.Span, 0, len(tx.Event.Transitions))
 	// With tracing off every span carries its parent's context: format the
 	// traceparent once, not per transition.
@@ -83,21 +81,18 @@ func Messages(ctx context.Context, tx gateway.Transaction) ([]*ckafka.Message, [
 			endSpans(spans, err)
 			return nil, nil, err
 		}
-		h := make([]ckafka.Header, len(pos), len(pos)+2)
+		h := make([]kafka.Header, len(pos), len(pos)+2)
 		copy(h, pos)
 		if t.Owner != "" {
-			h = append(h, ckafka.Header{Key: record.HeaderOwner, Value: []byte(t.Owner)})
+			h = append(h, kafka.Header{Key: record.HeaderOwner, Value: []byte(t.Owner)})
 		}
 		if rec.Traceparent != "" {
 			if tp == "" {
 				tpBytes = []byte(rec.Traceparent)
 			}
-			h = append(h, ckafka.Header{Key: record.HeaderTraceparent, Value: tpBytes})
+			h = append(h, kafka.Header{Key: record.HeaderTraceparent, Value: tpBytes})
 		}
-		msgs = append(msgs, &ckafka.Message{
-			TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny},
-			Key:            []byte(t.Key), Value: v, Headers: h,
-		})
+		msgs = append(msgs, &kafka.Message{Topic: topic, Partition: kafka.PartitionAny, Key: []byte(t.Key), Value: v, Headers: h})
 	}
 	return msgs, spans, nil
 }
@@ -113,8 +108,8 @@ func Transition(tx gateway.Transaction, ts time.Time, t ledger.Transition) recor
 
 // positionHeaders are the headers every record of tx carries; their values
 // may be shared, the producer copies them.
-func positionHeaders(tx gateway.Transaction) []ckafka.Header {
-	return []ckafka.Header{
+func positionHeaders(tx gateway.Transaction) []kafka.Header {
+	return []kafka.Header{
 		{Key: record.HeaderChannel, Value: []byte(tx.Channel)},
 		{Key: record.HeaderBlock, Value: strconv.AppendUint(nil, tx.Position.Block, 10)},
 		{Key: record.HeaderTxIndex, Value: strconv.AppendUint(nil, uint64(tx.Position.TxIndex), 10)},

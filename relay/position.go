@@ -2,46 +2,21 @@ package relay
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"time"
-
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 )
 
-// PositionRecord is the value of a relay's record on cachet.positions
-// (compacted, record key = channel): the last ledger position whose
-// transitions are on cachet.transitions. The relay writes it in the same
-// Kafka transaction as those transitions, so the two never disagree.
-type PositionRecord struct {
-	V       int    `json:"v"`
-	Channel string `json:"channel"`
-	record.Position
-}
-
-// DecodePosition parses a cachet.positions record value.
-func DecodePosition(b []byte) (PositionRecord, error) {
-	var p PositionRecord
-	if err := json.Unmarshal(b, &p); err != nil {
-		return p, &record.InvalidError{Type: "position", Reason: "malformed JSON", Err: err}
-	}
-	if p.V != record.Version {
-		return p, &record.UnsupportedVersionError{Got: p.V}
-	}
-	return p, nil
-}
-
-func positionMessage(channel string, pos record.Position) (*ckafka.Message, error) {
-	v, err := json.Marshal(PositionRecord{V: record.Version, Channel: channel, Position: pos})
+// positionMessage is the record.RelayPosition of channel at pos.
+func positionMessage(channel string, pos record.Position) (*kafka.Message, error) {
+	v, err := record.RelayPosition{Channel: channel, Position: pos}.Marshal()
 	if err != nil {
 		return nil, err
 	}
-	topic := record.TopicPositions
-	return &ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: 0}, Key: []byte(channel), Value: v}, nil
+	return &kafka.Message{Topic: record.TopicPositions, Partition: 0, Key: []byte(channel), Value: v}, nil
 }
 
 // ReadPosition returns the channel's last committed position on
@@ -53,7 +28,7 @@ func positionMessage(channel string, pos record.Position) (*ckafka.Message, erro
 // open (another channel's relay), and a position committed after it would
 // be missed, so ReadPosition waits for that transaction to end.
 func ReadPosition(ctx context.Context, cfg kafka.Config, channel string) (pos record.Position, ok bool, err error) {
-	extra := ckafka.ConfigMap{"enable.partition.eof": true, "fetch.wait.max.ms": 10, "fetch.error.backoff.ms": 10}
+	extra := kafka.ConfigMap{"enable.partition.eof": true, "fetch.wait.max.ms": 10, "fetch.error.backoff.ms": 10}
 	maps.Copy(extra, cfg.Extra)
 	cfg.Extra = extra
 	c, err := kafka.NewConsumer(cfg, "", "earliest")
@@ -66,30 +41,30 @@ func ReadPosition(ctx context.Context, cfg kafka.Config, channel string) (pos re
 	if err != nil {
 		return pos, false, err
 	}
-	if err := c.Assign([]ckafka.TopicPartition{{Topic: &topic, Partition: 0, Offset: ckafka.OffsetBeginning}}); err != nil {
+	if err := c.Assign([]kafka.TopicPartition{{Topic: topic, Partition: 0, Offset: kafka.OffsetBeginning}}); err != nil {
 		return pos, false, err
 	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return pos, false, fmt.Errorf("read %s: %w", topic, err)
 		}
-		switch e := c.Poll(100).(type) {
-		case *ckafka.Message:
+		switch e := c.Poll(100 * time.Millisecond).(type) {
+		case *kafka.Message:
 			if string(e.Key) != channel {
 				continue
 			}
-			p, err := DecodePosition(e.Value)
+			p, err := record.DecodeRelayPosition(e.Value)
 			if err != nil {
-				return pos, false, fmt.Errorf("%s at offset %v: %w", topic, e.TopicPartition.Offset, err)
+				return pos, false, fmt.Errorf("%s at offset %v: %w", topic, e.Offset, err)
 			}
 			pos, ok = p.Position, true
-		case ckafka.PartitionEOF:
-			if int64(e.Offset) >= high {
+		case kafka.PartitionEOF:
+			if e.Offset >= high {
 				return pos, ok, nil
 			}
 			// Stopped short at an open transaction: its end re-reports EOF.
-		case ckafka.Error:
-			if e.IsFatal() || e.Code() == ckafka.ErrUnknownTopicOrPart {
+		case *kafka.Error:
+			if e.Fatal || e.Code == kafka.CodeUnknownTopicOrPart {
 				return pos, false, e
 			}
 		}
@@ -103,7 +78,7 @@ const opTimeout = 10 * time.Second
 // highWatermark is the partition's end including open transactions: a
 // read_committed client would be told the last stable offset instead.
 func highWatermark(cfg kafka.Config, topic string) (int64, error) {
-	extra := ckafka.ConfigMap{}
+	extra := kafka.ConfigMap{}
 	maps.Copy(extra, cfg.Extra)
 	extra["isolation.level"] = "read_uncommitted"
 	cfg.Extra = extra
@@ -112,6 +87,6 @@ func highWatermark(cfg kafka.Config, topic string) (int64, error) {
 		return 0, err
 	}
 	defer c.Close()
-	_, high, err := c.QueryWatermarkOffsets(topic, 0, int(opTimeout.Milliseconds()))
+	_, high, err := c.QueryWatermarkOffsets(topic, 0, opTimeout)
 	return high, err
 }

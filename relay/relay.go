@@ -26,8 +26,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/gateway"
 	"github.com/cachetsync/cachet/kafka"
 )
@@ -155,15 +153,8 @@ func (e *KafkaError) Unwrap() error { return e.Err }
 // Fenced reports whether a newer producer with the same transactional.id
 // took over: this relay must step down.
 func (e *KafkaError) Fenced() bool {
-	var ke ckafka.Error
-	if !errors.As(e.Err, &ke) {
-		return false
-	}
-	switch ke.Code() {
-	case ckafka.ErrFenced, ckafka.ErrProducerFenced, ckafka.ErrInvalidProducerEpoch:
-		return true
-	}
-	return false
+	var ke *kafka.Error
+	return errors.As(e.Err, &ke) && ke.Fenced()
 }
 
 // ErrFenced is what Run's log and the fencing tests look for: errors.Is

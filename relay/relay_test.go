@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -20,7 +19,7 @@ import (
 	"github.com/cachetsync/cachet/relay"
 )
 
-func header(m *ckafka.Message, k string) string {
+func header(m *kafka.Message, k string) string {
 	for _, h := range m.Headers {
 		if h.Key == k {
 			return string(h.Value)
@@ -44,8 +43,8 @@ func TestMessagesCarryTheRelaySpan(t *testing.T) {
 		s.End()
 	}
 	m := msgs[1]
-	if string(m.Key) != "img:b" || *m.TopicPartition.Topic != record.TopicTransitions {
-		t.Fatalf("record key %q topic %s", m.Key, *m.TopicPartition.Topic)
+	if string(m.Key) != "img:b" || m.Topic != record.TopicTransitions {
+		t.Fatalf("record key %q topic %s", m.Key, m.Topic)
 	}
 	got, err := record.DecodeTransition(m.Value)
 	if err != nil {
@@ -80,7 +79,7 @@ func TestMessagesDeadLetterAndNoEvent(t *testing.T) {
 	ctx := context.Background()
 	bad := gateway.Transaction{Position: record.Position{Block: 7, TxIndex: 1}, TxID: "t7", Channel: "cachet", Valid: true, EventErr: errors.New("payload does not parse")}
 	msgs, _, err := relay.Messages(ctx, bad)
-	if err != nil || len(msgs) != 1 || *msgs[0].TopicPartition.Topic != record.TopicDeadLetter ||
+	if err != nil || len(msgs) != 1 || msgs[0].Topic != record.TopicDeadLetter ||
 		!strings.Contains(string(msgs[0].Value), `"block":7`) || !strings.Contains(string(msgs[0].Value), "does not parse") {
 		t.Fatalf("dead letter: %v %v", msgs, err)
 	}

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cachetsync/cachet/gateway"
@@ -18,7 +17,7 @@ import (
 // item is one ledger transaction on its way to Kafka.
 type item struct {
 	pos     record.Position
-	msgs    []*ckafka.Message
+	msgs    []*kafka.Message
 	spans   []trace.Span
 	ts      time.Time // the transaction's timestamp; zero without a Cachet event
 	invalid bool
@@ -59,7 +58,7 @@ func (e *sourceError) Unwrap() error { return e.err }
 // transaction a dead relay left open is aborted by the broker after 10 s
 // if no successor fences it first.
 func ProducerConfig(cfg kafka.Config) kafka.Config {
-	extra := ckafka.ConfigMap{"go.delivery.reports": false, "transaction.timeout.ms": 10000, "linger.ms": 2,
+	extra := kafka.ConfigMap{"go.delivery.reports": false, "transaction.timeout.ms": 10000, "linger.ms": 2,
 		"queue.buffering.max.messages": 1_000_000}
 	maps.Copy(extra, cfg.Extra)
 	cfg.Extra = extra
@@ -72,36 +71,29 @@ func ProducerConfig(cfg kafka.Config) kafka.Config {
 // on a *KafkaError (the session's open transaction aborted), or on a
 // source failure.
 func (r *Relay) lead(ctx context.Context) (err error) {
-	prod, err := kafka.NewProducer(ProducerConfig(r.cfg.Kafka), TransactionalID(r.cfg.Channel))
+	prod, err := kafka.NewTransactionalProducer(ProducerConfig(r.cfg.Kafka), TransactionalID(r.cfg.Channel),
+		kafka.WithErrorHandler(func(err error) { r.log.Debug("relay producer", "err", err) }))
 	if err != nil {
 		return &KafkaError{Op: "new producer", Err: err}
 	}
-	go func() {
-		for ev := range prod.Events() {
-			if e, ok := ev.(ckafka.Error); ok {
-				r.log.Debug("relay producer", "err", e)
-			}
-		}
-	}()
 	inTxn := false
 	defer func() {
 		if inTxn {
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.OpTimeout)
-			prod.AbortTransaction(actx) // best effort: the next leader's init aborts it too
+			prod.Abort(actx) // best effort: the next leader's init aborts it too
 			cancel()
 		}
-		prod.Purge(ckafka.PurgeQueue | ckafka.PurgeInFlight | ckafka.PurgeNonBlocking)
 		prod.Close()
 	}()
-	if err := r.step(ctx, prod.InitTransactions); err != nil {
-		return kafkaError(prod, "init transactions", err)
+	if err := r.step(ctx, prod.Init); err != nil {
+		return &KafkaError{Op: "init transactions", Err: err}
 	}
 	r.log.Debug("relay: producer initialized")
 	rctx, cancel := context.WithTimeout(ctx, r.cfg.OpTimeout)
 	pos, have, err := ReadPosition(rctx, r.cfg.Kafka, r.cfg.Channel)
 	cancel()
 	if err != nil {
-		return kafkaError(prod, "read position", err)
+		return &KafkaError{Op: "read position", Err: err}
 	}
 	cp := &gateway.MemoryCheckpointer{}
 	if have {
@@ -147,8 +139,8 @@ func (r *Relay) lead(ctx context.Context) (err error) {
 			return &sourceError{err}
 		case first = <-items:
 		}
-		if err := prod.BeginTransaction(); err != nil {
-			return kafkaError(prod, "begin transaction", err)
+		if err := prod.Begin(); err != nil {
+			return &KafkaError{Op: "begin transaction", Err: err}
 		}
 		inTxn = true
 		if err := r.commit(ctx, prod, first, items, room); err != nil {
@@ -160,7 +152,7 @@ func (r *Relay) lead(ctx context.Context) (err error) {
 
 // commit fills the open transaction from first and items until it holds
 // MaxRecords records or Linger passed, adds the position and commits.
-func (r *Relay) commit(ctx context.Context, prod *ckafka.Producer, first item, items <-chan item, room budget) (err error) {
+func (r *Relay) commit(ctx context.Context, prod *kafka.TxProducer, first item, items <-chan item, room budget) (err error) {
 	batch := []item{first}
 	n := len(first.msgs)
 	defer func() {
@@ -170,8 +162,8 @@ func (r *Relay) commit(ctx context.Context, prod *ckafka.Producer, first item, i
 	}()
 	produce := func(it item) error {
 		for _, m := range it.msgs {
-			if err := prod.Produce(m, nil); err != nil {
-				return kafkaError(prod, "produce", err)
+			if err := prod.Produce(m); err != nil {
+				return &KafkaError{Op: "produce", Err: err}
 			}
 		}
 		return nil
@@ -208,11 +200,11 @@ fill:
 	if err != nil {
 		return err
 	}
-	if err := prod.Produce(pm, nil); err != nil {
-		return kafkaError(prod, "produce position", err)
+	if err := prod.Produce(pm); err != nil {
+		return &KafkaError{Op: "produce position", Err: err}
 	}
-	if err := r.step(ctx, prod.CommitTransaction); err != nil {
-		return kafkaError(prod, "commit transaction", err)
+	if err := r.step(ctx, prod.Commit); err != nil {
+		return &KafkaError{Op: "commit transaction", Err: err}
 	}
 	now := time.Now()
 	for _, it := range batch {
@@ -278,18 +270,6 @@ func (r *Relay) follow(ctx context.Context, cp gateway.Checkpointer, room budget
 			return ctx.Err()
 		}
 	})
-}
-
-// kafkaError wraps a failed step; a producer's "fatal error" is replaced by
-// its cause, so fencing is recognized.
-func kafkaError(prod *ckafka.Producer, op string, err error) error {
-	var ke ckafka.Error
-	if errors.As(err, &ke) && (ke.IsFatal() || ke.Code() == ckafka.ErrFatal) {
-		if fe := prod.GetFatalError(); fe != nil {
-			err = fe
-		}
-	}
-	return &KafkaError{Op: op, Err: err}
 }
 
 // step runs one Kafka transaction call bounded by OpTimeout.

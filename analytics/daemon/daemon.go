@@ -1,7 +1,7 @@
 // Package daemon runs analytics as a service: it consumes transitions and
 // reads, keeps the model, and publishes advice periodically for keys whose
-// advice changed. Kafka is reached through the small Consumer and Producer
-// interfaces, implemented over the kafka package in cmd/cachet.
+// advice changed. Run reaches Kafka through the small Consumer and Producer
+// interfaces; RunKafka runs it over package kafka's clients.
 package daemon
 
 import (

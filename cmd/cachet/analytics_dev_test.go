@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
+	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 )
 
@@ -47,20 +46,21 @@ func TestDevRunsAnalytics(t *testing.T) {
 	if addr == "" {
 		t.Fatalf("no broker address or analytics start line: %q", out.String())
 	}
-	p, err := ckafka.NewProducer(&ckafka.ConfigMap{"bootstrap.servers": addr})
+	p, err := kafka.NewProducer(kafka.Config{Brokers: addr})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	go func() { // delivery reports: Flush counts them until read
-		for ev := range p.Events() {
-			if m, ok := ev.(*ckafka.Message); ok && m.TopicPartition.Error != nil {
-				t.Errorf("delivery: %v", m.TopicPartition.Error)
+	reports := make(chan kafka.Delivery, 1024)
+	go func() {
+		for d := range reports {
+			if d.Err != nil {
+				t.Errorf("delivery: %v", d.Err)
 			}
 		}
 	}()
 	send := func(topic, key string, v []byte) {
-		if err := p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny}, Key: []byte(key), Value: v}, nil); err != nil {
+		if err := p.Produce(&kafka.Message{Topic: topic, Partition: kafka.PartitionAny, Key: []byte(key), Value: v}, reports); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,7 +78,7 @@ func TestDevRunsAnalytics(t *testing.T) {
 	}
 	tr, _ := record.Transition{TxID: "c1", Key: calm, Version: 1, State: record.StateValid, Timestamp: t0, Owner: "Org1MSP", MaxAge: 60}.Marshal()
 	send(record.TopicTransitions, calm, tr)
-	if left := p.Flush(30_000); left != 0 {
+	if left := p.Flush(30 * time.Second); left != 0 {
 		t.Fatalf("%d records not delivered", left)
 	}
 	var top string

@@ -9,8 +9,6 @@ import (
 	"os"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/analytics/daemon"
 	"github.com/cachetsync/cachet/analytics/engine"
 	"github.com/cachetsync/cachet/analytics/model"
@@ -102,20 +100,7 @@ func runAnalyticsDaemon(ctx context.Context, cfg kafka.Config, group string, dc 
 		fmt.Fprintf(w, "%smetrics on http://%s/metrics\n", prefix, addr)
 	}
 	fmt.Fprintf(w, "%sengine %s (requested %s), brokers %s\n", prefix, d.EngineName(), dc.Engine, cfg.Brokers)
-	c, err := kafka.NewConsumer(cfg, group, "earliest")
-	if err != nil {
-		return fmt.Errorf("kafka consumer: %w", err)
-	}
-	defer c.Close()
-	if err := c.SubscribeTopics([]string{record.TopicTransitions, record.TopicReads}, nil); err != nil {
-		return fmt.Errorf("subscribe: %w", err)
-	}
-	pr, err := kafka.NewProducer(cfg, "")
-	if err != nil {
-		return fmt.Errorf("kafka producer: %w", err)
-	}
-	defer pr.Close()
-	return d.Run(ctx, kafkaConsumer{c}, &kafkaProducer{p: pr, log: dc.Log})
+	return d.RunKafka(ctx, cfg, group)
 }
 
 func envOr(name, def string) string {
@@ -125,83 +110,12 @@ func envOr(name, def string) string {
 	return def
 }
 
-type kafkaConsumer struct{ c *ckafka.Consumer }
-
-func (k kafkaConsumer) Poll(ctx context.Context) (daemon.Message, bool, error) {
-	if err := ctx.Err(); err != nil {
-		return daemon.Message{}, false, err
-	}
-	switch ev := k.c.Poll(100).(type) {
-	case *ckafka.Message:
-		if ev.TopicPartition.Error != nil {
-			return daemon.Message{}, false, nil
-		}
-		return daemon.Message{Topic: *ev.TopicPartition.Topic, Value: ev.Value}, true, nil
-	case ckafka.Error:
-		if ev.IsFatal() {
-			return daemon.Message{}, false, ev
-		}
-	}
-	return daemon.Message{}, false, nil
-}
-
-type kafkaProducer struct {
-	p   *ckafka.Producer
-	log *slog.Logger
-}
-
-func (k *kafkaProducer) Produce(ctx context.Context, key string, value []byte) error {
-	topic := record.TopicAdvice
-	done := make(chan ckafka.Event, 1)
-	err := k.p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny},
-		Key: []byte(key), Value: value}, done)
-	if err != nil {
-		return err
-	}
-	go func() {
-		if m, ok := (<-done).(*ckafka.Message); ok && m.TopicPartition.Error != nil {
-			k.log.Warn("advice not delivered", "key", key, "err", m.TopicPartition.Error)
-		}
-	}()
-	return nil
-}
-
-func (k *kafkaProducer) Flush(ctx context.Context) error {
-	for k.p.Flush(100) > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // analyticsTop reads cachet.advice from the start and prints the riskiest
 // keys by their latest advice.
 func analyticsTop(ctx context.Context, cfg kafka.Config, n int, less func(a, b record.Advice) bool, wait time.Duration, w io.Writer) error {
-	c, err := kafka.NewConsumer(cfg, fmt.Sprintf("cachet-top-%d", time.Now().UnixNano()), "earliest")
+	latest, bad, err := daemon.ReadAdvice(ctx, cfg, wait)
 	if err != nil {
-		return fmt.Errorf("kafka consumer: %w", err)
-	}
-	defer c.Close()
-	if err := c.SubscribeTopics([]string{record.TopicAdvice}, nil); err != nil {
-		return fmt.Errorf("subscribe: %w", err)
-	}
-	latest, bad := map[string]record.Advice{}, 0
-	last := time.Now()
-	for time.Since(last) < wait && ctx.Err() == nil {
-		m, ok := c.Poll(100).(*ckafka.Message)
-		if !ok || m.TopicPartition.Error != nil {
-			continue
-		}
-		last = time.Now()
-		a, err := record.DecodeAdvice(m.Value)
-		if err != nil {
-			bad++
-			continue
-		}
-		if prev, ok := latest[a.Key]; !ok || !a.At.Before(prev.At) {
-			latest[a.Key] = a
-		}
+		return err
 	}
 	fmt.Fprintf(w, "%-48s %-16s %8s %10s %9s %9s %8s %6s\n", "key", "action", "pStale", "staleRds", "conflict", "maxAge", "writes/s", "engine")
 	for _, a := range engine.Top(latest, n, less) {

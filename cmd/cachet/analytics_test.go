@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/kafka/embedded"
 	"github.com/cachetsync/cachet/record"
 )
 
@@ -18,28 +17,28 @@ import (
 // Kafka-protocol broker over TCP, runs `cachet analytics run` in process,
 // and checks the advice records it publishes.
 func TestAnalyticsEndToEnd(t *testing.T) {
-	broker, err := kafka.StartEmbedded(context.Background())
+	broker, err := embedded.Start(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer broker.Close()
 	brokers := broker.Addr()
 
-	p, err := ckafka.NewProducer(&ckafka.ConfigMap{"bootstrap.servers": brokers})
+	p, err := kafka.NewProducer(kafka.Config{Brokers: brokers})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	go func() { // delivery reports: Flush counts them until read
-		for ev := range p.Events() {
-			if m, ok := ev.(*ckafka.Message); ok && m.TopicPartition.Error != nil {
-				t.Errorf("delivery: %v", m.TopicPartition.Error)
+	reports := make(chan kafka.Delivery, 1024)
+	go func() {
+		for d := range reports {
+			if d.Err != nil {
+				t.Errorf("delivery: %v", d.Err)
 			}
 		}
 	}()
 	send := func(topic, key string, v []byte) {
-		if err := p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny},
-			Key: []byte(key), Value: v}, nil); err != nil {
+		if err := p.Produce(&kafka.Message{Topic: topic, Partition: kafka.PartitionAny, Key: []byte(key), Value: v}, reports); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -59,7 +58,7 @@ func TestAnalyticsEndToEnd(t *testing.T) {
 		Owner: "Org1MSP", Actor: "Org1MSP", MaxAge: 3600}.Marshal()
 	send(record.TopicTransitions, cold, tr)
 	send(record.TopicTransitions, "junk", []byte(`{"v":1,"key":`)) // malformed
-	if left := p.Flush(30_000); left != 0 {
+	if left := p.Flush(30 * time.Second); left != 0 {
 		t.Fatalf("%d records not delivered", left)
 	}
 	// The two topics are consumed independently; reads that arrive before
@@ -72,7 +71,7 @@ func TestAnalyticsEndToEnd(t *testing.T) {
 			send(record.TopicReads, hot, rd)
 		}
 		send(record.TopicReads, "junk", []byte(`{"v":1,"kind":"hit","key":"x","at":"1970-01-01T00:00:00Z"}`)) // absurd time
-		if left := p.Flush(30_000); left != 0 {
+		if left := p.Flush(30 * time.Second); left != 0 {
 			t.Fatalf("%d read records not delivered", left)
 		}
 	}
@@ -97,12 +96,12 @@ func TestAnalyticsEndToEnd(t *testing.T) {
 		}
 	}()
 
-	c, err := ckafka.NewConsumer(&ckafka.ConfigMap{"bootstrap.servers": brokers, "group.id": "e2e-check", "auto.offset.reset": "earliest"})
+	c, err := kafka.NewConsumer(kafka.Config{Brokers: brokers}, "e2e-check", "earliest")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.SubscribeTopics([]string{record.TopicAdvice}, nil); err != nil {
+	if err := c.Subscribe([]string{record.TopicAdvice}, nil); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]record.Advice{}
@@ -117,8 +116,8 @@ func TestAnalyticsEndToEnd(t *testing.T) {
 			sendReads()
 			readsSent = true
 		}
-		m, ok := c.Poll(200).(*ckafka.Message)
-		if !ok || m.TopicPartition.Error != nil {
+		m, ok := c.Poll(200 * time.Millisecond).(*kafka.Message)
+		if !ok {
 			continue
 		}
 		a, err := record.DecodeAdvice(m.Value)

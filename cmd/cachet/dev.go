@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/kafka/embedded"
 	"github.com/cachetsync/cachet/telemetry"
 )
 
@@ -64,11 +65,11 @@ func runDev(ctx context.Context, args []string, w io.Writer) error {
 		return err
 	}
 	defer shutdown(context.WithoutCancel(ctx))
-	opts := []kafka.EmbeddedOption{kafka.WithPort(*port), kafka.WithPartitions(*partitions)}
+	opts := []embedded.Option{embedded.WithPort(*port), embedded.WithPartitions(*partitions)}
 	if *dataDir != "" {
-		opts = append(opts, kafka.WithDataDir(*dataDir))
+		opts = append(opts, embedded.WithDataDir(*dataDir))
 	}
-	b, err := kafka.StartEmbedded(ctx, opts...)
+	b, err := embedded.Start(ctx, opts...)
 	if err != nil {
 		return err
 	}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/kafka"
 )
 
@@ -69,7 +67,7 @@ func (k *kafkaFlags) config(clientID string) (kafka.Config, error) {
 		cfg.SASLPassword = envPassword
 	}
 	if len(k.properties) > 0 {
-		cfg.Extra = ckafka.ConfigMap{}
+		cfg.Extra = kafka.ConfigMap{}
 		for _, p := range k.properties {
 			cfg.Extra[p.key] = p.value
 		}

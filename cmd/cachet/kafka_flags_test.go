@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/kafka/embedded"
 )
 
 func TestKafkaFlags(t *testing.T) {
@@ -105,7 +106,7 @@ func TestKafkaFlags(t *testing.T) {
 func TestProduceAndWatchOverSASL(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	b, err := kafka.StartEmbedded(ctx, kafka.WithPartitions(1), kafka.WithSASL(kafka.ScramSHA256, "cachet", "s3cret"))
+	b, err := embedded.Start(ctx, embedded.WithPartitions(1), embedded.WithSASL(kafka.ScramSHA256, "cachet", "s3cret"))
 	if err != nil {
 		t.Fatal(err)
 	}

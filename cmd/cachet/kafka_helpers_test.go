@@ -4,16 +4,15 @@ import (
 	"context"
 	"testing"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/kafka/embedded"
 )
 
 // testBroker starts an embedded broker with partitions partitions; it
 // stops when the test ends.
-func testBroker(t *testing.T, partitions int) *kafka.Embedded {
+func testBroker(t *testing.T, partitions int) *embedded.Broker {
 	t.Helper()
-	b, err := kafka.StartEmbedded(context.Background(), kafka.WithPartitions(partitions))
+	b, err := embedded.Start(context.Background(), embedded.WithPartitions(partitions))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,9 +21,9 @@ func testBroker(t *testing.T, partitions int) *kafka.Embedded {
 }
 
 // testProducer opens a producer on b; it closes when the test ends.
-func testProducer(t *testing.T, b *kafka.Embedded) *ckafka.Producer {
+func testProducer(t *testing.T, b *embedded.Broker) *kafka.Producer {
 	t.Helper()
-	p, err := kafka.NewProducer(b.Config("test"), "")
+	p, err := kafka.NewProducer(b.Config("test"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,17 +33,17 @@ func testProducer(t *testing.T, b *kafka.Embedded) *ckafka.Producer {
 
 // produceRecord writes one record to topic (no key when key is empty) and
 // waits until Kafka acknowledged it.
-func produceRecord(t *testing.T, p *ckafka.Producer, topic, key string, value []byte) {
+func produceRecord(t *testing.T, p *kafka.Producer, topic, key string, value []byte) {
 	t.Helper()
-	m := &ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny}, Value: value}
+	m := &kafka.Message{Topic: topic, Partition: kafka.PartitionAny, Value: value}
 	if key != "" {
 		m.Key = []byte(key)
 	}
-	done := make(chan ckafka.Event, 1)
+	done := make(chan kafka.Delivery, 1)
 	if err := p.Produce(m, done); err != nil {
 		t.Fatal(err)
 	}
-	if m := (<-done).(*ckafka.Message); m.TopicPartition.Error != nil {
-		t.Fatal(m.TopicPartition.Error)
+	if d := <-done; d.Err != nil {
+		t.Fatal(d.Err)
 	}
 }

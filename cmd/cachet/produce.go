@@ -12,8 +12,6 @@ import (
 	"os"
 	"strconv"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/cachekey"
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
@@ -52,7 +50,7 @@ func runProduce(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := kafka.NewProducer(cfg, "")
+	p, err := kafka.NewProducer(cfg)
 	if err != nil {
 		return err
 	}
@@ -81,7 +79,7 @@ func runProduce(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return &produceError{Line: line, Err: err}
 		}
-		fmt.Fprintf(stdout, "ok %d %d\n", m.TopicPartition.Partition, m.TopicPartition.Offset)
+		fmt.Fprintf(stdout, "ok %d %d\n", m.Partition, m.Offset)
 	}
 	return in.Err()
 }
@@ -103,38 +101,31 @@ func withVersion(b []byte) []byte {
 	return append([]byte(`{"v":`+strconv.Itoa(record.Version)+sep), b[1:]...)
 }
 
-func produceOne(ctx context.Context, p *ckafka.Producer, topic string, t record.Transition) (*ckafka.Message, error) {
+func produceOne(ctx context.Context, p *kafka.Producer, topic string, t record.Transition) (*kafka.Message, error) {
 	value, err := t.Marshal()
 	if err != nil {
 		return nil, err
 	}
-	headers := []ckafka.Header{
+	headers := []kafka.Header{
 		{Key: record.HeaderBlock, Value: []byte(strconv.FormatUint(t.Block, 10))},
 		{Key: record.HeaderTxIndex, Value: []byte(strconv.FormatUint(uint64(t.TxIndex), 10))},
 		{Key: record.HeaderOwner, Value: []byte(t.Owner)},
 	}
 	if t.Traceparent != "" {
-		headers = append(headers, ckafka.Header{Key: record.HeaderTraceparent, Value: []byte(t.Traceparent)})
+		headers = append(headers, kafka.Header{Key: record.HeaderTraceparent, Value: []byte(t.Traceparent)})
 	}
-	done := make(chan ckafka.Event, 1)
-	msg := &ckafka.Message{
-		TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny},
-		Key:            []byte(t.Key), Value: value, Headers: headers,
-	}
+	done := make(chan kafka.Delivery, 1)
+	msg := &kafka.Message{Topic: topic, Partition: kafka.PartitionAny, Key: []byte(t.Key), Value: value, Headers: headers}
 	if err := p.Produce(msg, done); err != nil {
 		return nil, err
 	}
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()
-	case ev := <-done:
-		m, ok := ev.(*ckafka.Message)
-		if !ok {
-			return nil, fmt.Errorf("unexpected delivery event %v", ev)
+	case d := <-done:
+		if d.Err != nil {
+			return nil, errors.Join(errors.New("delivery failed"), d.Err)
 		}
-		if m.TopicPartition.Error != nil {
-			return nil, errors.Join(errors.New("delivery failed"), m.TopicPartition.Error)
-		}
-		return m, nil
+		return d.Message, nil
 	}
 }

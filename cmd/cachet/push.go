@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cachetsync/cachet/kafka"
+	embeddedkafka "github.com/cachetsync/cachet/kafka/embedded"
 	"github.com/cachetsync/cachet/push"
 	"github.com/cachetsync/cachet/record"
 	"github.com/cachetsync/cachet/telemetry"
@@ -75,7 +75,7 @@ func runPush(ctx context.Context, args []string, w io.Writer) error {
 	}
 	defer shutdown(context.WithoutCancel(ctx))
 	if *embedded {
-		b, err := kafka.StartEmbedded(ctx)
+		b, err := embeddedkafka.Start(ctx)
 		if err != nil {
 			return err
 		}

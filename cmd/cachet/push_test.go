@@ -20,11 +20,11 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/golang-jwt/jwt/v5"
 	"go.opentelemetry.io/otel"
 
 	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/kafka/embedded"
 	"github.com/cachetsync/cachet/push"
 	"github.com/cachetsync/cachet/record"
 	"github.com/cachetsync/cachet/telemetry"
@@ -92,20 +92,19 @@ func TestPushKill9(t *testing.T) {
 	n := 0
 	send := func(count int) {
 		topic := record.TopicTransitions
-		done := make(chan ckafka.Event, count)
+		done := make(chan kafka.Delivery, count)
 		for range count {
 			n++
 			key := fmt.Sprintf("https://shop.example/k/%d", n)
 			v, _ := record.Transition{TxID: fmt.Sprint(n), Key: key, Version: uint64(n), State: record.StateInvalidated,
 				Owner: "Org1MSP", Actor: "Org1MSP"}.Marshal()
-			if err := p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny},
-				Key: []byte(key), Value: v}, done); err != nil {
+			if err := p.Produce(&kafka.Message{Topic: topic, Partition: kafka.PartitionAny, Key: []byte(key), Value: v}, done); err != nil {
 				t.Fatal(err)
 			}
 		}
 		for range count {
-			if m := (<-done).(*ckafka.Message); m.TopicPartition.Error != nil {
-				t.Fatal(m.TopicPartition.Error)
+			if d := <-done; d.Err != nil {
+				t.Fatal(d.Err)
 			}
 		}
 	}
@@ -196,7 +195,7 @@ func freeAddr(t *testing.T) string {
 
 // runPushServer serves push on addr in process until the returned stop is
 // called; it waits until the server listens.
-func runPushServer(t *testing.T, b *kafka.Embedded, addr, secret string) (stop func()) {
+func runPushServer(t *testing.T, b *embedded.Broker, addr, secret string) (stop func()) {
 	t.Helper()
 	v, err := push.NewVerifier([]byte(secret), nil, "", "")
 	if err != nil {

@@ -10,8 +10,6 @@ import (
 	"os"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 )
@@ -46,7 +44,7 @@ func runWatchKafka(ctx context.Context, args []string, w io.Writer) error {
 		return err
 	}
 	defer c.Close()
-	if err := c.SubscribeTopics([]string{record.TopicTransitions}, nil); err != nil {
+	if err := c.Subscribe([]string{record.TopicTransitions}, nil); err != nil {
 		return err
 	}
 	return printRecords(ctx, c, w, *asJSON)
@@ -54,19 +52,19 @@ func runWatchKafka(ctx context.Context, args []string, w io.Writer) error {
 
 // poller is the part of a consumer printRecords needs.
 type poller interface {
-	Poll(timeoutMs int) ckafka.Event
+	Poll(timeout time.Duration) kafka.Event
 }
 
 func printRecords(ctx context.Context, c poller, w io.Writer, asJSON bool) error {
 	newest := map[string]uint64{} // key → highest version printed
 	enc := json.NewEncoder(w)
 	for ctx.Err() == nil {
-		var m *ckafka.Message
-		switch e := c.Poll(100).(type) {
-		case *ckafka.Message:
+		var m *kafka.Message
+		switch e := c.Poll(100 * time.Millisecond).(type) {
+		case *kafka.Message:
 			m = e
-		case ckafka.Error:
-			if e.IsFatal() {
+		case *kafka.Error:
+			if e.Fatal {
 				return e
 			}
 			slog.Debug("watch kafka", "err", e)
@@ -76,7 +74,7 @@ func printRecords(ctx context.Context, c poller, w io.Writer, asJSON bool) error
 		}
 		tr, err := record.DecodeTransition(m.Value)
 		if err != nil {
-			fmt.Fprintf(w, "# %v at %v: %v\n", *m.TopicPartition.Topic, m.TopicPartition, err)
+			fmt.Fprintf(w, "# %v at %v[%d]@%d: %v\n", m.Topic, m.Topic, m.Partition, m.Offset, err)
 			continue
 		}
 		if tr.Version <= newest[tr.Key] {

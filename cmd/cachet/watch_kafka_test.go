@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
+	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 )
 
@@ -19,15 +18,15 @@ func TestWatchKafka(t *testing.T) {
 	b := testBroker(t, 1)
 	p := testProducer(t, b)
 	topic := record.TopicTransitions
-	reports := make(chan ckafka.Event, 5)
+	reports := make(chan kafka.Delivery, 5)
 	for _, v := range []uint64{1, 2, 2, 1, 3} { // a repeat of 2, then 1 again
 		val, _ := record.Transition{Channel: "cachet", Position: record.Position{Block: 10 + v, TxIndex: 0}, TxID: "tx", Key: "img:w",
 			Version: v, State: record.StateInvalidated, Owner: "Org1MSP", Actor: "Org2MSP", Reason: "why"}.Marshal()
-		p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: 0}, Key: []byte("img:w"), Value: val}, reports)
+		p.Produce(&kafka.Message{Topic: topic, Partition: 0, Key: []byte("img:w"), Value: val}, reports)
 	}
 	for range 5 {
-		if m := (<-reports).(*ckafka.Message); m.TopicPartition.Error != nil {
-			t.Fatal(m.TopicPartition.Error)
+		if d := <-reports; d.Err != nil {
+			t.Fatal(d.Err)
 		}
 	}
 	var out syncBuffer

@@ -13,9 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/kafka"
+	"github.com/cachetsync/cachet/kafka/embedded"
 	"github.com/cachetsync/cachet/record"
 )
 
@@ -102,7 +101,7 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) ([]result, error) 
 	defer os.RemoveAll(dir)
 	topics := append(kafka.CachetTopics(c.Partitions, 1),
 		kafka.TopicSpec{Name: centrifugoTopic, Partitions: c.Partitions, ReplicationFactor: 1})
-	br, err := kafka.StartEmbedded(ctx, kafka.WithTopics(topics...))
+	br, err := embedded.Start(ctx, embedded.WithTopics(topics...))
 	if err != nil {
 		return nil, err
 	}
@@ -268,21 +267,21 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // producer writes invalidations in each target's format.
 type producer struct {
-	p      *ckafka.Producer
+	p      *kafka.Producer
 	failed atomic.Int64
-	done   chan ckafka.Event
+	done   chan kafka.Delivery
 	seq    uint64
 }
 
 func newProducer(cfg kafka.Config) (*producer, error) {
-	p, err := kafka.NewProducer(cfg, "")
+	p, err := kafka.NewProducer(cfg)
 	if err != nil {
 		return nil, err
 	}
-	pr := &producer{p: p, done: make(chan ckafka.Event, 4096)}
+	pr := &producer{p: p, done: make(chan kafka.Delivery, 4096)}
 	go func() {
-		for ev := range pr.done {
-			if m, ok := ev.(*ckafka.Message); ok && m.TopicPartition.Error != nil {
+		for d := range pr.done {
+			if d.Err != nil {
 				pr.failed.Add(1)
 			}
 		}
@@ -311,12 +310,11 @@ func (pr *producer) send(target string, ch, i int) error {
 			return err
 		}
 	}
-	return pr.p.Produce(&ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny},
-		Key: []byte(tr.Key), Value: v}, pr.done)
+	return pr.p.Produce(&kafka.Message{Topic: topic, Partition: kafka.PartitionAny, Key: []byte(tr.Key), Value: v}, pr.done)
 }
 
 func (pr *producer) close() {
-	pr.p.Flush(5000)
+	pr.p.Flush(5 * time.Second)
 	pr.p.Close()
 	close(pr.done)
 }

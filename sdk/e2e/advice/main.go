@@ -14,8 +14,6 @@ import (
 	"os"
 	"os/signal"
 
-	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 )
@@ -32,7 +30,7 @@ func main() {
 }
 
 func run(ctx context.Context, brokers string) error {
-	p, err := kafka.NewProducer(kafka.Config{Brokers: brokers, ClientID: "cachet-e2e-advice"}, "")
+	p, err := kafka.NewProducer(kafka.Config{Brokers: brokers, ClientID: "cachet-e2e-advice"})
 	if err != nil {
 		return err
 	}
@@ -49,20 +47,19 @@ func run(ctx context.Context, brokers string) error {
 		if err != nil {
 			return err
 		}
-		done := make(chan ckafka.Event, 1)
-		msg := &ckafka.Message{TopicPartition: ckafka.TopicPartition{Topic: &topic, Partition: ckafka.PartitionAny}, Key: []byte(a.Key), Value: v}
+		done := make(chan kafka.Delivery, 1)
+		msg := &kafka.Message{Topic: topic, Partition: kafka.PartitionAny, Key: []byte(a.Key), Value: v}
 		if err := p.Produce(msg, done); err != nil {
 			return err
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case ev := <-done:
-			m, ok := ev.(*ckafka.Message)
-			if !ok || m.TopicPartition.Error != nil {
-				return fmt.Errorf("not acknowledged: %v", ev)
+		case d := <-done:
+			if d.Err != nil {
+				return fmt.Errorf("not acknowledged: %w", d.Err)
 			}
-			fmt.Printf("ok %d %d\n", m.TopicPartition.Partition, m.TopicPartition.Offset)
+			fmt.Printf("ok %d %d\n", d.Message.Partition, d.Message.Offset)
 		}
 	}
 	return in.Err()

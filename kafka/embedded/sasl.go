@@ -1,4 +1,4 @@
-package kafka
+package embedded
 
 import (
 	"encoding/binary"
@@ -9,15 +9,17 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/cachetsync/cachet/kafka"
 )
 
 // WithSASL makes the embedded broker accept only clients that authenticate
 // with SASL mechanism mech as user/pass (over plaintext: sasl_plaintext),
 // and makes Config return those credentials. Tests use it to run Cachet's
 // clients with SASL against a real broker.
-func WithSASL(mech SASLMechanism, user, pass string) EmbeddedOption {
+func WithSASL(mech kafka.SASLMechanism, user, pass string) Option {
 	return func(c *embeddedConfig) {
-		c.sasl = &Config{SecurityProtocol: SASLPlaintext, SASLMechanism: mech, SASLUsername: user, SASLPassword: pass}
+		c.sasl = &kafka.Config{SecurityProtocol: kafka.SASLPlaintext, SASLMechanism: mech, SASLUsername: user, SASLPassword: pass}
 	}
 }
 
@@ -26,20 +28,22 @@ func (c *embeddedConfig) saslOpts() ([]kfake.Opt, error) {
 	if c.sasl == nil {
 		return nil, nil
 	}
-	if err := (Config{Brokers: "embedded", SecurityProtocol: c.sasl.SecurityProtocol, SASLMechanism: c.sasl.SASLMechanism,
+	if err := (kafka.Config{Brokers: "embedded", SecurityProtocol: c.sasl.SecurityProtocol, SASLMechanism: c.sasl.SASLMechanism,
 		SASLUsername: c.sasl.SASLUsername, SASLPassword: c.sasl.SASLPassword}).Validate(); err != nil {
 		return nil, err
 	}
 	return []kfake.Opt{kfake.EnableSASL(), kfake.Superuser(string(c.sasl.SASLMechanism), c.sasl.SASLUsername, c.sasl.SASLPassword)}, nil
 }
 
-// advertiseHandshakeV0 makes cl list SaslHandshake from version 0 in its
+// AdvertiseHandshakeV0 makes cl list SaslHandshake from version 0 in its
 // ApiVersions answers. librdkafka authenticates only with brokers whose
 // SaslHandshake range includes v0, as every Kafka broker's does; kfake
 // serves v1 alone (the only version librdkafka sends after v0 was
 // announced). dial connects to the broker (TLS included) for kfake's own
-// answer, which the control then repeats with the range widened.
-func advertiseHandshakeV0(cl *kfake.Cluster, dial func() (net.Conn, error)) error {
+// answer, which the control then repeats with the range widened. Start
+// applies it to a broker started WithSASL; tests that build a kfake cluster
+// of their own (with TLS) call it themselves.
+func AdvertiseHandshakeV0(cl *kfake.Cluster, dial func() (net.Conn, error)) error {
 	keys, err := apiVersions(dial)
 	if err != nil {
 		return fmt.Errorf("kafka: embedded broker's API versions: %w", err)

@@ -1,4 +1,7 @@
-package kafka
+// Package embedded is an in-process Kafka-protocol broker (franz-go's kfake)
+// for development (cachet dev) and tests. Daemons never link it: they reach
+// brokers through package kafka's clients only.
+package embedded
 
 import (
 	"context"
@@ -8,67 +11,69 @@ import (
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/cachetsync/cachet/kafka"
 )
 
-// Embedded is an in-process Kafka-protocol broker (franz-go's kfake) on
+// Broker is an in-process Kafka-protocol broker (franz-go's kfake) on
 // 127.0.0.1 with Cachet's topics created. It speaks enough of Kafka for
 // confluent-kafka-go producers (idempotent and transactional), read_committed
 // consumers and admin clients. It is for development and tests: one broker,
 // data in memory unless WithDataDir is given.
-type Embedded struct {
+type Broker struct {
 	cluster *kfake.Cluster
 	addr    string
-	sasl    *Config
+	sasl    *kafka.Config
 	once    sync.Once
 }
 
-// EmbeddedOption configures StartEmbedded.
-type EmbeddedOption func(*embeddedConfig)
+// Option configures Start.
+type Option func(*embeddedConfig)
 
 type embeddedConfig struct {
 	port       int
 	partitions int
-	topics     []TopicSpec
+	topics     []kafka.TopicSpec
 	dataDir    string
-	sasl       *Config // security settings of a SASL broker, or nil
+	sasl       *kafka.Config // security settings of a SASL broker, or nil
 	extra      []kfake.Opt
 }
 
 // WithPort makes the broker listen on 127.0.0.1:port (0, the default, picks
 // a free port).
-func WithPort(port int) EmbeddedOption { return func(c *embeddedConfig) { c.port = port } }
+func WithPort(port int) Option { return func(c *embeddedConfig) { c.port = port } }
 
 // WithPartitions sets the partition count of the transitions, reads and
-// advice topics (default DefaultTransitionPartitions).
-func WithPartitions(n int) EmbeddedOption { return func(c *embeddedConfig) { c.partitions = n } }
+// advice topics (default kafka.DefaultTransitionPartitions).
+func WithPartitions(n int) Option { return func(c *embeddedConfig) { c.partitions = n } }
 
-// WithTopics replaces the topics created at start (default CachetTopics).
-func WithTopics(specs ...TopicSpec) EmbeddedOption {
+// WithTopics replaces the topics created at start (default kafka.CachetTopics).
+func WithTopics(specs ...kafka.TopicSpec) Option {
 	return func(c *embeddedConfig) { c.topics = specs }
 }
 
 // WithDataDir persists the broker's data in dir, so a restarted broker
 // keeps its records, offsets and topic IDs.
-func WithDataDir(dir string) EmbeddedOption { return func(c *embeddedConfig) { c.dataDir = dir } }
+func WithDataDir(dir string) Option { return func(c *embeddedConfig) { c.dataDir = dir } }
 
 // WithKfakeOptions passes options straight to kfake.NewCluster (tests use it
 // to inject faults).
-func WithKfakeOptions(opts ...kfake.Opt) EmbeddedOption {
+func WithKfakeOptions(opts ...kfake.Opt) Option {
 	return func(c *embeddedConfig) { c.extra = append(c.extra, opts...) }
 }
 
-// StartEmbedded starts the broker and creates its topics; ctx bounds the
+// Start starts the broker and creates its topics; ctx bounds the
 // start only. The broker runs until Close.
-func StartEmbedded(ctx context.Context, opts ...EmbeddedOption) (*Embedded, error) {
+func Start(ctx context.Context, opts ...Option) (*Broker, error) {
 	var c embeddedConfig
 	for _, o := range opts {
 		o(&c)
 	}
 	if c.port < 0 || c.port > 65535 {
-		return nil, &ConfigError{Field: "port", Reason: fmt.Sprintf("%d out of range", c.port)}
+		return nil, &kafka.ConfigError{Field: "port", Reason: fmt.Sprintf("%d out of range", c.port)}
 	}
 	if c.topics == nil {
-		c.topics = CachetTopics(c.partitions, 1)
+		c.topics = kafka.CachetTopics(c.partitions, 1)
 	}
 	kopts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(c.port), kfake.ClusterID("cachet-embedded")}
 	for _, t := range c.topics {
@@ -92,14 +97,14 @@ func StartEmbedded(ctx context.Context, opts ...EmbeddedOption) (*Embedded, erro
 	if err != nil {
 		return nil, fmt.Errorf("kafka: start embedded broker: %w", err)
 	}
-	e := &Embedded{cluster: cl, addr: strings.Join(cl.ListenAddrs(), ","), sasl: c.sasl}
+	e := &Broker{cluster: cl, addr: strings.Join(cl.ListenAddrs(), ","), sasl: c.sasl}
 	if c.sasl != nil {
-		if err := advertiseHandshakeV0(cl, func() (net.Conn, error) { return net.Dial("tcp", e.addr) }); err != nil {
+		if err := AdvertiseHandshakeV0(cl, func() (net.Conn, error) { return net.Dial("tcp", e.addr) }); err != nil {
 			e.Close()
 			return nil, err
 		}
 	}
-	if err := EnsureTopics(ctx, e.Config("cachet-embedded"), c.topics); err != nil {
+	if err := kafka.EnsureTopics(ctx, e.Config("cachet-embedded"), c.topics); err != nil {
 		e.Close()
 		return nil, err
 	}
@@ -107,12 +112,12 @@ func StartEmbedded(ctx context.Context, opts ...EmbeddedOption) (*Embedded, erro
 }
 
 // Addr returns the bootstrap address, "127.0.0.1:port".
-func (e *Embedded) Addr() string { return e.addr }
+func (e *Broker) Addr() string { return e.addr }
 
 // Config returns a client Config for this broker, with its SASL
 // credentials when it was started WithSASL.
-func (e *Embedded) Config(clientID string) Config {
-	c := Config{Brokers: e.addr, ClientID: clientID}
+func (e *Broker) Config(clientID string) kafka.Config {
+	c := kafka.Config{Brokers: e.addr, ClientID: clientID}
 	if e.sasl != nil {
 		c.SecurityProtocol, c.SASLMechanism = e.sasl.SecurityProtocol, e.sasl.SASLMechanism
 		c.SASLUsername, c.SASLPassword = e.sasl.SASLUsername, e.sasl.SASLPassword
@@ -122,9 +127,9 @@ func (e *Embedded) Config(clientID string) Config {
 
 // Cluster exposes the kfake cluster for tests that drive it directly
 // (retention, fault injection).
-func (e *Embedded) Cluster() *kfake.Cluster { return e.cluster }
+func (e *Broker) Cluster() *kfake.Cluster { return e.cluster }
 
 // Close stops the broker; it is safe to call more than once.
-func (e *Embedded) Close() {
+func (e *Broker) Close() {
 	e.once.Do(e.cluster.Close)
 }
