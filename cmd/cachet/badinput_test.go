@@ -24,7 +24,9 @@ func badInputCases(t *testing.T, conn []string) []struct {
 	longLine := filepath.Join(dir, "long.txt")
 	os.WriteFile(longLine, []byte("ns:a\nns:b\n"+strings.Repeat("x", 3000)+"\n"), 0o644)
 	long := "https://shop.example/" + strings.Repeat("a", 3000)
-	with := func(a ...string) []string { return append(append([]string{}, a[:1]...), append(append([]string{}, conn...), a[1:]...)...) }
+	with := func(a ...string) []string {
+		return append(append([]string{}, a[:1]...), append(append([]string{}, conn...), a[1:]...)...)
+	}
 	return []struct {
 		name string
 		args []string

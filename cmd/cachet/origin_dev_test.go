@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -146,6 +148,33 @@ func TestOriginDevPortTaken(t *testing.T) {
 		}
 		if !explicit && (!errors.Is(err, errDevOff) || !strings.Contains(out.String(), "in use")) {
 			t.Errorf("default address taken: %v, %q; want errDevOff and a line saying so", err, out)
+		}
+	}
+}
+
+// Without the SDK bundle the demo origin says so at start, on the log.
+func TestOriginDevWarnsWithoutSDK(t *testing.T) {
+	for _, built := range []bool{false, true} {
+		dir := t.TempDir()
+		if built {
+			os.WriteFile(filepath.Join(dir, "cachet.js"), []byte("export {}"), 0o644)
+		}
+		fs := pflag.NewFlagSet("dev", pflag.ContinueOnError)
+		run := setupOriginDev(fs)
+		if err := fs.Parse([]string{"--origin-listen", "127.0.0.1:0", "--origin-sdk-dir", dir}); err != nil {
+			t.Fatal(err)
+		}
+		var log syncBuffer
+		ctx, cancel := context.WithCancel(context.Background())
+		out := &syncBuffer{}
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, devEnv{Log: slog.New(slog.NewTextHandler(&log, nil)), Out: out}) }()
+		for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "origin: demo on") && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		}
+		cancel()
+		<-done
+		if warned := strings.Contains(log.String(), "SDK bundle is missing"); warned == built {
+			t.Errorf("SDK built %v: log %q", built, log.String())
 		}
 	}
 }
