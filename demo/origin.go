@@ -47,6 +47,9 @@ const (
 	ItemMaxAge  = 300 // seconds
 )
 
+// DefaultAddr is where the demo origin listens unless told otherwise.
+const DefaultAddr = "127.0.0.1:8080"
+
 // TagsHeader carries a demo resource's cache tags.
 const TagsHeader = "Cachet-Tags"
 

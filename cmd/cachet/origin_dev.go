@@ -22,7 +22,7 @@ func originDevService() devService { return devService{name: "origin", setup: se
 // push service's --push-secret, looked up in the same flag set after
 // parsing, so the two always agree.
 func setupOriginDev(fs *pflag.FlagSet) func(ctx context.Context, env devEnv) error {
-	listen := fs.String("origin-listen", "127.0.0.1:8080", `demo origin (SDK demo page, /token, /items/<n>) address; "" = off`)
+	listen := fs.String("origin-listen", demo.DefaultAddr, `demo origin (SDK demo page, /token, /items/<n>) address; "" = off`)
 	pushURL := fs.String("origin-push-url", pushURLOf(push.DefaultAddr), "push server URL the demo page connects to (default: the push service's --push-listen)")
 	sdkDir := fs.String("origin-sdk-dir", "./sdk/dist", "the SDK's build folder (make sdk)")
 	return func(ctx context.Context, env devEnv) error {
