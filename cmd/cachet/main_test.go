@@ -56,8 +56,7 @@ func TestRoot(t *testing.T) {
 
 // Every command has a one-line description and examples in its help.
 func TestEveryCommandHasHelp(t *testing.T) {
-	var walk func(path []string)
-	walk = func(path []string) {
+	walk := func(path []string) {
 		out, _, code := runCachet(t, append(path, "--help")...)
 		if code != 0 || !strings.Contains(out, "Examples:") {
 			t.Errorf("cachet %s --help: exit %d, no Examples:\n%s", strings.Join(path, " "), code, out)
