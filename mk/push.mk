@@ -15,7 +15,7 @@ test-pushload: centrifugo ## the push benchmark's load generator and Centrifugo 
 
 # About 3 minutes: 10,000 connections per server, both servers in turn.
 bench-push: centrifugo ## cachet push vs Centrifugo: deliveries/s, p50/p99 from Kafka produce, memory per idle connection
-	go build -o $(BIN)/cachet ./cmd/cachet
+	go build -ldflags "$(CACHET_LDFLAGS)" -o $(BIN)/cachet ./cmd/cachet
 	go build -o $(BIN)/pushload ./cmd/pushload
 	$(BIN)/pushload --push-bin $(BIN)/cachet --centrifugo-bin $(BIN)/centrifugo $(PUSHLOAD_FLAGS)
 

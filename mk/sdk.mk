@@ -24,7 +24,7 @@ sdk: sdk-deps ## type-check and bundle the SDK into sdk/dist (page client, Servi
 # push, demo origin), cachet push and cachet produce, built from this tree,
 # and a helper that writes advice records as analytics would.
 sdk-cachet:
-	go build -o $(BIN)/cachet ./cmd/cachet
+	go build -ldflags "$(CACHET_LDFLAGS)" -o $(BIN)/cachet ./cmd/cachet
 	go build -o $(BIN)/cachet-e2e-advice ./sdk/e2e/advice
 
 test-sdk: sdk chromium sdk-cachet ## SDK: size budget, golden vectors under node, browser tests in Chromium

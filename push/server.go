@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cachetsync/cachet/kafka"
-	"github.com/cachetsync/cachet/record"
 )
 
 // Config configures a Server. Zero limits take the defaults below.
@@ -56,6 +55,7 @@ func (c *Config) defaults() error {
 	if err := c.Kafka.Validate(); err != nil {
 		return err
 	}
+	d := DefaultConfig()
 	def := func(v *int, d int) {
 		if *v <= 0 {
 			*v = d
@@ -66,27 +66,26 @@ func (c *Config) defaults() error {
 			*v = d
 		}
 	}
-	if c.Topic == "" {
-		c.Topic = record.TopicTransitions
+	defStr := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
 	}
-	if c.ReadsTopic == "" {
-		c.ReadsTopic = record.TopicReads
-	}
-	if c.AdviceTopic == "" {
-		c.AdviceTopic = record.TopicAdvice
-	}
-	def(&c.Window, 4096)
-	def(&c.SendBuffer, 1024)
-	def(&c.MaxChannels, 64)
-	def(&c.MaxFrameBytes, 16<<10)
-	def(&c.FramesPerSecond, 20)
-	def(&c.MaxConnsPerIP, 256)
-	def(&c.MaxConns, 19000)
-	def(&c.CatchUpConcurrency, 4)
-	defDur(&c.SlowDeadline, 5*time.Second)
-	defDur(&c.PingInterval, 25*time.Second)
-	defDur(&c.HelloTimeout, 10*time.Second)
-	defDur(&c.ReceiptTimeout, 10*time.Second)
+	defStr(&c.Topic, d.Topic)
+	defStr(&c.ReadsTopic, d.ReadsTopic)
+	defStr(&c.AdviceTopic, d.AdviceTopic)
+	def(&c.Window, d.Window)
+	def(&c.SendBuffer, d.SendBuffer)
+	def(&c.MaxChannels, d.MaxChannels)
+	def(&c.MaxFrameBytes, d.MaxFrameBytes)
+	def(&c.FramesPerSecond, d.FramesPerSecond)
+	def(&c.MaxConnsPerIP, d.MaxConnsPerIP)
+	def(&c.MaxConns, d.MaxConns)
+	def(&c.CatchUpConcurrency, d.CatchUpConcurrency)
+	defDur(&c.SlowDeadline, d.SlowDeadline)
+	defDur(&c.PingInterval, d.PingInterval)
+	defDur(&c.HelloTimeout, d.HelloTimeout)
+	defDur(&c.ReceiptTimeout, d.ReceiptTimeout)
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}

@@ -124,15 +124,16 @@ func New(cfg Config) (*Relay, error) {
 			*d = v
 		}
 	}
-	def(&cfg.OpTimeout, opTimeout)
-	def(&cfg.MinBackoff, 100*time.Millisecond)
-	def(&cfg.MaxBackoff, 10*time.Second)
-	def(&cfg.UnhealthyAfter, defaultUnhealthyAfter)
+	d := DefaultConfig()
+	def(&cfg.OpTimeout, d.OpTimeout)
+	def(&cfg.MinBackoff, d.MinBackoff)
+	def(&cfg.MaxBackoff, d.MaxBackoff)
+	def(&cfg.UnhealthyAfter, d.UnhealthyAfter)
 	if cfg.MaxRecords <= 0 {
-		cfg.MaxRecords = 500
+		cfg.MaxRecords = d.MaxRecords
 	}
 	if cfg.Buffer <= 0 {
-		cfg.Buffer = 10_000
+		cfg.Buffer = d.Buffer
 	}
 	return &Relay{cfg: cfg, log: cfg.Log}, nil
 }

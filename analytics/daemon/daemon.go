@@ -61,7 +61,7 @@ func New(cfg Config) (*Daemon, error) {
 		cfg.Log = slog.Default()
 	}
 	if cfg.Interval <= 0 {
-		cfg.Interval = time.Second
+		cfg.Interval = DefaultConfig().Interval
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now

@@ -2,66 +2,82 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/cachetsync/cachet/analytics/sim"
 	"github.com/cachetsync/cachet/analytics/workload"
 )
 
-func init() {
-	register(command{name: "analytics", summary: "staleness/conflict advice: run (daemon), top, simulate", run: runAnalytics})
+func newAnalyticsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "analytics",
+		Short: "Staleness and conflict advice: run (daemon), top, simulate",
+		Example: `  cachet analytics run --brokers kafka-0:9092 --listen :9465
+  cachet analytics top --by conflict -n 10
+  cachet analytics simulate --workload second`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usagef("cachet analytics: want a subcommand: run, top or simulate")
+		},
+	}
+	cmd.AddCommand(newAnalyticsRunCmd(), newAnalyticsTopCmd(), newAnalyticsSimulateCmd())
+	return cmd
 }
 
-func runAnalytics(ctx context.Context, args []string, w io.Writer) error {
-	if len(args) == 0 {
-		return usageError{"cachet analytics: want a subcommand: run, top or simulate"}
-	}
-	switch args[0] {
-	case "simulate":
-		return runAnalyticsSimulate(ctx, args[1:], w)
-	case "run", "top":
-		return runAnalyticsKafka(ctx, args[0], args[1:], w)
-	}
-	return usageError{fmt.Sprintf("cachet analytics: unknown subcommand %q (run, top, simulate)", args[0])}
+// simulateFlags are the flags of `cachet analytics simulate`.
+type simulateFlags struct {
+	shape, replay, budgets string
+	seed                   uint64
+	keys, clients          int
+	duration               time.Duration
+	reads                  float64
 }
 
-func parseFlags(fs *flag.FlagSet, args []string) (bool, error) {
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return false, nil
-		}
-		return false, usageError{err.Error()}
+func newAnalyticsSimulateCmd() *cobra.Command {
+	var sf simulateFlags
+	cmd := &cobra.Command{
+		Use:   "simulate [flags]",
+		Short: "Print the cache-policy table on a generated workload, or on a recorded transition stream",
+		Example: `  cachet analytics simulate
+  cachet analytics simulate --replay transitions.jsonl --budgets 5,30,120`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runAnalyticsSimulate(cmd.Context(), sf, cmd.OutOrStdout())
+		},
 	}
-	return true, nil
+	f := cmd.Flags()
+	f.StringVar(&sf.shape, "workload", "default", "generated workload: default, or second (another seed and shape)")
+	f.StringVar(&sf.replay, "replay", "", "replay this file of transitions (JSON lines, as cachet watch --json prints) with synthesized reads")
+	f.Uint64Var(&sf.seed, "seed", 0, "workload seed (0: the workload's own)")
+	f.IntVar(&sf.keys, "keys", 0, "number of keys (0: the workload's own)")
+	f.IntVar(&sf.clients, "clients", 0, "number of browsers (0: the workload's own)")
+	f.DurationVar(&sf.duration, "duration", 0, "simulated time (0: the workload's own)")
+	f.Float64Var(&sf.reads, "reads", 0, "reads per second, all clients (0: the workload's own)")
+	f.StringVar(&sf.budgets, "budgets", "", "fixed TTLs (seconds) whose origin load the other policies must not exceed (default 60,300,1800; with --replay 5,30,120)")
+	return cmd
 }
 
 // runAnalyticsSimulate prints the cache-policy table on a generated
 // workload, or on a recorded transition stream with synthesized reads.
-func runAnalyticsSimulate(ctx context.Context, args []string, w io.Writer) error {
-	fs := flag.NewFlagSet("cachet analytics simulate", flag.ContinueOnError)
-	shape := fs.String("workload", "default", "generated workload: default, or second (another seed and shape)")
-	replay := fs.String("replay", "", "replay this file of transitions (JSON lines, as `cachet watch --json` prints) with synthesized reads")
+func runAnalyticsSimulate(ctx context.Context, sf simulateFlags, w io.Writer) error {
 	c := workload.Default()
-	seed := fs.Uint64("seed", 0, "workload seed (0: the workload's own)")
-	keys := fs.Int("keys", 0, "number of keys (0: the workload's own)")
-	clients := fs.Int("clients", 0, "number of browsers (0: the workload's own)")
-	duration := fs.Duration("duration", 0, "simulated time (0: the workload's own)")
-	reads := fs.Float64("reads", 0, "reads per second, all clients (0: the workload's own)")
-	budgets := fs.String("budgets", "", "fixed TTLs (seconds) whose origin load the other policies must not exceed (default 60,300,1800; with --replay 5,30,120)")
-	if ok, err := parseFlags(fs, args); !ok {
-		return err
+	shape, replay, seed, keys, clients, duration, reads, budgets := &sf.shape, &sf.replay, &sf.seed, &sf.keys, &sf.clients, &sf.duration, &sf.reads, &sf.budgets
+	if *keys < 0 || *clients < 0 || *duration < 0 || *reads < 0 {
+		return usagef("--keys, --clients, --duration and --reads: want 0 (the workload's own) or more")
 	}
 	switch *shape {
 	case "default":
 	case "second":
 		c = workload.Second()
 	default:
-		return usageError{"--workload: want default or second"}
+		return usagef("--workload %q: want default or second", *shape)
 	}
 	for _, o := range []struct {
 		set bool
@@ -84,7 +100,7 @@ func runAnalyticsSimulate(ctx context.Context, args []string, w io.Writer) error
 	for _, s := range strings.Split(*budgets, ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 		if err != nil || v <= 0 {
-			return usageError{fmt.Sprintf("--budgets: %q is not a positive number of seconds", s)}
+			return usagef("--budgets: %q is not a positive number of seconds", s)
 		}
 		bs = append(bs, v)
 	}

@@ -2,28 +2,24 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"log/slog"
-	"os"
-	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/cachetsync/cachet/analytics/daemon"
 	"github.com/cachetsync/cachet/analytics/engine"
-	"github.com/cachetsync/cachet/analytics/score"
 )
 
-func init() {
-	devServices = append(devServices, devService{name: "analytics", setup: setupAnalyticsDev})
-}
+func analyticsDevService() devService { return devService{name: "analytics", setup: setupAnalyticsDev} }
 
 // setupAnalyticsDev defines the analytics daemon's dev flags: it consumes
 // the embedded broker's cachet.transitions and cachet.reads and publishes
 // cachet.advice, which `cachet analytics top --brokers <dev broker>` reads.
-func setupAnalyticsDev(fs *flag.FlagSet) func(ctx context.Context, env devEnv) error {
+func setupAnalyticsDev(fs *pflag.FlagSet) func(ctx context.Context, env devEnv) error {
 	on := fs.Bool("analytics", true, "run the analytics daemon (advice on cachet.advice)")
-	kind := fs.String("analytics-engine", "cpu", "analytics scorer: cpu, cuda or auto (cuda and auto fall back to cpu, with a log line)")
-	interval := fs.Duration("analytics-interval", time.Second, "how often advice is recomputed and changes published")
+	def := daemon.DefaultConfig()
+	kind := fs.String("analytics-engine", string(engine.KindCPU), "analytics scorer: cpu, cuda or auto (cuda and auto fall back to cpu, with a log line)")
+	interval := fs.Duration("analytics-interval", def.Interval, "how often advice is recomputed and changes published")
 	return func(ctx context.Context, env devEnv) error {
 		if !*on {
 			return errDevOff
@@ -32,10 +28,11 @@ func setupAnalyticsDev(fs *flag.FlagSet) func(ctx context.Context, env devEnv) e
 		if err != nil {
 			return usageError{"--analytics-engine: " + err.Error()}
 		}
-		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("service", "analytics")
+		log := env.Log.With("service", "analytics")
 		cfg := env.Kafka
 		cfg.ClientID = "cachet-dev-analytics"
-		dc := daemon.Config{Engine: k, Params: score.DefaultParams(), Interval: *interval, Log: log}
+		dc := def
+		dc.Engine, dc.Interval, dc.Log = k, *interval, log
 		if *interval <= 0 {
 			return usageError{fmt.Sprintf("--analytics-interval %s: want a positive duration", *interval)}
 		}

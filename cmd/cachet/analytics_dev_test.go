@@ -22,7 +22,7 @@ func TestDevRunsAnalytics(t *testing.T) {
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- dispatch(ctx, []string{"dev", "--port", "0", "--push-listen", "", "--origin-listen", "", "--analytics-engine", "auto", "--analytics-interval", "200ms"}, &out)
+		done <- cachet(ctx, []string{"dev", "--port", "0", "--push-listen", "", "--origin-listen", "", "--analytics-engine", "auto", "--analytics-interval", "200ms"}, &out)
 	}()
 	defer func() {
 		cancel()

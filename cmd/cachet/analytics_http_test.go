@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"regexp"
@@ -59,8 +58,7 @@ func TestAnalyticsListen(t *testing.T) {
 
 func TestAnalyticsMaxKeysMustBePositive(t *testing.T) {
 	err := runAnalytics(context.Background(), []string{"run", "--max-keys", "0"}, io.Discard)
-	var ue usageError
-	if !errors.As(err, &ue) {
+	if exitCode(err) != exitUsage {
 		t.Fatalf("err = %v, want a usage error", err)
 	}
 }

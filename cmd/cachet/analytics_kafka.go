@@ -2,84 +2,124 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/cachetsync/cachet/analytics/daemon"
 	"github.com/cachetsync/cachet/analytics/engine"
-	"github.com/cachetsync/cachet/analytics/model"
-	"github.com/cachetsync/cachet/analytics/score"
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 )
 
-// runAnalyticsKafka runs `cachet analytics run` (the daemon) or `top`.
-func runAnalyticsKafka(ctx context.Context, sub string, args []string, w io.Writer) error {
-	fs := flag.NewFlagSet("cachet analytics "+sub, flag.ContinueOnError)
-	var kf kafkaFlags
-	kf.register(fs, "127.0.0.1:9092")
-	if sub == "top" {
-		n := fs.Int("n", 20, "how many keys")
-		by := fs.String("by", "stale", "order: stale (expected stale reads) or conflict")
-		wait := fs.Duration("wait", 3*time.Second, "stop reading advice after this long without a new record")
-		if ok, err := parseFlags(fs, args); !ok {
-			return err
+func newAnalyticsTopCmd() *cobra.Command {
+	var (
+		kf   kafkaFlags
+		n    int
+		by   string
+		wait time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:     "top [flags]",
+		Short:   "Print the riskiest keys by their latest advice on cachet.advice",
+		Example: "  cachet analytics top --brokers 127.0.0.1:9092 -n 10 --by conflict",
+		Args:    cobra.NoArgs,
+	}
+	f := cmd.Flags()
+	kf.register(f, kafka.DefaultBrokers)
+	f.IntVarP(&n, "n", "n", 20, "how many keys")
+	f.StringVar(&by, "by", "stale", "order: stale (expected stale reads) or conflict")
+	f.DurationVar(&wait, "wait", 3*time.Second, "stop reading advice after this long without a new record")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if n < 1 {
+			return usagef("-n %d: want at least 1", n)
+		}
+		if wait <= 0 {
+			return usagef("--wait %s: want a positive duration", wait)
 		}
 		less := engine.Risk
-		switch *by {
+		switch by {
 		case "stale":
 		case "conflict":
 			less = engine.ByConflict
 		default:
-			return usageError{"--by: want stale or conflict"}
+			return usagef("--by %q: want stale or conflict", by)
 		}
 		cfg, err := kf.config("cachet-analytics-top")
 		if err != nil {
 			return err
 		}
-		return analyticsTop(ctx, cfg, *n, less, *wait, w)
+		return analyticsTop(cmd.Context(), cfg, n, less, wait, cmd.OutOrStdout())
 	}
-	kind := fs.String("engine", "auto", "scorer: cpu, cuda or auto (cuda and auto fall back to cpu, with a log line)")
-	group := fs.String("group", "cachet-analytics", "consumer group")
-	partitions := fs.Int("partitions", kafka.DefaultTransitionPartitions, "partitions of Cachet's topics when they must be created")
-	replication := fs.Int("replication", 1, "replication factor of Cachet's topics when they must be created")
-	interval := fs.Duration("interval", time.Second, "how often advice is recomputed and changes published")
-	listen := fs.String("listen", "", "address serving Prometheus /metrics and the health check /healthz (empty: off)")
-	mc := model.DefaultConfig()
-	fs.IntVar(&mc.MaxKeys, "max-keys", mc.MaxKeys, "most keys tracked (written and read-only); when full, read-only keys are evicted, then new keys refused")
-	p := score.DefaultParams()
-	fs.Float64Var(&p.PStaleTarget, "p-stale-target", p.PStaleTarget, "highest acceptable P(a copy goes stale before it expires)")
-	fs.Float64Var(&p.BlockWindow, "block-window", p.BlockWindow, "seconds within which two orgs' writes to one key collide")
-	if ok, err := parseFlags(fs, args); !ok {
-		return err
+	return cmd
+}
+
+func newAnalyticsRunCmd() *cobra.Command {
+	var (
+		kf                      kafkaFlags
+		lf                      logFlags
+		kind, group, listen     string
+		partitions, replication int
+	)
+	dc := daemon.DefaultConfig()
+	cmd := &cobra.Command{
+		Use:   "run [flags]",
+		Short: "Run the analytics daemon: cachet.transitions and cachet.reads in, cachet.advice out",
+		Example: `  cachet analytics run --brokers kafka-0:9092 --engine cpu --listen :9465
+  cachet analytics run --engine auto --log-format json --log-level debug`,
+		Args: cobra.NoArgs,
 	}
-	k, err := engine.ParseKind(*kind)
-	if err != nil {
-		return usageError{err.Error()}
+	f := cmd.Flags()
+	kf.register(f, kafka.DefaultBrokers)
+	f.StringVar(&kind, "engine", string(dc.Engine), "scorer: cpu, cuda or auto (cuda and auto fall back to cpu, with a log line)")
+	f.StringVar(&group, "group", "cachet-analytics", "consumer group")
+	f.IntVar(&partitions, "partitions", kafka.DefaultTransitionPartitions, "partitions of Cachet's topics when they must be created")
+	f.IntVar(&replication, "replication", kafka.DefaultReplication, "replication factor of Cachet's topics when they must be created")
+	f.DurationVar(&dc.Interval, "interval", dc.Interval, "how often advice is recomputed and changes published")
+	f.StringVar(&listen, "listen", "", "address serving Prometheus /metrics and the health check /healthz (empty: off)")
+	f.IntVar(&dc.Model.MaxKeys, "max-keys", dc.Model.MaxKeys, "most keys tracked (written and read-only); when full, read-only keys are evicted, then new keys refused")
+	f.Float64Var(&dc.Params.PStaleTarget, "p-stale-target", dc.Params.PStaleTarget, "highest acceptable P(a copy goes stale before it expires)")
+	f.Float64Var(&dc.Params.BlockWindow, "block-window", dc.Params.BlockWindow, "seconds within which two orgs' writes to one key collide")
+	lf.register(f, slog.LevelInfo)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		k, err := engine.ParseKind(kind)
+		if err != nil {
+			return asUsage(fmt.Errorf("--engine: %w", err))
+		}
+		if err := dc.Params.Validate(); err != nil {
+			return asUsage(err)
+		}
+		if dc.Model.MaxKeys <= 0 {
+			return usagef("--max-keys %d: want a positive number", dc.Model.MaxKeys)
+		}
+		if dc.Interval <= 0 {
+			return usagef("--interval %s: want a positive duration", dc.Interval)
+		}
+		if partitions < 1 || replication < 1 {
+			return usagef("--partitions %d, --replication %d: want at least 1 each", partitions, replication)
+		}
+		dc.Engine = k
+		if dc.Log, err = lf.logger(cmd.ErrOrStderr()); err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		cfg, err := kf.config("cachet-analytics")
+		if err != nil {
+			return err
+		}
+		if err := pingKafka(ctx, cfg); err != nil {
+			return err
+		}
+		if err := kafka.EnsureTopics(ctx, cfg, kafka.CachetTopics(partitions, replication)); err != nil {
+			return err
+		}
+		return runAnalyticsDaemon(ctx, cfg, group, dc, listen, "analytics: ", cmd.OutOrStdout())
 	}
-	if err := p.Validate(); err != nil {
-		return usageError{err.Error()}
-	}
-	if mc.MaxKeys <= 0 {
-		return usageError{fmt.Sprintf("--max-keys %d: want a positive number", mc.MaxKeys)}
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	cfg, err := kf.config("cachet-analytics")
-	if err != nil {
-		return err
-	}
-	if err := pingKafka(ctx, cfg); err != nil {
-		return err
-	}
-	if err := kafka.EnsureTopics(ctx, cfg, kafka.CachetTopics(*partitions, *replication)); err != nil {
-		return err
-	}
-	dc := daemon.Config{Engine: k, Params: p, Model: model.Config{MaxKeys: mc.MaxKeys}, Interval: *interval, Log: log}
-	return runAnalyticsDaemon(ctx, cfg, *group, dc, *listen, "analytics: ", w)
+	return cmd
 }
 
 // runAnalyticsDaemon consumes cachet.transitions and cachet.reads from cfg's

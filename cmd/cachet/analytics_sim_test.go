@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,8 +19,7 @@ func TestAnalyticsSimulateReplay(t *testing.T) {
 		}
 	}
 	for _, args := range [][]string{{"simulate", "--workload", "third"}, {"simulate", "--budgets", "0"}} {
-		var ue usageError
-		if err := runAnalytics(context.Background(), args, &out); !errors.As(err, &ue) {
+		if err := runAnalytics(context.Background(), args, &out); exitCode(err) != exitUsage {
 			t.Errorf("%v: %v, want a usage error", args, err)
 		}
 	}

@@ -1,12 +1,15 @@
 package main
 
 import (
-	"errors"
-	"flag"
+	"context"
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/cachetsync/cachet/gateway"
+	"github.com/cachetsync/cachet/telemetry"
 )
 
 // connFlags are the connection flags every ledger subcommand takes. Each
@@ -16,14 +19,14 @@ type connFlags struct {
 	asJSON                                       bool
 }
 
-func (c *connFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.config, "config", os.Getenv("CACHET_CONFIG"), "connection profile (JSON, as `network.sh profile ORG ROLE` writes) (env CACHET_CONFIG)")
+func (c *connFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&c.config, "config", os.Getenv("CACHET_CONFIG"), "connection profile (JSON, as network.sh profile ORG ROLE writes) (env CACHET_CONFIG)")
 	fs.StringVar(&c.mspID, "msp-id", os.Getenv("CACHET_MSP_ID"), "the client's MSP ID (env CACHET_MSP_ID)")
 	fs.StringVar(&c.mspDir, "msp-dir", os.Getenv("CACHET_MSP_DIR"), "the client's MSP folder with signcerts/ and keystore/ (env CACHET_MSP_DIR)")
 	fs.StringVar(&c.peers, "peers", os.Getenv("CACHET_PEERS"), "comma-separated peer endpoints, tried in order (env CACHET_PEERS)")
 	fs.StringVar(&c.tlsCA, "tls-ca", os.Getenv("CACHET_TLS_CA"), "PEM file of the peers' TLS CA, with --peers (env CACHET_TLS_CA)")
 	fs.StringVar(&c.channel, "channel", os.Getenv("CACHET_CHANNEL"), "channel (env CACHET_CHANNEL; default cachet)")
-	fs.BoolVar(&c.asJSON, "json", false, "print results as JSON")
+	fs.BoolVar(&c.asJSON, "json", false, "print results, and errors, as JSON")
 }
 
 // gatewayConfig merges flags and environment over the profile.
@@ -59,53 +62,32 @@ func (c *connFlags) gatewayConfig() (gateway.Config, error) {
 	return cfg, nil
 }
 
+// connect dials the peers the flags name. A profile that cannot be read
+// or used is a *gateway.ConfigError (exit status 2).
 func (c *connFlags) connect() (*gateway.Client, error) {
 	cfg, err := c.gatewayConfig()
 	if err != nil {
 		return nil, err
 	}
-	cl, err := gateway.Connect(cfg)
+	return gateway.Connect(cfg)
+}
+
+// run connects and calls fn with the command's context and a client; the
+// submits' spans go where OTEL_EXPORTER_OTLP_ENDPOINT says (none: no
+// export, and no trace context reaches the ledger event). Callers check
+// their arguments first: nothing is dialled for a command line that is
+// wrong.
+func (c *connFlags) run(cmd *cobra.Command, fn func(ctx context.Context, cl *gateway.Client) error) error {
+	ctx := cmd.Context()
+	shutdown, err := telemetry.Setup(ctx, telemetry.Config{Service: "cachet-cli"})
 	if err != nil {
-		var ce *gateway.ConfigError
-		if errors.As(err, &ce) {
-			return nil, usageError{err.Error()}
-		}
-		return nil, err
+		return err
 	}
-	return cl, nil
-}
-
-// Exit statuses for ledger outcomes, so scripts can branch on them.
-const (
-	exitRefused     = 3 // the contract or an endorsement policy said no
-	exitConflict    = 4 // stale version or MVCC conflict: re-read and retry
-	exitUnreachable = 5 // no peer answered in time
-)
-
-// outcomeError gives gateway errors their exit status.
-type outcomeError struct{ err error }
-
-func (e outcomeError) Error() string { return e.err.Error() }
-func (e outcomeError) Unwrap() error { return e.err }
-func (e outcomeError) ExitCode() int {
-	var ge *gateway.Error
-	if !errors.As(e.err, &ge) {
-		return exitFailure
+	defer shutdown(context.WithoutCancel(ctx))
+	cl, err := c.connect()
+	if err != nil {
+		return err
 	}
-	switch ge.Code {
-	case gateway.CodeStaleVersion, gateway.CodeConflict, gateway.CodeEndorsementMismatch:
-		return exitConflict
-	case gateway.CodeUnavailable, gateway.CodeTimeout:
-		return exitUnreachable
-	case gateway.CodeUnknown:
-		return exitFailure
-	}
-	return exitRefused
-}
-
-func classify(err error) error {
-	if err == nil {
-		return nil
-	}
-	return outcomeError{err}
+	defer cl.Close()
+	return fn(ctx, cl)
 }

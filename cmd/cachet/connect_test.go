@@ -2,10 +2,11 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/spf13/pflag"
 
 	"github.com/cachetsync/cachet/gateway"
 )
@@ -31,9 +32,8 @@ func TestConnectionSettingsPrecedence(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg, err := tt.flags.gatewayConfig()
-			var ue usageError
 			if tt.usage {
-				if !errors.As(err, &ue) {
+				if exitCode(err) != exitUsage {
 					t.Fatalf("err %v, want a usage error", err)
 				}
 				return
@@ -80,11 +80,10 @@ func TestExitCodes(t *testing.T) {
 		{errors.New("other"), exitFailure},
 	}
 	for _, tt := range tests {
-		var ec exitCoder
-		if !errors.As(classify(tt.err), &ec) || ec.ExitCode() != tt.code {
-			t.Errorf("%v: exit %d, want %d", tt.err, ec.ExitCode(), tt.code)
+		if got := exitCode(tt.err); got != tt.code {
+			t.Errorf("%v: exit %d, want %d", tt.err, got, tt.code)
 		}
 	}
 }
 
-func newFlagSetForTest() *flag.FlagSet { return flag.NewFlagSet("test", flag.ContinueOnError) }
+func newFlagSetForTest() *pflag.FlagSet { return pflag.NewFlagSet("test", pflag.ContinueOnError) }

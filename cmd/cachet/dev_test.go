@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"regexp"
 	"strings"
 	"sync"
@@ -39,7 +40,7 @@ func TestDevStartsBroker(t *testing.T) {
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- dispatch(ctx, []string{"dev", "--port", "0", "--partitions", "2", "--push-listen", "", "--origin-listen", ""}, &out)
+		done <- cachet(ctx, []string{"dev", "--port", "0", "--partitions", "2", "--push-listen", "", "--origin-listen", ""}, &out)
 	}()
 	re := regexp.MustCompile(`embedded broker on (127\.0\.0\.1:\d+)`)
 	var addr string
@@ -75,7 +76,7 @@ func TestDevServicesStopOnFailure(t *testing.T) {
 		{name: "waits", run: func(ctx context.Context, _ devEnv) error { <-ctx.Done(); close(stopped); return nil }},
 		{name: "fails", run: func(context.Context, devEnv) error { return boom }},
 	}
-	err := runDevServices(context.Background(), devEnv{Out: &strings.Builder{}}, services)
+	err := runDevServices(context.Background(), devEnv{Log: slog.New(slog.DiscardHandler), Out: &strings.Builder{}}, services)
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "fails") {
 		t.Fatalf("err = %v, want the failing service's error", err)
 	}

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/cachetsync/cachet/kafka"
 )
@@ -25,8 +25,9 @@ type kafkaFlags struct {
 }
 
 // register defines the flags on fs; defBrokers is the default bootstrap
-// list when CACHET_BROKERS is unset.
-func (k *kafkaFlags) register(fs *flag.FlagSet, defBrokers string) {
+// list when CACHET_BROKERS is unset (kafka.DefaultBrokers for commands
+// that find a local broker by default).
+func (k *kafkaFlags) register(fs *pflag.FlagSet, defBrokers string) {
 	fs.StringVar(&k.brokers, "brokers", envOr("CACHET_BROKERS", defBrokers), "Kafka bootstrap servers (env CACHET_BROKERS)")
 	fs.StringVar(&k.protocol, "kafka-security-protocol", os.Getenv("CACHET_KAFKA_SECURITY_PROTOCOL"), "plaintext (default), ssl, sasl_plaintext or sasl_ssl (env CACHET_KAFKA_SECURITY_PROTOCOL)")
 	fs.StringVar(&k.mechanism, "kafka-sasl-mechanism", os.Getenv("CACHET_KAFKA_SASL_MECHANISM"), "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, with the sasl_ protocols (env CACHET_KAFKA_SASL_MECHANISM)")
@@ -35,20 +36,20 @@ func (k *kafkaFlags) register(fs *flag.FlagSet, defBrokers string) {
 	fs.StringVar(&k.caFile, "kafka-tls-ca", os.Getenv("CACHET_KAFKA_TLS_CA"), "PEM file of the CAs the brokers' certificates are checked against, with ssl or sasl_ssl (default: the system's) (env CACHET_KAFKA_TLS_CA)")
 	fs.StringVar(&k.certFile, "kafka-tls-cert", os.Getenv("CACHET_KAFKA_TLS_CERT"), "PEM file of the client certificate, for brokers that require one (env CACHET_KAFKA_TLS_CERT)")
 	fs.StringVar(&k.keyFile, "kafka-tls-key", os.Getenv("CACHET_KAFKA_TLS_KEY"), "PEM file of the client certificate's key (env CACHET_KAFKA_TLS_KEY)")
-	fs.Var(&k.properties, "kafka-property", "librdkafka property `key=value`, applied last over everything else; repeatable")
+	fs.Var(&k.properties, "kafka-property", "librdkafka property key=value, applied last over everything else; repeatable")
 }
 
 // config returns the kafka.Config these flags describe. Settings that
-// cannot work together are usage errors (their *kafka.ConfigError wrapped).
+// cannot work together are *kafka.ConfigError (exit status 2).
 func (k *kafkaFlags) config(clientID string) (kafka.Config, error) {
 	cfg := kafka.Config{Brokers: k.brokers, ClientID: clientID,
 		SASLUsername: k.username, TLSCAFile: k.caFile, TLSCertFile: k.certFile, TLSKeyFile: k.keyFile}
 	var err error
 	if cfg.SecurityProtocol, err = kafka.ParseSecurityProtocol(k.protocol); err != nil {
-		return cfg, kafkaUsage(err)
+		return cfg, err
 	}
 	if cfg.SASLMechanism, err = kafka.ParseSASLMechanism(k.mechanism); err != nil {
-		return cfg, kafkaUsage(err)
+		return cfg, err
 	}
 	envPassword := os.Getenv("CACHET_KAFKA_SASL_PASSWORD")
 	switch {
@@ -73,25 +74,10 @@ func (k *kafkaFlags) config(clientID string) (kafka.Config, error) {
 		}
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, kafkaUsage(err)
+		return cfg, err
 	}
 	return cfg, nil
 }
-
-// kafkaUsage makes a configuration mistake a usage error (exit status 2)
-// that still unwraps to its *kafka.ConfigError.
-func kafkaUsage(err error) error {
-	var ce *kafka.ConfigError
-	if errors.As(err, &ce) {
-		return kafkaConfigError{ce}
-	}
-	return err
-}
-
-type kafkaConfigError struct{ *kafka.ConfigError }
-
-func (e kafkaConfigError) Unwrap() error { return e.ConfigError }
-func (kafkaConfigError) ExitCode() int   { return exitUsage }
 
 // pingTimeout bounds how long a daemon waits at start for the brokers.
 const pingTimeout = 30 * time.Second
@@ -117,6 +103,8 @@ func (p *propertyFlag) String() string {
 	}
 	return strings.Join(s, ",")
 }
+
+func (p *propertyFlag) Type() string { return "key=value" }
 
 func (p *propertyFlag) Set(v string) error {
 	key, value, ok := strings.Cut(v, "=")

@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 	"time"
 
 	"github.com/cachetsync/cachet/kafka"
@@ -71,26 +72,25 @@ func TestKafkaFlags(t *testing.T) {
 				"CACHET_KAFKA_SASL_PASSWORD", "CACHET_KAFKA_SASL_PASSWORD_FILE", "CACHET_KAFKA_TLS_CA", "CACHET_KAFKA_TLS_CERT", "CACHET_KAFKA_TLS_KEY"} {
 				t.Setenv(v, tc.env[v])
 			}
-			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
 			fs.SetOutput(io.Discard)
 			var kf kafkaFlags
-			kf.register(fs, "127.0.0.1:9092")
+			kf.register(fs, kafka.DefaultBrokers)
 			err := fs.Parse(tc.args)
 			var cfg kafka.Config
 			if err == nil {
 				cfg, err = kf.config("test")
 			} else {
-				err = usageError{err.Error()}
+				err = asUsage(err)
 			}
 			var ce *kafka.ConfigError
-			var ec exitCoder
 			switch {
 			case tc.field == "" && err != nil:
 				t.Fatalf("err = %v", err)
 			case tc.field == "" && !tc.check(cfg):
 				t.Fatalf("config %+v", cfg)
 			case tc.field == "":
-			case !errors.As(err, &ec) || ec.ExitCode() != exitUsage:
+			case exitCode(err) != exitUsage:
 				t.Fatalf("err = %v, want a usage error", err)
 			case tc.field != "usage" && (!errors.As(err, &ce) || ce.Field != tc.field):
 				t.Fatalf("err = %v, want a ConfigError on %s", err, tc.field)
@@ -128,7 +128,7 @@ func TestProduceAndWatchOverSASL(t *testing.T) {
 	produce := func(ctx context.Context, args []string) (string, error) {
 		setStdin(t, line)
 		var out strings.Builder
-		err := runProduce(ctx, args, &out)
+		err := cachet(ctx, append([]string{"produce"}, args...), &out)
 		return out.String(), err
 	}
 	if out, err := produce(ctx, flags(pw)); err != nil || !strings.HasPrefix(out, "ok 0 ") {
@@ -140,7 +140,7 @@ func TestProduceAndWatchOverSASL(t *testing.T) {
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- dispatch(wctx, []string{"watch", "--kafka", "--brokers", b.Addr(), "--kafka-security-protocol=sasl_plaintext",
+		done <- cachet(wctx, []string{"watch", "--kafka", "--brokers", b.Addr(), "--kafka-security-protocol=sasl_plaintext",
 			"--kafka-sasl-mechanism=SCRAM-SHA-256", "--kafka-sasl-username=cachet", "--from-beginning"}, &out)
 	}()
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "over sasl"); time.Sleep(20 * time.Millisecond) {

@@ -1,60 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/cachetsync/cachet/gateway"
-	"github.com/cachetsync/cachet/telemetry"
+	"github.com/cachetsync/cachet/ledger"
 )
-
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
-// ledgerCommand builds a subcommand that parses flags, connects and runs.
-func ledgerCommand(name, summary, usage string, setup func(fs *flag.FlagSet) func(ctx context.Context, cl *gateway.Client, conn *connFlags, args []string, w io.Writer) error) command {
-	return command{name: name, summary: summary, run: func(ctx context.Context, args []string, w io.Writer) error {
-		fs := flag.NewFlagSet("cachet "+name, flag.ContinueOnError)
-		fs.Usage = func() {
-			fmt.Fprintf(fs.Output(), "usage: cachet %s %s\n\n%s\n\nflags:\n", name, usage, summary)
-			fs.PrintDefaults()
-		}
-		var conn connFlags
-		conn.register(fs)
-		run := setup(fs)
-		if err := fs.Parse(args); err != nil {
-			if err == flag.ErrHelp {
-				return nil
-			}
-			return usageError{err.Error()}
-		}
-		// Spans of submits go where OTEL_EXPORTER_OTLP_ENDPOINT says (none: no
-		// export, and no trace context reaches the ledger event).
-		shutdown, err := telemetry.Setup(ctx, telemetry.Config{Service: "cachet-cli"})
-		if err != nil {
-			return err
-		}
-		defer shutdown(context.WithoutCancel(ctx))
-		cl, err := conn.connect()
-		if err != nil {
-			return err
-		}
-		defer cl.Close()
-		return classify(run(ctx, cl, &conn, fs.Args(), w))
-	}}
-}
 
 func printResult(w io.Writer, asJSON bool, v any, human string) error {
 	if asJSON {
@@ -77,67 +34,66 @@ func committedLine(c gateway.Committed) string {
 	return fmt.Sprintf("tx %s in block %d", c.TxID, c.Block)
 }
 
-func init() {
-	register(ledgerCommand("publish", "create or republish a cache entry", "[flags] KEY", func(fs *flag.FlagSet) func(context.Context, *gateway.Client, *connFlags, []string, io.Writer) error {
-		var req gateway.PublishRequest
-		var tags stringList
-		var maxAge uint
-		fs.StringVar(&req.ETag, "etag", "", "the entry's ETag")
-		fs.UintVar(&maxAge, "max-age", 0, "max-age in seconds")
-		fs.Var(&tags, "tag", "a tag (repeat for more)")
-		fs.Uint64Var(&req.ExpectedVersion, "expect", 0, "refuse unless the entry is at this version (0: don't check)")
-		return func(ctx context.Context, cl *gateway.Client, conn *connFlags, args []string, w io.Writer) error {
-			if len(args) != 1 {
-				return usageError{"publish takes one KEY"}
-			}
-			req.Key, req.Tags, req.MaxAge = args[0], tags, uint32(maxAge)
+// ledgerCmd is a ledger command with the connection flags.
+func ledgerCmd(use, short, example string, args cobra.PositionalArgs, conn *connFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short, Example: example, Args: args}
+	conn.register(cmd.Flags())
+	return cmd
+}
+
+func newPublishCmd() *cobra.Command {
+	var conn connFlags
+	var req gateway.PublishRequest
+	var maxAge uint64
+	cmd := ledgerCmd("publish [flags] KEY", "Create or republish a cache entry",
+		`  cachet publish --config org1-publisher.json --tag catalog --max-age 300 --etag '"item-1-r0"' https://shop.example/items/1`,
+		exactArgs(1, "KEY"), &conn)
+	f := cmd.Flags()
+	f.StringVar(&req.ETag, "etag", "", fmt.Sprintf("the entry's ETag (at most %d bytes)", ledger.MaxETagBytes))
+	f.Uint64Var(&maxAge, "max-age", 0, fmt.Sprintf("max-age in seconds (at most %d)", ledger.MaxMaxAge))
+	f.StringArrayVar(&req.Tags, "tag", nil, "a tag (repeat for more)")
+	f.Uint64Var(&req.ExpectedVersion, "expect", 0, "refuse unless the entry is at this version (0: don't check)")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		key, err := canonicalKey(args[0])
+		if err != nil {
+			return err
+		}
+		if maxAge > ledger.MaxMaxAge {
+			return usagef("--max-age %d: at most %d seconds (365 days)", maxAge, ledger.MaxMaxAge)
+		}
+		if len(req.ETag) > ledger.MaxETagBytes {
+			return usagef("--etag: %d bytes, at most %d", len(req.ETag), ledger.MaxETagBytes)
+		}
+		req.Key, req.MaxAge = key, uint32(maxAge)
+		return conn.run(cmd, func(ctx context.Context, cl *gateway.Client) error {
 			e, done, err := cl.Publish(ctx, req)
 			if err != nil {
 				return err
 			}
-			return printResult(w, conn.asJSON, map[string]any{"entry": e, "txId": done.TxID, "block": done.Block}, "published "+entryLine(e)+"\n  "+committedLine(done))
-		}
-	}))
+			return printResult(cmd.OutOrStdout(), conn.asJSON, map[string]any{"entry": e, "txId": done.TxID, "block": done.Block}, "published "+entryLine(e)+"\n  "+committedLine(done))
+		})
+	}
+	return cmd
+}
 
-	register(ledgerCommand("invalidate", "invalidate one key, many keys, or every key in a file (one per line); many keys are coalesced into batch transactions", "[flags] KEY... | --from-file FILE", func(fs *flag.FlagSet) func(context.Context, *gateway.Client, *connFlags, []string, io.Writer) error {
-		var reason, fromFile string
-		var expect uint64
-		var window time.Duration
-		fs.StringVar(&reason, "reason", "", "why (recorded on the ledger)")
-		fs.Uint64Var(&expect, "expect", 0, "with one KEY: refuse unless the entry is at this version")
-		fs.StringVar(&fromFile, "from-file", "", "read keys from FILE, one per line ('-' for standard input)")
-		fs.DurationVar(&window, "window", 5*time.Millisecond, "how long a batch waits for more keys")
-		return func(ctx context.Context, cl *gateway.Client, conn *connFlags, args []string, w io.Writer) error {
-			keys := args
-			if fromFile != "" {
-				var err error
-				if keys, err = readKeys(fromFile); err != nil {
-					return err
-				}
-			}
-			switch {
-			case len(keys) == 0:
-				return usageError{"invalidate needs a KEY or --from-file"}
-			case len(keys) == 1 && fromFile == "":
-				e, done, err := cl.Invalidate(ctx, keys[0], reason, expect)
-				if err != nil {
-					return err
-				}
-				return printResult(w, conn.asJSON, map[string]any{"entry": e, "txId": done.TxID, "block": done.Block}, "invalidated "+entryLine(e)+"\n  "+committedLine(done))
-			}
-			return invalidateMany(ctx, cl, conn, keys, reason, window, w)
+func newInvalidateTagCmd() *cobra.Command {
+	var conn connFlags
+	var reason string
+	var pageSize int
+	cmd := ledgerCmd("invalidate-tag [flags] TAG", "Invalidate every entry carrying a tag, one bounded transaction per page",
+		`  cachet invalidate-tag --config org1-invalidator.json --reason "catalog rebuild" catalog`,
+		exactArgs(1, "TAG"), &conn)
+	cmd.Flags().StringVar(&reason, "reason", "", fmt.Sprintf("why (recorded on the ledger, at most %d bytes)", ledger.MaxReasonBytes))
+	cmd.Flags().IntVar(&pageSize, "page-size", ledger.MaxPageSize/2, fmt.Sprintf("keys per transaction (1-%d)", ledger.MaxPageSize))
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := checkPageSize(pageSize); err != nil {
+			return err
 		}
-	}))
-
-	register(ledgerCommand("invalidate-tag", "invalidate every entry carrying a tag, one bounded transaction per page", "[flags] TAG", func(fs *flag.FlagSet) func(context.Context, *gateway.Client, *connFlags, []string, io.Writer) error {
-		var reason string
-		var pageSize int
-		fs.StringVar(&reason, "reason", "", "why (recorded on the ledger)")
-		fs.IntVar(&pageSize, "page-size", 500, "keys per transaction (1-1000)")
-		return func(ctx context.Context, cl *gateway.Client, conn *connFlags, args []string, w io.Writer) error {
-			if len(args) != 1 {
-				return usageError{"invalidate-tag takes one TAG"}
-			}
+		if err := checkReason(reason); err != nil {
+			return err
+		}
+		w := cmd.OutOrStdout()
+		return conn.run(cmd, func(ctx context.Context, cl *gateway.Client) error {
 			var pages []gateway.TagProgress
 			total, err := cl.InvalidateTag(ctx, args[0], reason, int32(pageSize), func(p gateway.TagProgress) {
 				pages = append(pages, p)
@@ -149,37 +105,55 @@ func init() {
 				return err
 			}
 			return printResult(w, conn.asJSON, map[string]any{"tag": args[0], "invalidated": total, "transactions": len(pages)}, fmt.Sprintf("invalidated %d entries tagged %s in %d transactions", total, args[0], len(pages)))
-		}
-	}))
+		})
+	}
+	return cmd
+}
 
-	register(ledgerCommand("purge", "delete an entry's state (its history stays)", "[flags] KEY", func(fs *flag.FlagSet) func(context.Context, *gateway.Client, *connFlags, []string, io.Writer) error {
-		var expect uint64
-		fs.Uint64Var(&expect, "expect", 0, "refuse unless the entry is at this version")
-		return func(ctx context.Context, cl *gateway.Client, conn *connFlags, args []string, w io.Writer) error {
-			if len(args) != 1 {
-				return usageError{"purge takes one KEY"}
-			}
-			e, done, err := cl.Purge(ctx, args[0], expect)
+func newPurgeCmd() *cobra.Command {
+	var conn connFlags
+	var expect uint64
+	cmd := ledgerCmd("purge [flags] KEY", "Delete an entry's state (its history stays)",
+		`  cachet purge --config org1-publisher.json --expect 3 https://shop.example/items/1`,
+		exactArgs(1, "KEY"), &conn)
+	cmd.Flags().Uint64Var(&expect, "expect", 0, "refuse unless the entry is at this version")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		key, err := canonicalKey(args[0])
+		if err != nil {
+			return err
+		}
+		return conn.run(cmd, func(ctx context.Context, cl *gateway.Client) error {
+			e, done, err := cl.Purge(ctx, key, expect)
 			if err != nil {
 				return err
 			}
-			return printResult(w, conn.asJSON, map[string]any{"entry": e, "txId": done.TxID, "block": done.Block}, "purged "+entryLine(e)+"\n  "+committedLine(done))
-		}
-	}))
+			return printResult(cmd.OutOrStdout(), conn.asJSON, map[string]any{"entry": e, "txId": done.TxID, "block": done.Block}, "purged "+entryLine(e)+"\n  "+committedLine(done))
+		})
+	}
+	return cmd
+}
 
-	register(ledgerCommand("get", "read entries", "[flags] KEY...", func(*flag.FlagSet) func(context.Context, *gateway.Client, *connFlags, []string, io.Writer) error {
-		return func(ctx context.Context, cl *gateway.Client, conn *connFlags, args []string, w io.Writer) error {
-			switch len(args) {
-			case 0:
-				return usageError{"get takes at least one KEY"}
-			case 1:
-				e, err := cl.Get(ctx, args[0])
+func newGetCmd() *cobra.Command {
+	var conn connFlags
+	cmd := ledgerCmd("get [flags] KEY...", "Read entries",
+		`  cachet get --config org1-auditor.json https://shop.example/items/1
+  cachet get --json https://shop.example/items/1 https://shop.example/items/2`,
+		minArgs(1, "KEY"), &conn)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		keys, err := canonicalKeys(args)
+		if err != nil {
+			return err
+		}
+		w := cmd.OutOrStdout()
+		return conn.run(cmd, func(ctx context.Context, cl *gateway.Client) error {
+			if len(keys) == 1 {
+				e, err := cl.Get(ctx, keys[0])
 				if err != nil {
 					return err
 				}
 				return printResult(w, conn.asJSON, e, entryLine(e))
 			}
-			es, err := cl.GetMany(ctx, args)
+			es, err := cl.GetMany(ctx, keys)
 			if err != nil {
 				return err
 			}
@@ -188,15 +162,23 @@ func init() {
 				lines[i] = entryLine(e)
 			}
 			return printResult(w, conn.asJSON, es, strings.Join(lines, "\n"))
-		}
-	}))
+		})
+	}
+	return cmd
+}
 
-	register(ledgerCommand("history", "every committed change of a key, oldest first", "[flags] KEY", func(*flag.FlagSet) func(context.Context, *gateway.Client, *connFlags, []string, io.Writer) error {
-		return func(ctx context.Context, cl *gateway.Client, conn *connFlags, args []string, w io.Writer) error {
-			if len(args) != 1 {
-				return usageError{"history takes one KEY"}
-			}
-			h, err := cl.History(ctx, args[0])
+func newHistoryCmd() *cobra.Command {
+	var conn connFlags
+	cmd := ledgerCmd("history [flags] KEY", "Every committed change of a key, oldest first",
+		`  cachet history --config org1-auditor.json https://shop.example/items/1`,
+		exactArgs(1, "KEY"), &conn)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		key, err := canonicalKey(args[0])
+		if err != nil {
+			return err
+		}
+		return conn.run(cmd, func(ctx context.Context, cl *gateway.Client) error {
+			h, err := cl.History(ctx, key)
 			if err != nil {
 				return err
 			}
@@ -208,20 +190,31 @@ func init() {
 					fmt.Fprintf(&b, "%s  v%d %s  tx %s\n", it.Timestamp, it.Entry.Version, it.Entry.State, it.TxID)
 				}
 			}
-			return printResult(w, conn.asJSON, h, strings.TrimRight(b.String(), "\n"))
-		}
-	}))
+			return printResult(cmd.OutOrStdout(), conn.asJSON, h, strings.TrimRight(b.String(), "\n"))
+		})
+	}
+	return cmd
+}
 
-	register(ledgerCommand("list", "list entries by tag or by owner org", "[flags] --tag TAG | --owner MSPID", func(fs *flag.FlagSet) func(context.Context, *gateway.Client, *connFlags, []string, io.Writer) error {
-		var tag, owner string
-		var pageSize int
-		fs.StringVar(&tag, "tag", "", "entries carrying TAG")
-		fs.StringVar(&owner, "owner", "", "entries owned by MSPID")
-		fs.IntVar(&pageSize, "page-size", 100, "entries per query")
-		return func(ctx context.Context, cl *gateway.Client, conn *connFlags, _ []string, w io.Writer) error {
-			if (tag == "") == (owner == "") {
-				return usageError{"list needs exactly one of --tag or --owner"}
-			}
+func newListCmd() *cobra.Command {
+	var conn connFlags
+	var tag, owner string
+	var pageSize int
+	cmd := ledgerCmd("list [flags] --tag TAG | --owner MSPID", "List entries by tag or by owner org",
+		`  cachet list --config org1-auditor.json --tag catalog
+  cachet list --owner Org1MSP --json`,
+		cobra.NoArgs, &conn)
+	cmd.Flags().StringVar(&tag, "tag", "", "entries carrying TAG")
+	cmd.Flags().StringVar(&owner, "owner", "", "entries owned by MSPID")
+	cmd.Flags().IntVar(&pageSize, "page-size", ledger.DefaultPage, fmt.Sprintf("entries per query (1-%d)", ledger.MaxPageSize))
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if (tag == "") == (owner == "") {
+			return usagef("list needs exactly one of --tag or --owner")
+		}
+		if err := checkPageSize(pageSize); err != nil {
+			return err
+		}
+		return conn.run(cmd, func(ctx context.Context, cl *gateway.Client) error {
 			var all []gateway.Entry
 			bookmark := ""
 			for {
@@ -244,77 +237,22 @@ func init() {
 			for i, e := range all {
 				lines[i] = entryLine(e)
 			}
-			return printResult(w, conn.asJSON, all, strings.Join(lines, "\n"))
-		}
-	}))
-}
-
-func readKeys(path string) ([]string, error) {
-	f := os.Stdin
-	if path != "-" {
-		var err error
-		if f, err = os.Open(path); err != nil {
-			return nil, err
-		}
-		defer f.Close()
-	}
-	var keys []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 64<<10)
-	for sc.Scan() {
-		if k := strings.TrimSpace(sc.Text()); k != "" && !strings.HasPrefix(k, "#") {
-			keys = append(keys, k)
-		}
-	}
-	return keys, sc.Err()
-}
-
-// invalidateMany sends every key through a coalescer, many callers at a
-// time, with a progress line on a terminal-less writer every 10%.
-func invalidateMany(ctx context.Context, cl *gateway.Client, conn *connFlags, keys []string, reason string, window time.Duration, w io.Writer) error {
-	co := gateway.NewCoalescer(cl.SubmitBatch, gateway.CoalescerConfig{Window: window})
-	defer co.Close()
-	var (
-		done, failed atomic.Int64
-		mu           sync.Mutex
-		firstErr     error
-		counts       = map[gateway.KeyStatus]int{}
-		wg           sync.WaitGroup
-		sem          = make(chan struct{}, 2000)
-	)
-	start := time.Now()
-	for _, k := range keys {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			r, err := co.Invalidate(ctx, k, reason)
-			mu.Lock()
-			if err != nil {
-				failed.Add(1)
-				if firstErr == nil {
-					firstErr = fmt.Errorf("%s: %w", k, err)
-				}
-			} else {
-				counts[r.Status]++
-			}
-			mu.Unlock()
-			n := done.Add(1)
-			if !conn.asJSON && n%max(int64(len(keys)/10), 1) == 0 {
-				fmt.Fprintf(w, "\r  %d/%d keys (%d%%)", n, len(keys), n*100/int64(len(keys)))
-			}
+			return printResult(cmd.OutOrStdout(), conn.asJSON, all, strings.Join(lines, "\n"))
 		})
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if !conn.asJSON {
-		fmt.Fprintln(w)
+	return cmd
+}
+
+func checkPageSize(n int) error {
+	if n < 1 || n > ledger.MaxPageSize {
+		return usagef("--page-size %d: want 1 to %d (the contract's limit)", n, ledger.MaxPageSize)
 	}
-	summary := map[string]any{"keys": len(keys), "invalidated": counts[gateway.KeyInvalidated],
-		"missing": counts[gateway.KeyMissing], "failed": failed.Load(), "transactions": co.Batches(), "seconds": elapsed.Seconds()}
-	human := fmt.Sprintf("%d keys in %d transactions (%.0f keys/s): %d invalidated, %d missing, %d failed",
-		len(keys), co.Batches(), float64(len(keys))/elapsed.Seconds(), counts[gateway.KeyInvalidated], counts[gateway.KeyMissing], failed.Load())
-	if err := printResult(w, conn.asJSON, summary, human); err != nil {
-		return err
+	return nil
+}
+
+func checkReason(reason string) error {
+	if len(reason) > ledger.MaxReasonBytes {
+		return usagef("--reason: %d bytes, at most %d", len(reason), ledger.MaxReasonBytes)
 	}
-	return firstErr
+	return nil
 }

@@ -6,23 +6,34 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
+
+	"github.com/spf13/cobra"
 
 	"github.com/cachetsync/cachet/cachekey"
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 )
 
-func init() {
-	register(command{
-		name:    "produce",
-		summary: "write transition records (JSON lines on stdin) to cachet.transitions, as the relay would",
-		run:     runProduce,
-	})
+func newProduceCmd() *cobra.Command {
+	var (
+		kf    kafkaFlags
+		topic string
+	)
+	cmd := &cobra.Command{
+		Use:     "produce [flags] < transitions.jsonl",
+		Short:   "Write transition records (JSON lines on stdin) to cachet.transitions, as the relay would",
+		Example: `  echo '{"key":"https://shop.example/items/1","version":2,"state":"INVALIDATED","owner":"Org1MSP"}' | cachet produce --brokers 127.0.0.1:9092`,
+		Args:    cobra.NoArgs,
+	}
+	kf.register(cmd.Flags(), "")
+	cmd.Flags().StringVar(&topic, "topic", record.TopicTransitions, "topic to write to")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return runProduce(cmd.Context(), &kf, topic, cmd.InOrStdin(), cmd.OutOrStdout())
+	}
+	return cmd
 }
 
 // produceError reports a stdin line that is not a valid transition.
@@ -38,14 +49,7 @@ func (e *produceError) Unwrap() error { return e.Err }
 // keyed by its cache key with the relay's headers, waits for the broker's
 // acknowledgement and prints "ok <partition> <offset>" per line. Scripts and
 // browser tests use it to inject invalidations without a ledger.
-func runProduce(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("cachet produce", flag.ContinueOnError)
-	var kf kafkaFlags
-	kf.register(fs, "")
-	topic := fs.String("topic", record.TopicTransitions, "topic to write to")
-	if ok, err := parseFlags(fs, args); !ok {
-		return err
-	}
+func runProduce(ctx context.Context, kf *kafkaFlags, topic string, stdin io.Reader, stdout io.Writer) error {
 	cfg, err := kf.config("cachet-produce")
 	if err != nil {
 		return err
@@ -55,7 +59,7 @@ func runProduce(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer p.Close()
-	in := bufio.NewScanner(os.Stdin)
+	in := bufio.NewScanner(stdin)
 	in.Buffer(make([]byte, 0, 64<<10), record.MaxRecordBytes)
 	pinged := false
 	for line := 1; in.Scan(); line++ {
@@ -75,7 +79,7 @@ func runProduce(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			pinged = true
 		}
-		m, err := produceOne(ctx, p, *topic, t)
+		m, err := produceOne(ctx, p, topic, t)
 		if err != nil {
 			return &produceError{Line: line, Err: err}
 		}

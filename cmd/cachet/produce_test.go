@@ -51,7 +51,7 @@ func TestProduceRefusesBadLines(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			setStdin(t, "\n"+c.line+"\n")
 			var out strings.Builder
-			err := runProduce(context.Background(), []string{"--brokers", "127.0.0.1:1"}, &out)
+			err := cachet(context.Background(), []string{"produce", "--brokers", "127.0.0.1:1"}, &out)
 			var pe *produceError
 			if !errors.As(err, &pe) || pe.Line != 2 || !c.check(err) {
 				t.Fatalf("err = %v, want a produceError on line 2 with the right cause", err)

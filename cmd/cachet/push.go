@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,83 +13,110 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/cachetsync/cachet/kafka"
 	embeddedkafka "github.com/cachetsync/cachet/kafka/embedded"
 	"github.com/cachetsync/cachet/push"
-	"github.com/cachetsync/cachet/record"
 	"github.com/cachetsync/cachet/telemetry"
 )
 
-func init() {
-	register(command{name: "push", summary: "WebSocket/SSE push server: fans transitions out to browsers", run: runPush})
-}
-
-func runPush(ctx context.Context, args []string, w io.Writer) error {
-	fs := flag.NewFlagSet("cachet push", flag.ContinueOnError)
-	var kf kafkaFlags
-	kf.register(fs, "127.0.0.1:9092")
-	embedded := fs.Bool("embedded", false, "start an embedded Kafka broker in process and use it (a quick try)")
-	listen := fs.String("listen", "127.0.0.1:8090", "HTTP address serving /ws, /sse, /receipts, /spans, /metrics and /healthz")
-	secret := fs.String("jwt-secret", os.Getenv("CACHET_PUSH_SECRET"), "HS256 secret for tokens (env CACHET_PUSH_SECRET)")
-	jwks := fs.String("jwks", "", "JWKS file with the ES256/RS256 keys tokens may be signed with")
-	audience := fs.String("audience", push.DefaultAudience, "audience tokens must name")
-	issuer := fs.String("issuer", "", "issuer tokens must name (empty: not checked)")
-	origins := fs.String("allowed-origins", "", "comma-separated page origins allowed to connect (empty: any)")
-	otlp := fs.String("otlp-endpoint", "", "OTLP/HTTP endpoint for push.fanout and the browsers' spans (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no export); the spans' resource takes OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES")
-	pprofAddr := fs.String("pprof", "", "address serving Go's profiles at /debug/pprof/ (empty: none), for benchmarks")
-	var cfg push.Config
-	fs.StringVar(&cfg.AdviceTopic, "advice-topic", record.TopicAdvice, `topic of analytics' advice sent to browsers ("-": none)`)
-	fs.IntVar(&cfg.Window, "window", 4096, "replay window per partition, records")
-	fs.IntVar(&cfg.SendBuffer, "send-buffer", 1024, "frames queued per connection before it counts as full")
-	fs.DurationVar(&cfg.SlowDeadline, "slow-deadline", 5*time.Second, "how long a connection's buffer may stay full")
-	fs.IntVar(&cfg.MaxChannels, "max-channels", 64, "channels per connection")
-	fs.IntVar(&cfg.MaxFrameBytes, "max-frame-bytes", 16<<10, "largest client frame")
-	fs.IntVar(&cfg.FramesPerSecond, "frames-per-second", 20, "client frames per second (bursts of twice that)")
-	fs.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", 256, "connections per client IP")
-	fs.IntVar(&cfg.MaxConns, "max-conns", 19000, "connections in total")
-	if ok, err := parseFlags(fs, args); !ok {
-		return err
+func newPushCmd() *cobra.Command {
+	var (
+		kf                                     kafkaFlags
+		lf                                     logFlags
+		embedded                               bool
+		listen, secret, jwks, audience, issuer string
+		origins, otlp, pprofAddr               string
+	)
+	cfg := push.DefaultConfig()
+	cmd := &cobra.Command{
+		Use:   "push [flags]",
+		Short: "WebSocket/SSE push server: fans transitions out to browsers",
+		Example: `  CACHET_PUSH_SECRET=… cachet push --brokers kafka-0:9092 --listen :8090 --allowed-origins https://shop.example
+  cachet push --embedded --jwt-secret try-it --log-format json`,
+		Args: cobra.NoArgs,
 	}
-	if *secret == "" && *jwks == "" {
-		return usageError{"need --jwt-secret or --jwks"}
-	}
-	v, err := push.NewVerifierFromFile([]byte(*secret), *jwks, *audience, *issuer)
-	if err != nil {
-		return usageError{err.Error()}
-	}
-	cfg.Verifier = v
-	if *origins != "" {
-		cfg.AllowedOrigins = strings.Split(*origins, ",")
-	}
-	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if *pprofAddr != "" {
-		stop, err := servePprof(*pprofAddr, w)
+	f := cmd.Flags()
+	kf.register(f, kafka.DefaultBrokers)
+	f.BoolVar(&embedded, "embedded", false, "start an embedded Kafka broker in process and use it (a quick try)")
+	f.StringVar(&listen, "listen", push.DefaultAddr, "HTTP address serving /ws, /sse, /receipts, /spans, /metrics and /healthz")
+	f.StringVar(&secret, "jwt-secret", os.Getenv("CACHET_PUSH_SECRET"), "HS256 secret for tokens (env CACHET_PUSH_SECRET)")
+	f.StringVar(&jwks, "jwks", "", "JWKS file with the ES256/RS256 keys tokens may be signed with")
+	f.StringVar(&audience, "audience", push.DefaultAudience, "audience tokens must name")
+	f.StringVar(&issuer, "issuer", "", "issuer tokens must name (empty: not checked)")
+	f.StringVar(&origins, "allowed-origins", "", "comma-separated page origins allowed to connect (empty: any)")
+	f.StringVar(&otlp, "otlp-endpoint", "", "OTLP/HTTP endpoint for push.fanout and the browsers' spans (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no export); the spans' resource takes OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES")
+	f.StringVar(&pprofAddr, "pprof", "", "address serving Go's profiles at /debug/pprof/ (empty: none), for benchmarks")
+	f.StringVar(&cfg.AdviceTopic, "advice-topic", cfg.AdviceTopic, `topic of analytics' advice sent to browsers ("-": none)`)
+	f.IntVar(&cfg.Window, "window", cfg.Window, "replay window per partition, records")
+	f.IntVar(&cfg.SendBuffer, "send-buffer", cfg.SendBuffer, "frames queued per connection before it counts as full")
+	f.DurationVar(&cfg.SlowDeadline, "slow-deadline", cfg.SlowDeadline, "how long a connection's buffer may stay full")
+	f.IntVar(&cfg.MaxChannels, "max-channels", cfg.MaxChannels, "channels per connection")
+	f.IntVar(&cfg.MaxFrameBytes, "max-frame-bytes", cfg.MaxFrameBytes, "largest client frame")
+	f.IntVar(&cfg.FramesPerSecond, "frames-per-second", cfg.FramesPerSecond, "client frames per second (bursts of twice that)")
+	f.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", cfg.MaxConnsPerIP, "connections per client IP")
+	f.IntVar(&cfg.MaxConns, "max-conns", cfg.MaxConns, "connections in total")
+	lf.register(f, slog.LevelInfo)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		for _, n := range []struct {
+			name string
+			v    int
+		}{{"window", cfg.Window}, {"send-buffer", cfg.SendBuffer}, {"max-channels", cfg.MaxChannels}, {"max-frame-bytes", cfg.MaxFrameBytes},
+			{"frames-per-second", cfg.FramesPerSecond}, {"max-conns-per-ip", cfg.MaxConnsPerIP}, {"max-conns", cfg.MaxConns}} {
+			if n.v < 1 {
+				return usagef("--%s %d: want at least 1", n.name, n.v)
+			}
+		}
+		if cfg.SlowDeadline <= 0 {
+			return usagef("--slow-deadline %s: want a positive duration", cfg.SlowDeadline)
+		}
+		if secret == "" && jwks == "" {
+			return usagef("need --jwt-secret or --jwks")
+		}
+		v, err := push.NewVerifierFromFile([]byte(secret), jwks, audience, issuer)
+		if err != nil {
+			return asUsage(err)
+		}
+		cfg.Verifier = v
+		if origins != "" {
+			cfg.AllowedOrigins = strings.Split(origins, ",")
+		}
+		if cfg.Log, err = lf.logger(cmd.ErrOrStderr()); err != nil {
+			return err
+		}
+		ctx, w := cmd.Context(), cmd.OutOrStdout()
+		if !embedded {
+			if cfg.Kafka, err = kf.config("cachet-push"); err != nil {
+				return err
+			}
+		}
+		if pprofAddr != "" {
+			stop, err := servePprof(pprofAddr, w)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
+		shutdown, err := telemetry.Setup(ctx, telemetry.Config{Service: "cachet-push", Endpoint: otlp})
 		if err != nil {
 			return err
 		}
-		defer stop()
-	}
-	shutdown, err := telemetry.Setup(ctx, telemetry.Config{Service: "cachet-push", Endpoint: *otlp})
-	if err != nil {
-		return err
-	}
-	defer shutdown(context.WithoutCancel(ctx))
-	if *embedded {
-		b, err := embeddedkafka.Start(ctx)
-		if err != nil {
+		defer shutdown(context.WithoutCancel(ctx))
+		if embedded {
+			b, err := embeddedkafka.Start(ctx)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			cfg.Kafka = b.Config("cachet-push")
+			fmt.Fprintf(w, "kafka: embedded broker on %s\n", b.Addr())
+		} else if err := pingKafka(ctx, cfg.Kafka); err != nil {
 			return err
 		}
-		defer b.Close()
-		cfg.Kafka = b.Config("cachet-push")
-		fmt.Fprintf(w, "kafka: embedded broker on %s\n", b.Addr())
-	} else {
-		if cfg.Kafka, err = kf.config("cachet-push"); err != nil {
-			return err
-		}
-		if err := pingKafka(ctx, cfg.Kafka); err != nil {
-			return err
-		}
+		return servePush(ctx, cfg, listen, w)
 	}
-	return servePush(ctx, cfg, *listen, w)
+	return cmd
 }
 
 // servePush runs a push server on listen until ctx is done.

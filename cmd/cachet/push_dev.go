@@ -2,11 +2,10 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"log/slog"
-	"os"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/cachetsync/cachet/push"
 )
@@ -15,14 +14,12 @@ import (
 // the demo origin signs its tokens with the same value.
 const devPushSecret = "cachet-dev-secret"
 
-func init() {
-	devServices = append(devServices, devService{name: "push", setup: setupPushDev})
-}
+func pushDevService() devService { return devService{name: "push", setup: setupPushDev} }
 
 // setupPushDev defines the push service's flags for `cachet dev`: a push
 // server in process on the embedded broker.
-func setupPushDev(fs *flag.FlagSet) func(ctx context.Context, env devEnv) error {
-	listen := fs.String("push-listen", "127.0.0.1:8090", `push server address (/ws, /sse, /receipts, /spans); "" = off`)
+func setupPushDev(fs *pflag.FlagSet) func(ctx context.Context, env devEnv) error {
+	listen := fs.String("push-listen", push.DefaultAddr, `push server address (/ws, /sse, /receipts, /spans); "" = off`)
 	secret := fs.String("push-secret", devPushSecret, "HS256 secret of push tokens (for development only)")
 	origins := fs.String("push-allowed-origins", "", "comma-separated page origins allowed to use push (empty: any)")
 	return func(ctx context.Context, env devEnv) error {
@@ -36,7 +33,8 @@ func setupPushDev(fs *flag.FlagSet) func(ctx context.Context, env devEnv) error 
 		if err != nil {
 			return err
 		}
-		cfg := push.Config{Kafka: env.Kafka, Verifier: v, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+		cfg := push.DefaultConfig()
+		cfg.Kafka, cfg.Verifier, cfg.Log = env.Kafka, v, env.Log.With("service", "push")
 		if *origins != "" {
 			cfg.AllowedOrigins = strings.Split(*origins, ",")
 		}

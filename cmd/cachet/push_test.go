@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -34,7 +33,7 @@ import (
 // CACHET_CHILD_ARGS set, the process runs the command instead of the tests.
 func TestMain(m *testing.M) {
 	if args := os.Getenv("CACHET_CHILD_ARGS"); args != "" {
-		if err := dispatch(context.Background(), strings.Fields(args), os.Stdout); err != nil {
+		if err := cachet(context.Background(), strings.Fields(args), os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "cachet:", err)
 			os.Exit(1)
 		}
@@ -269,7 +268,7 @@ func TestWatchPush(t *testing.T) {
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- dispatch(ctx, []string{"watch", "--push", "--url", "ws://" + addr + "/ws", "--jwt-secret", "watch-secret",
+		done <- cachet(ctx, []string{"watch", "--push", "--url", "ws://" + addr + "/ws", "--jwt-secret", "watch-secret",
 			"--channels", "origin:https://shop.example", "--json"}, &out)
 	}()
 	defer func() {
@@ -344,9 +343,8 @@ func TestWatchPushUsage(t *testing.T) {
 		{"watch", "--push", "--jwt-secret", "s"},
 		{"watch", "--push", "--jwt-secret", "s", "--channels", "shop"},
 	} {
-		err := dispatch(context.Background(), args, io.Discard)
-		var ue usageError
-		if !errors.As(err, &ue) {
+		err := cachet(context.Background(), args, io.Discard)
+		if exitCode(err) != exitUsage {
 			t.Errorf("%v: err = %v, want a usage error", args, err)
 		}
 	}
@@ -364,7 +362,7 @@ func TestDevRunsPush(t *testing.T) {
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- dispatch(ctx, []string{"dev", "--port", "0", "--partitions", "1", "--origin-listen", "", "--push-listen", "127.0.0.1:0"}, &out)
+		done <- cachet(ctx, []string{"dev", "--port", "0", "--partitions", "1", "--origin-listen", "", "--push-listen", "127.0.0.1:0"}, &out)
 	}()
 	defer func() {
 		cancel()
@@ -406,7 +404,7 @@ func TestDevPushOff(t *testing.T) {
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- dispatch(ctx, []string{"dev", "--port", "0", "--partitions", "1", "--origin-listen", "", "--push-listen", ""}, &out)
+		done <- cachet(ctx, []string{"dev", "--port", "0", "--partitions", "1", "--origin-listen", "", "--push-listen", ""}, &out)
 	}()
 	for deadline := time.Now().Add(time.Minute); !strings.Contains(out.String(), "push: off"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -437,7 +435,7 @@ func TestPushExportsSpans(t *testing.T) {
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- dispatch(ctx, []string{"push", "--brokers", b.Addr(), "--listen", "127.0.0.1:0", "--jwt-secret", "otlp-secret",
+		done <- cachet(ctx, []string{"push", "--brokers", b.Addr(), "--listen", "127.0.0.1:0", "--jwt-secret", "otlp-secret",
 			"--otlp-endpoint", hs.URL}, &out)
 	}()
 	stopped := false
@@ -510,7 +508,7 @@ func TestWatchPushRefreshesMintedToken(t *testing.T) {
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- dispatch(ctx, []string{"watch", "--push", "--url", "ws://" + addr + "/ws", "--jwt-secret", "refresh-secret",
+		done <- cachet(ctx, []string{"watch", "--push", "--url", "ws://" + addr + "/ws", "--jwt-secret", "refresh-secret",
 			"--channels", "origin:https://shop.example", "--json"}, &out)
 	}()
 	defer func() {

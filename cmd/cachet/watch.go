@@ -3,36 +3,74 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
-	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/cachetsync/cachet/gateway"
+	"github.com/cachetsync/cachet/kafka"
 )
 
-func init() {
-	ledger := ledgerCommand("watch", "follow transitions live: from the ledger (default), --kafka or --push", "[--kafka|--push] [flags]", func(fs *flag.FlagSet) func(context.Context, *gateway.Client, *connFlags, []string, io.Writer) error {
-		checkpoint := fs.String("checkpoint", "", "file that records the last printed position; a restart resumes right after it")
-		from := fs.Int64("from", -1, "start at this block when there is no checkpoint (default: the next block)")
-		invalid := fs.Bool("invalid", false, "also print transactions the peers marked invalid")
-		return func(ctx context.Context, cl *gateway.Client, conn *connFlags, _ []string, w io.Writer) error {
-			cfg := gateway.FollowConfig{FromNewest: *from < 0, Checkpointer: &gateway.MemoryCheckpointer{}, IncludeInvalid: *invalid}
-			if *from >= 0 {
-				cfg.StartBlock = uint64(*from)
+func newWatchCmd() *cobra.Command {
+	var (
+		conn                connFlags
+		checkpoint          string
+		from                int64
+		invalid             bool
+		fromKafka, fromPush bool
+		kf                  kafkaFlags
+		fromBeginning       bool
+		pf                  watchPushFlags
+	)
+	cmd := ledgerCmd("watch [--kafka | --push] [flags]",
+		"Follow transitions live: from the ledger (default), from Kafka (--kafka) or from a push server (--push)",
+		`  cachet watch --config org1-auditor.json --checkpoint watch.pos
+  cachet watch --kafka --brokers 127.0.0.1:9092 --from-beginning --json
+  cachet watch --push --jwt-secret cachet-dev-secret --channels origin:http://127.0.0.1:8080`,
+		cobra.NoArgs, &conn)
+	f := cmd.Flags()
+	f.BoolVar(&fromKafka, "kafka", false, "follow cachet.transitions on Kafka (read_committed) instead of the ledger")
+	f.BoolVar(&fromPush, "push", false, "follow a push server over WebSocket, as a browser does, instead of the ledger")
+	cmd.MarkFlagsMutuallyExclusive("kafka", "push")
+	f.StringVar(&checkpoint, "checkpoint", "", "ledger: file that records the last printed position; a restart resumes right after it")
+	f.Int64Var(&from, "from", -1, "ledger: start at this block when there is no checkpoint (default: the next block)")
+	f.BoolVar(&invalid, "invalid", false, "ledger: also print transactions the peers marked invalid")
+	kf.register(f, kafka.DefaultBrokers)
+	f.BoolVar(&fromBeginning, "from-beginning", false, "kafka: print the topic from its start (default: only new records)")
+	pf.register(f)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		ctx, w, errw := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+		switch {
+		case fromKafka:
+			return runWatchKafka(ctx, &kf, fromBeginning, conn.asJSON, w)
+		case fromPush:
+			wp, err := pf.watcher(conn.asJSON, w, errw)
+			if err != nil {
+				return err
 			}
-			if *checkpoint != "" {
-				fc, err := gateway.OpenFileCheckpointer(*checkpoint)
-				if err != nil {
-					return err
-				}
-				cfg.Checkpointer = fc
+			return wp.run(ctx)
+		}
+		if from < -1 {
+			return usagef("--from %d: want a block number (or -1: the next block)", from)
+		}
+		cfg := gateway.FollowConfig{FromNewest: from < 0, Checkpointer: &gateway.MemoryCheckpointer{}, IncludeInvalid: invalid}
+		if from >= 0 {
+			cfg.StartBlock = uint64(from)
+		}
+		if checkpoint != "" {
+			fc, err := gateway.OpenFileCheckpointer(checkpoint)
+			if err != nil {
+				return err
 			}
-			cfg.OnReconnect = func(err error, attempt int) {
-				if !conn.asJSON {
-					fmt.Fprintf(w, "# stream lost (%v); reconnecting, attempt %d\n", err, attempt)
-				}
-			}
+			cfg.Checkpointer = fc
+		}
+		// Reported on stderr whatever the output format: a watch never goes
+		// silent without saying why.
+		cfg.OnReconnect = func(err error, attempt int) {
+			fmt.Fprintf(errw, "cachet watch: stream lost (%v); reconnecting, attempt %d\n", err, attempt)
+		}
+		return conn.run(cmd, func(ctx context.Context, cl *gateway.Client) error {
 			err := cl.Follow(ctx, cfg, func(_ context.Context, tx gateway.Transaction) error {
 				return printTransaction(w, conn.asJSON, tx)
 			})
@@ -40,34 +78,9 @@ func init() {
 				return nil // interrupted: the checkpoint holds the last printed position
 			}
 			return err
-		}
-	})
-	register(command{name: ledger.name, summary: ledger.summary, run: func(ctx context.Context, args []string, w io.Writer) error {
-		if src, rest, ok := watchSource(args); ok {
-			return classify(src.run(ctx, rest, w))
-		}
-		return ledger.run(ctx, args, w)
-	}})
-}
-
-// watchSources are the streams `cachet watch` can follow besides the ledger,
-// each selected by its flag (--kafka, --push) and registered from its own
-// file. A source's run gets the remaining arguments, its flag removed.
-var watchSources = map[string]command{}
-
-// watchSource finds the source named by a leading-or-anywhere --<name> flag.
-func watchSource(args []string) (command, []string, bool) {
-	for i, a := range args {
-		if a == "--" {
-			break
-		}
-		name := strings.TrimLeft(a, "-")
-		if src, ok := watchSources[name]; ok && strings.HasPrefix(a, "-") {
-			rest := append(append([]string{}, args[:i]...), args[i+1:]...)
-			return src, rest, true
-		}
+		})
 	}
-	return command{}, nil, false
+	return cmd
 }
 
 // printTransaction writes one line per transition (or one for an invalid or

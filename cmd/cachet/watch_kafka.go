@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,23 +13,11 @@ import (
 	"github.com/cachetsync/cachet/record"
 )
 
-func init() {
-	watchSources["kafka"] = command{name: "kafka", summary: "follow cachet.transitions (read_committed)", run: runWatchKafka}
-}
-
 // runWatchKafka prints committed transition records, one line each like
 // the ledger watch, dropping repeats and versions older than one printed.
-func runWatchKafka(ctx context.Context, args []string, w io.Writer) error {
-	fs := flag.NewFlagSet("cachet watch --kafka", flag.ContinueOnError)
-	var kf kafkaFlags
-	kf.register(fs, "127.0.0.1:9092")
-	fromBeginning := fs.Bool("from-beginning", false, "print the topic from its start (default: only new records)")
-	asJSON := fs.Bool("json", false, "print each transition record as JSON")
-	if ok, err := parseFlags(fs, args); !ok {
-		return err
-	}
+func runWatchKafka(ctx context.Context, kf *kafkaFlags, fromBeginning, asJSON bool, w io.Writer) error {
 	reset := "latest"
-	if *fromBeginning {
+	if fromBeginning {
 		reset = "earliest"
 	}
 	// A group of its own: every watch sees every record.
@@ -47,7 +34,7 @@ func runWatchKafka(ctx context.Context, args []string, w io.Writer) error {
 	if err := c.Subscribe([]string{record.TopicTransitions}, nil); err != nil {
 		return err
 	}
-	return printRecords(ctx, c, w, *asJSON)
+	return printRecords(ctx, c, w, asJSON)
 }
 
 // poller is the part of a consumer printRecords needs.

@@ -33,7 +33,7 @@ func TestWatchKafka(t *testing.T) {
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- dispatch(wctx, []string{"watch", "--kafka", "--brokers", b.Addr(), "--from-beginning"}, &out)
+		done <- cachet(wctx, []string{"watch", "--kafka", "--brokers", b.Addr(), "--from-beginning"}, &out)
 	}()
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "v3"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -55,7 +55,7 @@ func TestDevRelayNeedsAReadableProfile(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var out syncBuffer
-	err := dispatch(ctx, []string{"dev", "--port", "0", "--push-listen", "", "--origin-listen", "", "--relay-profile", t.TempDir() + "/missing.json"}, &out)
+	err := cachet(ctx, []string{"dev", "--port", "0", "--push-listen", "", "--origin-listen", "", "--relay-profile", t.TempDir() + "/missing.json"}, &out)
 	if err == nil || !strings.Contains(err.Error(), "relay") {
 		t.Fatalf("err = %v, want the relay service's failure; output %q", err, out.String())
 	}

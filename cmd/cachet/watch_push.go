@@ -5,22 +5,33 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/spf13/pflag"
 
 	"github.com/cachetsync/cachet/push"
 )
 
-func init() {
-	watchSources["push"] = command{name: "push", summary: "follow a push server over WebSocket, as a browser does", run: runWatchPush}
+// watchPushFlags are the flags of `cachet watch --push`.
+type watchPushFlags struct {
+	url, token, secret, audience, channels, pos string
+}
+
+func (p *watchPushFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&p.url, "url", envOr("CACHET_PUSH_URL", "ws://"+push.DefaultAddr+"/ws"), "push: server WebSocket URL (env CACHET_PUSH_URL)")
+	fs.StringVar(&p.token, "token", os.Getenv("CACHET_PUSH_TOKEN"), "push: token (JWT; env CACHET_PUSH_TOKEN)")
+	fs.StringVar(&p.secret, "jwt-secret", os.Getenv("CACHET_PUSH_SECRET"), "push: HS256 secret to mint short-lived tokens with when there is no --token (env CACHET_PUSH_SECRET)")
+	fs.StringVar(&p.audience, "audience", push.DefaultAudience, "push: audience of minted tokens")
+	fs.StringVar(&p.channels, "channels", "", "push: comma-separated channels (origin:https://shop.example,tag:catalog); default: the channels a --token names")
+	fs.StringVar(&p.pos, "pos", "", "push: position to resume from (default: live from now)")
 }
 
 // watchPushTokenLife is how long a token minted with --jwt-secret lasts;
@@ -28,47 +39,42 @@ func init() {
 // can shorten it.)
 var watchPushTokenLife = 10 * time.Minute
 
-// runWatchPush is `cachet watch --push`: it subscribes to a push server,
-// prints one line per transition (with its latency: now minus the
-// transition's ledger time) and per advice frame, and after a disconnect
-// resumes from the last position it received.
-func runWatchPush(ctx context.Context, args []string, w io.Writer) error {
-	fs := flag.NewFlagSet("cachet watch --push", flag.ContinueOnError)
-	url := fs.String("url", envOr("CACHET_PUSH_URL", "ws://127.0.0.1:8090/ws"), "push server WebSocket URL (env CACHET_PUSH_URL)")
-	tok := fs.String("token", os.Getenv("CACHET_PUSH_TOKEN"), "push token (JWT; env CACHET_PUSH_TOKEN)")
-	secret := fs.String("jwt-secret", os.Getenv("CACHET_PUSH_SECRET"), "HS256 secret to mint short-lived tokens with when there is no --token (env CACHET_PUSH_SECRET)")
-	audience := fs.String("audience", push.DefaultAudience, "audience of minted tokens")
-	chans := fs.String("channels", "", "comma-separated channels (origin:https://shop.example,tag:catalog); default: the channels a --token names")
-	pos := fs.String("pos", "", "position to resume from (default: live from now)")
-	asJSON := fs.Bool("json", false, "print one JSON object per frame")
-	if ok, err := parseFlags(fs, args); !ok {
-		return err
+// watcher checks the flags and returns the watch they describe: it
+// subscribes to a push server, prints one line per transition (with its
+// latency: now minus the transition's ledger time) and per advice frame,
+// and after a disconnect resumes from the last position it received,
+// saying so on errw.
+func (p *watchPushFlags) watcher(asJSON bool, w, errw io.Writer) (*watchPush, error) {
+	if u, err := url.Parse(p.url); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		return nil, usagef("--url %q: want a ws:// or wss:// URL with a host", p.url)
 	}
-	wp := &watchPush{url: *url, pos: *pos, asJSON: *asJSON, w: w}
-	if *chans != "" {
-		wp.channels = strings.Split(*chans, ",")
+	wp := &watchPush{url: p.url, pos: p.pos, asJSON: asJSON, w: w, errw: errw}
+	if p.channels != "" {
+		wp.channels = strings.Split(p.channels, ",")
 	}
 	switch {
-	case *tok != "":
-		wp.token = func() (string, error) { return *tok, nil }
+	case p.token != "":
+		tok := p.token
+		wp.token = func() (string, error) { return tok, nil }
 		if wp.channels == nil {
-			wp.channels = concreteChannels(*tok)
+			wp.channels = concreteChannels(tok)
 		}
-	case *secret != "":
+	case p.secret != "":
+		secret, audience := []byte(p.secret), p.audience
 		wp.minted = true
-		wp.token = func() (string, error) { return mintPushToken([]byte(*secret), *audience, wp.channels) }
+		wp.token = func() (string, error) { return mintPushToken(secret, audience, wp.channels) }
 	default:
-		return usageError{"cachet watch --push: need --token or --jwt-secret (env CACHET_PUSH_SECRET)"}
+		return nil, usagef("cachet watch --push: need --token or --jwt-secret (env CACHET_PUSH_SECRET)")
 	}
 	if len(wp.channels) == 0 {
-		return usageError{"cachet watch --push: need --channels (a token's wildcard patterns are not channels)"}
+		return nil, usagef("cachet watch --push: need --channels (a token's wildcard patterns are not channels)")
 	}
 	for _, c := range wp.channels {
 		if err := push.ValidChannel(c); err != nil {
-			return usageError{err.Error()}
+			return nil, asUsage(err)
 		}
 	}
-	return wp.run(ctx)
+	return wp, nil
 }
 
 // concreteChannels reads (without verifying) the channels a token allows
@@ -102,6 +108,7 @@ type watchPush struct {
 	pos      string
 	asJSON   bool
 	w        io.Writer
+	errw     io.Writer // where lost connections are reported
 }
 
 // watchFrame is a server frame, decoded loosely for printing.
@@ -280,9 +287,8 @@ func (wp *watchPush) print(f watchFrame, raw []byte) error {
 	return err
 }
 
-// note prints a comment line (text output only).
+// note reports a lost or resumed connection on errw, whatever the output
+// format: a watch never goes silent without saying why.
 func (wp *watchPush) note(s string) {
-	if !wp.asJSON {
-		fmt.Fprintln(wp.w, "# "+s)
-	}
+	fmt.Fprintln(wp.errw, "cachet watch: "+s)
 }

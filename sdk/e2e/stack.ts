@@ -77,7 +77,8 @@ export function cachet(...args: string[]): string {
 /** flags lists the flags a cachet subcommand accepts (from its -h). */
 export function flags(cmd: string, bin = BIN): Set<string> {
   const r = spawnSync(bin, [cmd, "-h"], { encoding: "utf8" });
-  return new Set([...`${r.stdout}${r.stderr}`.matchAll(/^\s+-([a-z][a-z0-9-]*)/gm)].map((m) => m[1]!));
+  // "  -x, --name type   usage" (cobra), or "  -name type" (an older build's Go flag package).
+  return new Set([...`${r.stdout}${r.stderr}`.matchAll(/^\s+(?:-[a-z], )?--?([a-z][a-z0-9-]*)/gm)].map((m) => m[1]!));
 }
 
 /**
@@ -89,8 +90,8 @@ export function devOnly(): string[] {
   const r = spawnSync(BIN, ["dev", "-h"], { encoding: "utf8" });
   const help = `${r.stdout}${r.stderr}`;
   const off = [...flags("dev")].filter((f) => f.endsWith("-listen")).map((f) => `--${f}=`);
-  // Go prints a boolean flag as "  -name" (no type word), its help on the next line.
-  for (const m of help.matchAll(/^\s+-([a-z][a-z0-9-]*)\n[^\n]*\(default true\)/gm)) off.push(`--${m[1]}=false`);
+  // A boolean flag has no type word after its name: "  --name   usage (default true)".
+  for (const m of help.matchAll(/^\s+--([a-z][a-z0-9-]*) {2,}[^\n]*\(default true\)$/gm)) off.push(`--${m[1]}=false`);
   return off;
 }
 

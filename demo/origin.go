@@ -1,4 +1,6 @@
-package main
+// Package demo is the demo origin of `cachet dev`: a small site whose
+// pages use the browser SDK.
+package demo
 
 import (
 	"encoding/json"
@@ -16,8 +18,7 @@ import (
 	"github.com/cachetsync/cachet/push"
 )
 
-// The demo origin of `cachet dev`: a small site whose pages use the browser
-// SDK. It serves the SDK bundles and the demo page from the SDK's build
+// The demo origin serves the SDK bundles and the demo page from the SDK's build
 // folder, mints push tokens for its own channels, and serves cacheable demo
 // resources whose cache keys are its own canonical URLs, so that
 // `cachet invalidate http://127.0.0.1:8080/items/1` on the ledger evicts
@@ -26,8 +27,8 @@ import (
 // It is for development only: GET /token hands a valid push token to
 // anyone who asks.
 
-// originConfig configures the demo origin handler.
-type originConfig struct {
+// OriginConfig configures the demo origin handler.
+type OriginConfig struct {
 	Origin   string        // this site's origin as pages see it: http://127.0.0.1:8080
 	PushURL  string        // where pages reach push: ws://127.0.0.1:8090/ws
 	Secret   []byte        // HS256 secret shared with the push server
@@ -37,26 +38,30 @@ type originConfig struct {
 	Now      func() time.Time
 }
 
-// Limits of the demo origin.
+// Limits of the demo origin: items /items/1 to /items/MaxItem, token
+// lifetimes asked for with ?ttl=, and the max-age of an item.
 const (
-	originMaxItem     = 10_000
-	originMinTokenTTL = 5 * time.Second
-	originMaxTokenTTL = time.Hour
-	originItemMaxAge  = 300 // seconds
+	MaxItem     = 10_000
+	MinTokenTTL = 5 * time.Second
+	MaxTokenTTL = time.Hour
+	ItemMaxAge  = 300 // seconds
 )
 
-// originTagsHeader carries a demo resource's cache tags.
-const originTagsHeader = "Cachet-Tags"
+// DefaultAddr is where the demo origin listens unless told otherwise.
+const DefaultAddr = "127.0.0.1:8080"
 
-// originSite serves the demo origin.
-type originSite struct {
-	cfg  originConfig
+// TagsHeader carries a demo resource's cache tags.
+const TagsHeader = "Cachet-Tags"
+
+// site serves the demo origin.
+type site struct {
+	cfg  OriginConfig
 	mu   sync.Mutex
 	revs map[int]int // item → revision, bumped by POST /items/<n>
 }
 
-// newOriginHandler returns the demo origin's handler.
-func newOriginHandler(cfg originConfig) http.Handler {
+// NewOrigin returns the demo origin's handler.
+func NewOrigin(cfg OriginConfig) http.Handler {
 	if cfg.Audience == "" {
 		cfg.Audience = push.DefaultAudience
 	}
@@ -66,7 +71,7 @@ func newOriginHandler(cfg originConfig) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &originSite{cfg: cfg, revs: map[int]int{}}
+	s := &site{cfg: cfg, revs: map[int]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.file("demo.html", "text/html; charset=utf-8"))
 	for _, f := range []string{"cachet.js", "cachet-sw.js", "cachekey.js"} {
@@ -80,7 +85,7 @@ func newOriginHandler(cfg originConfig) http.Handler {
 }
 
 // file serves one file of the SDK's build folder, never from a cache.
-func (s *originSite) file(name, contentType string) http.HandlerFunc {
+func (s *site) file(name, contentType string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		b, err := os.ReadFile(filepath.Join(s.cfg.SDKDir, name))
 		if err != nil {
@@ -94,7 +99,7 @@ func (s *originSite) file(name, contentType string) http.HandlerFunc {
 }
 
 // serveConfig tells the demo page where push is and which channels to follow.
-func (s *originSite) serveConfig(w http.ResponseWriter, r *http.Request) {
+func (s *site) serveConfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(map[string]any{
@@ -106,13 +111,13 @@ func (s *originSite) serveConfig(w http.ResponseWriter, r *http.Request) {
 
 // serveToken mints a short-lived HS256 push token for this origin's channel
 // and every tag channel. ?ttl=<seconds> (5 to 3600) asks for another lifetime.
-func (s *originSite) serveToken(w http.ResponseWriter, r *http.Request) {
+func (s *site) serveToken(w http.ResponseWriter, r *http.Request) {
 	ttl := s.cfg.TokenTTL
 	if q := r.URL.Query().Get("ttl"); q != "" {
 		n, err := strconv.Atoi(q)
 		d := time.Duration(n) * time.Second
-		if err != nil || d < originMinTokenTTL || d > originMaxTokenTTL {
-			http.Error(w, fmt.Sprintf("ttl must be %d to %d seconds", int(originMinTokenTTL.Seconds()), int(originMaxTokenTTL.Seconds())), http.StatusBadRequest)
+		if err != nil || d < MinTokenTTL || d > MaxTokenTTL {
+			http.Error(w, fmt.Sprintf("ttl must be %d to %d seconds", int(MinTokenTTL.Seconds()), int(MaxTokenTTL.Seconds())), http.StatusBadRequest)
 			return
 		}
 		ttl = d
@@ -136,16 +141,16 @@ func (s *originSite) serveToken(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, tok)
 }
 
-// item parses /items/<n>: a decimal from 1 to originMaxItem.
+// item parses /items/<n>: a decimal from 1 to MaxItem.
 func item(r *http.Request) (int, bool) {
 	p := r.PathValue("n")
 	n, err := strconv.Atoi(p)
-	return n, err == nil && n >= 1 && n <= originMaxItem && strconv.Itoa(n) == p
+	return n, err == nil && n >= 1 && n <= MaxItem && strconv.Itoa(n) == p
 }
 
 // serveItem serves a cacheable JSON resource with an ETag naming its
 // revision, max-age and its tags; If-None-Match with that ETag gets 304.
-func (s *originSite) serveItem(w http.ResponseWriter, r *http.Request) {
+func (s *site) serveItem(w http.ResponseWriter, r *http.Request) {
 	n, ok := item(r)
 	if !ok {
 		http.NotFound(w, r)
@@ -157,8 +162,8 @@ func (s *originSite) serveItem(w http.ResponseWriter, r *http.Request) {
 	etag := fmt.Sprintf(`"item-%d-r%d"`, n, rev)
 	h := w.Header()
 	h.Set("ETag", etag)
-	h.Set("Cache-Control", fmt.Sprintf("max-age=%d", originItemMaxAge))
-	h.Set(originTagsHeader, fmt.Sprintf("catalog, item-%d", n))
+	h.Set("Cache-Control", fmt.Sprintf("max-age=%d", ItemMaxAge))
+	h.Set(TagsHeader, fmt.Sprintf("catalog, item-%d", n))
 	if etagMatches(r.Header.Get("If-None-Match"), etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -171,7 +176,7 @@ func (s *originSite) serveItem(w http.ResponseWriter, r *http.Request) {
 
 // editItem changes an item (its revision, so its body and ETag), as a
 // publisher would before invalidating it on the ledger.
-func (s *originSite) editItem(w http.ResponseWriter, r *http.Request) {
+func (s *site) editItem(w http.ResponseWriter, r *http.Request) {
 	n, ok := item(r)
 	if !ok {
 		http.NotFound(w, r)
