@@ -42,21 +42,18 @@ func ParseConfigBlock(b *common.Block) (*ChannelConfig, error) {
 	var payload common.Payload
 	var chdr common.ChannelHeader
 	var cfgEnv common.ConfigEnvelope
-	for _, s := range []struct {
-		b []byte
-		m proto.Message
-	}{{data[0], &env}, {nil, &payload}, {nil, &chdr}, {nil, &cfgEnv}} {
-		switch s.m {
-		case &payload:
-			s.b = env.GetPayload()
-		case &chdr:
-			s.b = payload.GetHeader().GetChannelHeader()
-		case &cfgEnv:
-			s.b = payload.GetData()
-		}
-		if err := proto.Unmarshal(s.b, s.m); err != nil {
-			return nil, fmt.Errorf("receipt: config block: %w", err)
-		}
+	err := proto.Unmarshal(data[0], &env)
+	if err == nil {
+		err = proto.Unmarshal(env.GetPayload(), &payload)
+	}
+	if err == nil {
+		err = proto.Unmarshal(payload.GetHeader().GetChannelHeader(), &chdr)
+	}
+	if err == nil {
+		err = proto.Unmarshal(payload.GetData(), &cfgEnv)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("receipt: config block: %w", err)
 	}
 	if common.HeaderType(chdr.GetType()) != common.HeaderType_CONFIG {
 		return nil, fmt.Errorf("receipt: block %d is not a config block", b.GetHeader().GetNumber())
