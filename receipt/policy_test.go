@@ -54,7 +54,9 @@ func TestSignaturePolicyRolesAndNodeOUs(t *testing.T) {
 	client1, _ := org1.member(t, "client")
 	admin1, _ := org1.member(t, "admin")
 	peer2, _ := org2.member(t, "peer")
-	role := func(org string, r msp.MSPRole_MSPRoleType) *msp.MSPRole { return &msp.MSPRole{MspIdentifier: org, Role: r} }
+	role := func(org string, r msp.MSPRole_MSPRoleType) *msp.MSPRole {
+		return &msp.MSPRole{MspIdentifier: org, Role: r}
+	}
 	tests := []struct {
 		name    string
 		policy  *SignaturePolicy
