@@ -33,21 +33,22 @@ func TestRecordReceipts(t *testing.T) {
 	if err != nil {
 		t.Fatalf("publish: %v", err)
 	}
-	// Org2 invalidates Org1's key: the gateway gathers Org1's endorsement.
-	_, invalidated, err := inv.Invalidate(ctx, e.Key, "partner correction", 1)
-	if err != nil {
-		t.Fatalf("cross-org invalidate: %v", err)
-	}
 	height, err := aud.Height(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Endorsed by Org2's peer alone, the same request fails Org1's
+	// Endorsed by Org2's peer alone, an invalidation fails Org1's
 	// key-level policy at commit but lands in a block.
 	if out, err := invoke(t, "org2", "invalidator", nil, "Invalidate", e.Key, "org2 alone", "0"); err == nil || !strings.Contains(out, "ENDORSEMENT_POLICY_FAILURE") {
 		t.Fatalf("org2-only invalidation: %v\n%s", err, out)
 	}
 	refusedID := findRefused(t, ctx, aud, height)
+
+	// Then Org2 invalidates Org1's key: the gateway gathers Org1's endorsement.
+	_, invalidated, err := inv.Invalidate(ctx, e.Key, "partner correction", 1)
+	if err != nil {
+		t.Fatalf("cross-org invalidate: %v", err)
+	}
 
 	pubR := receiptOf(t, ctx, aud, published.TxID)
 	invR := receiptOf(t, ctx, aud, invalidated.TxID)

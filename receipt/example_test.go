@@ -52,6 +52,13 @@ func ExampleVerify() {
 		fmt.Printf("policy of %s: %s, set by %s\n", p.Key, p.Policy, p.Source)
 	}
 	fmt.Println("ordered by:", proof.Orderers[0].MSPID, "in block", proof.Block)
+	// Output:
+	// who: Org2MSP invalidator (CN=invalidator@org2.example.com,OU=client,L=San Francisco,ST=California,C=US)
+	// what: invalidate https://shop.example/receipt/item?id=7 to version 2 (INVALIDATED), owner Org1MSP
+	// when: 2026-12-02T17:15:33Z
+	// endorsed by: Org1MSP CN=peer0.org1.example.com,OU=peer,L=San Francisco,ST=California,C=US
+	// policy of https://shop.example/receipt/item?id=7: 'Org1MSP.peer', set by transaction 884a6396ab110474b48871c308a280eb1473b095dcc84f6d55e08c64d0dd37d2 (block 4)
+	// ordered by: OrdererMSP in block 6
 }
 
 // A receipt refused by a check: the error names it.
