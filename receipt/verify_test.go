@@ -249,3 +249,18 @@ func highS(t *testing.T, sig []byte) []byte {
 	must(t, err)
 	return out
 }
+
+// A second network recorded the same way (its own crypto material) is a
+// different trust: its configuration is not the one the receipt names, and
+// even made to name it, its CAs do not vouch for this network's members.
+func TestOtherNetworkTrustRefuses(t *testing.T) {
+	r := readReceipt(t, "invalidate.json")
+	other := readConfig(t, "other-network-config.block")
+	if _, err := Verify(r, Trust{Config: other}); checkOf(err) != CheckConfig {
+		t.Fatalf("other network's configuration: %v, want the %s check", err, CheckConfig)
+	}
+	other.Number, other.HeaderHash = r.Config.Number, r.Config.HeaderHash
+	if _, err := Verify(r, Trust{Config: other}); checkOf(err) != CheckCertificate {
+		t.Fatalf("other network's CAs under this network's reference: %v, want the %s check", err, CheckCertificate)
+	}
+}
