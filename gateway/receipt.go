@@ -20,9 +20,10 @@ func (c *Client) Receipt(ctx context.Context, txID string) (*receipt.Receipt, er
 		return nil, err
 	}
 	idx := -1
-	for i, txs := 0, block.GetData().GetData(); i < len(txs) && idx < 0; i++ {
-		if hdr, _, err := unpackEnvelope(txs[i]); err == nil && hdr.GetTxId() == txID {
+	for i, env := range block.GetData().GetData() {
+		if hdr, _, err := unpackEnvelope(env); err == nil && hdr.GetTxId() == txID {
 			idx = i
+			break
 		}
 	}
 	if idx < 0 {

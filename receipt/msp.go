@@ -107,13 +107,14 @@ func resolve(serialized []byte, msps map[string]*MSP) (*signer, error) {
 	}
 	s := &signer{serialized: serialized, msp: m, cert: cert}
 	if m.NodeOUs != nil {
+		roles := [...]struct{ name, ou string }{{"client", m.NodeOUs.Client}, {"peer", m.NodeOUs.Peer}, {"admin", m.NodeOUs.Admin}, {"orderer", m.NodeOUs.Orderer}}
 		for _, ou := range cert.Subject.OrganizationalUnit {
-			for role, want := range map[string]string{"client": m.NodeOUs.Client, "peer": m.NodeOUs.Peer, "admin": m.NodeOUs.Admin, "orderer": m.NodeOUs.Orderer} {
-				if want != "" && ou == want {
+			for _, r := range roles {
+				if r.ou != "" && ou == r.ou {
 					if s.nodeRole != "" {
-						return nil, fmt.Errorf("%s has two node roles, %s and %s", cert.Subject, s.nodeRole, role)
+						return nil, fmt.Errorf("%s has two node roles, %s and %s", cert.Subject, s.nodeRole, r.name)
 					}
-					s.nodeRole = role
+					s.nodeRole = r.name
 				}
 			}
 		}
