@@ -35,3 +35,7 @@ bench-e2e: fabric sdk chromium ## submit → browser eviction on the whole chain
 	go test -tags e2e -run '^$$' -bench SubmitToEviction -benchtime 1x -timeout 20m ./e2e/... 2>&1 | grep -v 'dbus'
 
 BENCH_TARGETS += bench-e2e
+
+.PHONY: record-receipts
+record-receipts: fabric ## record testdata/receipt/ again: receipts of a publish, a cross-org invalidation and a refused one, with their config block
+	go test -tags 'e2e record' -count=1 -timeout 10m -v -run '^TestRecordReceipts$$' ./e2e/... 2>&1 | grep -Ev '^\s*$$|^=== (RUN|PAUSE|CONT)'
