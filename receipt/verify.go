@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cachetsync/cachet/chaincode"
+	"github.com/cachetsync/cachet/ledger"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 )
 
@@ -39,7 +39,7 @@ type Proof struct {
 	Chaincode string
 	// Event is the contract's event (its transitions); nil when the
 	// transaction emitted no cachet.transitions event.
-	Event    *chaincode.Event
+	Event    *ledger.Event
 	Policies []KeyPolicy // the endorsement policies the endorsers satisfied, per written key
 }
 
@@ -224,12 +224,12 @@ func containsSigner(list []*signer, s *signer) bool {
 
 // contractEvent decodes the Cachet contract's event, if the transaction
 // emitted one.
-func contractEvent(env *envelope, chaincodeName string) (*chaincode.Event, error) {
+func contractEvent(env *envelope, chaincodeName string) (*ledger.Event, error) {
 	ev, err := env.event()
-	if err != nil || ev == nil || ev.GetChaincodeId() != chaincodeName || ev.GetEventName() != chaincode.EventName {
+	if err != nil || ev == nil || ev.GetChaincodeId() != chaincodeName || ev.GetEventName() != ledger.EventName {
 		return nil, err
 	}
-	var e chaincode.Event
+	var e ledger.Event
 	if err := json.Unmarshal(ev.GetPayload(), &e); err != nil {
 		return nil, fmt.Errorf("event payload: %w", err)
 	}

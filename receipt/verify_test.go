@@ -14,7 +14,7 @@ import (
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/cachetsync/cachet/chaincode"
+	"github.com/cachetsync/cachet/ledger"
 )
 
 func TestVerifyRecordedReceipts(t *testing.T) {
@@ -22,15 +22,15 @@ func TestVerifyRecordedReceipts(t *testing.T) {
 		file          string
 		creatorMSP    string
 		creatorRole   string
-		op            chaincode.Op
+		op            ledger.Op
 		version       uint64
 		endorserMSPs  []string // each must be among the endorsers
 		policySources []string // each must be among the policies' sources
 	}{
-		{"publish.json", "Org1MSP", "publisher", chaincode.OpPublish, 1, []string{"Org1MSP"}, []string{"this transaction"}},
+		{"publish.json", "Org1MSP", "publisher", ledger.OpPublish, 1, []string{"Org1MSP"}, []string{"this transaction"}},
 		// Org2's gateway asks Org1's peer alone: it satisfies both the key's
 		// policy and the chaincode's OR of the orgs' peers.
-		{"invalidate.json", "Org2MSP", "invalidator", chaincode.OpInvalidate, 2, []string{"Org1MSP"}, []string{"transaction "}},
+		{"invalidate.json", "Org2MSP", "invalidator", ledger.OpInvalidate, 2, []string{"Org1MSP"}, []string{"transaction "}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
