@@ -57,8 +57,9 @@ func decodePurge(r *http.Request, maxBody int64, w http.ResponseWriter) (purge, 
 		return purge{}, decodeError(err, maxBody)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if e := decodeError(err, maxBody); e.problem.Code == CodeBodyTooLarge {
-			return purge{}, e
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return purge{}, decodeError(err, maxBody)
 		}
 		return purge{}, refuse(http.StatusBadRequest, CodeMalformedJSON, "trailing data after the JSON object")
 	}
