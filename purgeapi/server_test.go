@@ -100,7 +100,7 @@ func TestRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 			tokens["revoked"] = revoked
-			tokens["unknown"] = tokens["admin"][:len(tokens["admin"])-4] + "AAAA"
+			tokens["unknown"] = tamper(tokens["admin"])
 			if err := h.tokens.Revoke(rt.ID, h.clock.Now()); err != nil {
 				t.Fatal(err)
 			}
