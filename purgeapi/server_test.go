@@ -122,6 +122,9 @@ func TestRefusals(t *testing.T) {
 			if p := problem(t, w.Body.Bytes()); p.Code != tc.code {
 				t.Errorf("code %q, want %q (%s)", p.Code, tc.code, p.Message)
 			}
+			if got := w.Header().Get("WWW-Authenticate"); (got != "") != (tc.status == 401) {
+				t.Errorf("WWW-Authenticate %q on a %d", got, tc.status)
+			}
 			if got := w.Header().Get("Retry-After"); got != tc.retryIn {
 				t.Errorf("Retry-After %q, want %q", got, tc.retryIn)
 			}
