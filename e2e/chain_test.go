@@ -20,7 +20,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/cachetsync/cachet/gateway"
-	"github.com/cachetsync/cachet/telemetry"
+	"github.com/cachetsync/cachet/telemetry/telemetrytest"
 )
 
 const chainSecret = "chain-test-secret-0123456789"
@@ -230,7 +230,7 @@ func TestChainInvalidationReachesWebSocket(t *testing.T) {
 			gatewaySpans[s.SpanContext.SpanID().String()] = true
 		}
 	}
-	var relaySpan, pushSpan telemetry.Span
+	var relaySpan, pushSpan telemetrytest.Span
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && pushSpan.Name == ""; time.Sleep(200 * time.Millisecond) {
 		for _, s := range recv.Trace(traceID) {
 			switch s.Name {

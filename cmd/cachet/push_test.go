@@ -27,7 +27,7 @@ import (
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/push"
 	"github.com/cachetsync/cachet/record"
-	"github.com/cachetsync/cachet/telemetry"
+	"github.com/cachetsync/cachet/telemetry/telemetrytest"
 )
 
 // TestMain lets a test start this binary as `cachet <args>`: with
@@ -430,7 +430,7 @@ func TestDevPushOff(t *testing.T) {
 func TestPushExportsSpans(t *testing.T) {
 	prev := otel.GetTracerProvider()
 	defer otel.SetTracerProvider(prev)
-	recv := telemetry.NewReceiver(0)
+	recv := telemetrytest.NewReceiver(0)
 	hs := httptest.NewServer(recv)
 	defer hs.Close()
 	b := testBroker(t, 1)
