@@ -117,14 +117,14 @@ type waiting struct {
 type Tracker struct {
 	cfg config
 
-	mu      sync.Mutex
-	order   *list.List // *entry, first arrived first
-	byKV    map[keyVersion]*entry
-	byTx    map[string][]*entry
-	acks    int
-	pend    *list.List // *waiting, first arrived first
-	pendKV  map[keyVersion][]*list.Element
-	stats   Stats
+	mu     sync.Mutex
+	order  *list.List // *entry, first arrived first
+	byKV   map[keyVersion]*entry
+	byTx   map[string][]*entry
+	acks   int
+	pend   *list.List // *waiting, first arrived first
+	pendKV map[keyVersion][]*list.Element
+	stats  Stats
 }
 
 // New returns an empty Tracker; it fails with a *ConfigError for an
