@@ -30,10 +30,10 @@
 //     MaxIDBytes are refused with an *InvalidError, so each entry has a
 //     bounded size.
 //
-// With the defaults a full window holds roughly 100,000 × (200 B + key) for
-// transitions, 1,000,000 × (70 B + client ID) for acknowledgements and
-// 10,000 × (150 B + key + client ID) for pending receipts: about 150 MB with
-// 100-byte keys and 36-byte client IDs. Stats reports the counts.
+// A full default window measured 139 MB of heap: 100,000 transitions with
+// 95-byte keys and 64-hex-digit transaction IDs, 10 clients each with
+// 36-byte IDs (1,000,000 acknowledgements) and 10,000 pending receipts.
+// Stats reports the counts.
 //
 // Ages are measured on the Tracker's clock (arrival), not on ledger
 // timestamps, so a daemon that replays a topic from its start keeps the
