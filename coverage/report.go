@@ -59,11 +59,11 @@ func seconds(s float64) time.Duration { return time.Duration(math.Round(s * floa
 
 // Window describes the Tracker's window when a report was made.
 type Window struct {
-	Transitions    int       `json:"transitions"`    // in the window now
-	MaxTransitions int       `json:"maxTransitions"` // bound by count
-	MaxAgeSeconds  float64   `json:"maxAgeSeconds"`  // bound by age (since arrival)
-	Oldest         time.Time `json:"oldestCommittedAt,omitzero"`
-	Newest         time.Time `json:"newestCommittedAt,omitzero"`
+	Transitions    int       `json:"transitions"`                // in the window now
+	MaxTransitions int       `json:"maxTransitions"`             // bound by count
+	MaxAgeSeconds  float64   `json:"maxAgeSeconds"`              // bound by age (since arrival)
+	Oldest         time.Time `json:"oldestCommittedAt,omitzero"` // commit time of the first transition to arrive
+	Newest         time.Time `json:"newestCommittedAt,omitzero"` // commit time of the last transition to arrive
 }
 
 // Tx reports the coverage of every transition of transaction txID in the

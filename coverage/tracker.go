@@ -170,7 +170,10 @@ func (t *Tracker) AddTransition(tr record.Transition) (matched int, err error) {
 	t.stats.TransitionsAdded++
 	for _, el := range t.pendKV[kv] {
 		w := t.pend.Remove(el).(*waiting)
-		if t.ack(e, w.client, w.at) == Acknowledged {
+		switch {
+		case t.byKV[kv] != e: // the acknowledgement bound pushed e itself out
+			t.stats.Expired++
+		case t.ack(e, w.client, w.at) == Acknowledged:
 			matched++
 		}
 	}

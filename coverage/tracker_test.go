@@ -132,6 +132,15 @@ func TestTracker(t *testing.T) {
 				{rc: R(rc(k, 2, "c", 30*ms)), want: Expired},      // tx2 itself would have to leave
 			},
 			stats: Stats{Acknowledged: 3, Expired: 1}},
+		{name: "pending receipts beyond the acknowledgement bound expire with their transition", tx: "tx1", opts: []Option{WithMaxAcks(2)},
+			steps: []step{
+				{rc: R(rc(k, 1, "a", 10*ms)), want: Pending},
+				{rc: R(rc(k, 1, "b", 10*ms)), want: Pending},
+				{rc: R(rc(k, 1, "c", 10*ms)), want: Pending},
+				{rc: R(rc(k, 1, "d", 10*ms)), want: Pending},
+				{tr: T(tr("tx1", k, 1))},
+			},
+			stats: Stats{Acknowledged: 2, Expired: 2}},
 		{name: "bad records are refused and counted", tx: "tx1", invalid: 4,
 			steps: []step{
 				{tr: T(tr("", k, 1))},
