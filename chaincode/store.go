@@ -25,8 +25,8 @@ const (
 	tombstones = "tomb"
 	replays    = "idem" // idempotency markers: attr is the caller's MSP ID
 	// generation records and host claims: scope.go
-	indexNS    = "\x01"
-	sep        = "\x00"
+	indexNS = "\x01"
+	sep     = "\x00"
 )
 
 func indexPrefix(kind, attr string) string { return indexNS + kind + sep + attr + sep }
