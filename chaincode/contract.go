@@ -154,12 +154,17 @@ func invalidateOne(ctx contractapi.TransactionContextInterface, name, key, reaso
 
 // invalidate gives every entry (nil ones skipped) a new version,
 // INVALIDATED, or STALE when soft and the entry's effective state is not
-// INVALIDATED, and stamps it with the generations covering it now: the
-// generations covering all of them are read in one round trip.
+// INVALIDATED. A soft invalidation reads the generations covering the
+// entries (in one round trip) to know that state, and stamps the entries
+// with them. A hard one reads none and keeps the stamps: the entry is
+// INVALIDATED whatever purged it, and the hot path stays one read.
 func (t *txn) invalidate(entries []*ledger.Entry, reason string, soft bool) error {
-	cov, err := t.coverage(entries)
-	if err != nil {
-		return err
+	var cov [][]*ledger.Generation
+	if soft {
+		var err error
+		if cov, err = t.coverage(entries); err != nil {
+			return err
+		}
 	}
 	for i, e := range entries {
 		if e == nil {
@@ -168,10 +173,12 @@ func (t *txn) invalidate(entries []*ledger.Entry, reason string, soft bool) erro
 		old := *e
 		e.Version++
 		e.State = record.StateInvalidated
-		if soft && effective(&old, cov[i]).State != record.StateInvalidated {
-			e.State = record.StateStale
+		if soft {
+			if effective(&old, cov[i]).State != record.StateInvalidated {
+				e.State = record.StateStale
+			}
+			stamp(e, cov[i])
 		}
-		stamp(e, cov[i])
 		if err := t.put(e, &old); err != nil {
 			return err
 		}
