@@ -1,7 +1,7 @@
 // Package record defines every record Cachet writes to Kafka, once, for all
-// daemons: transitions (relay → analytics, push), scope purges (relay →
-// push), reads (browsers, via push → analytics) and advice (analytics →
-// push, operators).
+// daemons: transitions (relay → analytics, push), scope purges
+// (generations, TopicPurges), reads (browsers, via push → analytics) and
+// advice (analytics → push, operators).
 //
 // Records are JSON objects with a schema version field "v". Golden encodings
 // live in testdata/records/; the TypeScript SDK's decoder passes the same
