@@ -1,6 +1,6 @@
 // Builds the SDK with esbuild: the page client (ES module), the Service
-// Worker (classic script), the key canonicalizer on its own, and the unit
-// tests for node, and copies the demo page beside the bundles.
+// Worker (classic script), the key canonicalizer on its own, the origin
+// middleware for node (node.js), and the unit tests for node, and copies the demo page beside the bundles.
 // `node build.mjs --size` also enforces the page budget.
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
@@ -14,6 +14,7 @@ await Promise.all([
   build({ ...browser, entryPoints: ["src/index.ts"], format: "esm", outfile: "dist/cachet.js" }),
   build({ ...browser, entryPoints: ["src/sw.ts"], format: "iife", outfile: "dist/cachet-sw.js" }),
   build({ ...browser, entryPoints: ["src/cachekey.ts"], format: "esm", outfile: "dist/cachekey.js" }),
+  build({ bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", entryPoints: ["src/node/stamp.ts"], outfile: "dist/node.js" }),
   build({
     bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", outdir: "dist/test", outExtension: { ".js": ".mjs" },
     entryPoints: readdirSync("test/unit").filter((f) => f.endsWith(".test.ts")).map((f) => `test/unit/${f}`),

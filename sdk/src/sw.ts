@@ -31,7 +31,7 @@
 import { canonical } from "./cachekey";
 import type { ReadKind, SwRead } from "./record";
 import { getMeta, hintOf, openStore, spendEarly, SYNCED, versionOf, type Store } from "./store";
-import { mayServeStale, merge, needsRevalidation, refusal } from "./sw/policy";
+import { mayServeStale, merge, needsRevalidation, refusal, stampOf } from "./sw/policy";
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -46,7 +46,7 @@ const OFFLINE_STALE = params.get("offline") === "stale";
 const STORED_AT = "x-cachet-stored";
 
 /** Counters reported to pages by stats(). */
-const counters: Record<string, number> = { hit: 0, miss: 0, revalidated: 0, stored: 0, dropped: 0, unsynced: 0, offline: 0, raced: 0 };
+const counters: Record<string, number> = { hit: 0, miss: 0, revalidated: 0, stored: 0, dropped: 0, unsynced: 0, offline: 0, raced: 0, late: 0 };
 const bump = (name: string): void => {
   counters[name] = (counters[name] ?? 0) + 1;
 };
@@ -232,18 +232,29 @@ async function keep(
   }
 }
 
-// put stores res stamped with the time, unless the key's version moved while
-// the response was in flight; if it moves during the put, the copy goes.
+// put stores res stamped with the time unless it is out of date, checked
+// before and again after the put (when it then is, the copy goes). A
+// response the origin stamped with its version (Cachet-Version) is out of
+// date when that is older than the newest version applied for the key (a
+// late fill); an unstamped one when the key's version moved while it was in
+// flight.
 async function put(keyReq: Request, key: string, res: Response, before: number): Promise<void> {
   const d = await db();
-  if ((await versionOf(d, key)) !== before) return void bump("raced");
+  const stamped = stampOf(res);
+  const outdated = async (): Promise<string | null> => {
+    const now = await versionOf(d, key);
+    if (stamped !== null) return stamped < now ? "late" : null;
+    return now !== before ? "raced" : null;
+  };
+  let why = await outdated();
+  if (why) return void bump(why);
   const headers = new Headers(res.headers);
   headers.set(STORED_AT, String(Date.now()));
   const cache = await caches.open(CACHE);
   await cache.put(keyReq, new Response(await res.arrayBuffer(), { status: res.status, statusText: res.statusText, headers }));
-  if ((await versionOf(d, key)) !== before) {
+  if ((why = await outdated())) {
     await cache.delete(keyReq);
-    return void bump("raced");
+    return void bump(why);
   }
   bump("stored");
 }

@@ -99,3 +99,16 @@ export function needsRevalidation(res: Response, storedAt: number, now: number, 
   if (cap !== undefined) age = age === null ? cap : Math.min(age, cap);
   return age !== null && now - storedAt >= age * 1000;
 }
+
+/** STAMP_HEADER is the response header in which an origin names the ledger version the response was built from. */
+export const STAMP_HEADER = "cachet-version";
+
+/**
+ * stampOf returns the ledger version an origin stamped res with
+ * (Cachet-Version, a decimal integer), or null when it is absent or not one
+ * that a number holds exactly (versions are compared as numbers).
+ */
+export function stampOf(res: Response): number | null {
+  const v = res.headers.get(STAMP_HEADER)?.trim() ?? "";
+  return /^\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? Number(v) : null;
+}
