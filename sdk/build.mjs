@@ -1,7 +1,9 @@
 // Builds the SDK with esbuild: the page client (ES module), the Service
 // Worker (classic script), the key canonicalizer on its own, the origin
-// middleware for node (node.js), and the unit tests for node, and copies the demo page beside the bundles.
+// middleware for node (node.js) and the unit tests for node, emits the type
+// declarations (dist/types), and copies the demo page beside the bundles.
 // `node build.mjs --size` also enforces the page budget.
+import { execFileSync } from "node:child_process";
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -20,6 +22,9 @@ await Promise.all([
     entryPoints: readdirSync("test/unit").filter((f) => f.endsWith(".test.ts")).map((f) => `test/unit/${f}`),
   }),
 ]);
+
+// Type declarations for the package's entry points (dist/types).
+execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.types.json"], { stdio: "inherit" });
 
 // The demo page `cachet dev` serves (its origin service reads sdk/dist).
 mkdirSync("dist", { recursive: true });
