@@ -74,6 +74,8 @@ export class Origin {
    */
   upstreamVersion: number | undefined = undefined;
   private readonly stamp = stamp(() => this.upstreamVersion);
+  /** What /site-sw.js (a site's own worker: this object, then importScripts of Cachet's) sets as self.cachet. */
+  swConfig: Record<string, unknown> = {};
   private constructor(
     private readonly server: Server,
     readonly url: string,
@@ -98,6 +100,13 @@ export class Origin {
     if (pathname === "/") return void res.writeHead(200, { "content-type": "text/html" }).end(readFileSync(join(sdk, "e2e", "page", "index.html")));
     if (pathname === "/cachet.js" || pathname === "/cachet-sw.js") {
       return void res.writeHead(200, { "content-type": "text/javascript", "cache-control": "no-store" }).end(readFileSync(join(sdk, "dist", pathname)));
+    }
+    if (pathname === "/site-sw.js") {
+      const js = `self.cachet = ${JSON.stringify(this.swConfig)};\nimportScripts("/cachet-sw.js");\n`;
+      return void res.writeHead(200, { "content-type": "text/javascript", "cache-control": "no-store" }).end(js);
+    }
+    if (pathname === "/workbox-sw.js") {
+      return void res.writeHead(200, { "content-type": "text/javascript", "cache-control": "no-store" }).end(readFileSync(join(sdk, "dist", "e2e", "workbox-sw.js")));
     }
     if (pathname.startsWith("/push/") && this.push) return this.proxy(req, res, this.push + path.slice(5));
     if (pathname === "/token") {

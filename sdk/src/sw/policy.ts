@@ -112,3 +112,15 @@ export function stampOf(res: Response): number | null {
   const v = res.headers.get(STAMP_HEADER)?.trim() ?? "";
   return /^\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? Number(v) : null;
 }
+
+const COMPARED = ["content-length", "etag", "last-modified"];
+
+/**
+ * sameResponse tells whether a revalidation brought the response that was
+ * stored, judged as Workbox's broadcast update does: by Content-Length,
+ * ETag and Last-Modified; the same when neither says any of them.
+ */
+export function sameResponse(a: Response, b: Response): boolean {
+  if (!COMPARED.some((h) => a.headers.has(h) || b.headers.has(h))) return true;
+  return COMPARED.every((h) => a.headers.get(h) === b.headers.get(h));
+}
