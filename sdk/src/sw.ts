@@ -36,8 +36,9 @@ import { canonical } from "./cachekey";
 import type { ReadKind, SwRead } from "./record";
 import { getMeta, hintOf, openStore, setUse, spendEarly, SYNCED, touch, versionOf, type Store } from "./store";
 import { configOf, routeFor, type Config, type Strategy } from "./sw/config";
+import { carriesCookies, jarPrint } from "./sw/cookies";
 import { dropOldest, expire, tooOld } from "./sw/expire";
-import { mayServeStale, merge, needsRevalidation, refusal, sameResponse, stampOf } from "./sw/policy";
+import { mayServeStale, merge, needsRevalidation, outdated, refusal, sameResponse, stampOf } from "./sw/policy";
 import { cleanup, install, precacheName } from "./sw/precache";
 
 declare const self: ServiceWorkerGlobalScope & { cachet?: Partial<Config> };
@@ -80,35 +81,8 @@ function report(e: FetchEvent, kind: ReadKind, key: string): void {
   );
 }
 
-interface CookieJar {
-  getAll(options?: { url: string }): Promise<unknown[]>;
-}
-const jar = (self as unknown as { cookieStore?: CookieJar }).cookieStore;
-// cookies returns a fingerprint of the script-visible cookie jar; a change
-// across a fetch means the response set a cookie (Set-Cookie itself is
-// hidden from Service Workers).
-const cookies = async (): Promise<string> => (jar ? JSON.stringify(await jar.getAll()) : "");
-
-// credentialed tells whether req carries cookies, as the worker cannot see
-// its Cookie header: never with credentials "omit" or "same-origin" to
-// another origin; otherwise yes, unless cookies=visible and the Cookie Store
-// API finds no cookie. It is asked for the request's URL first; Chromium
-// refuses any URL there ("must be within Service Worker scope"), and then
-// the cookies of the worker's scope are what it can tell.
-async function credentialed(req: Request): Promise<boolean> {
-  if (req.credentials === "omit") return false;
-  const same = new URL(req.url).origin === self.location.origin;
-  if (req.credentials === "same-origin" && !same) return false;
-  if (!VISIBLE_COOKIES || !jar || !same) return true;
-  for (const ask of [() => jar.getAll({ url: req.url }), () => jar.getAll()]) {
-    try {
-      return (await ask()).length > 0;
-    } catch {
-      // the next question, or the conservative answer
-    }
-  }
-  return true;
-}
+const cookies = jarPrint;
+const credentialed = (req: Request): Promise<boolean> => carriesCookies(req, VISIBLE_COOKIES);
 
 const keyOf = (url: string): string => canonical(new URL(url, self.location.href).href);
 
@@ -292,12 +266,8 @@ async function keep(
 async function put(keyReq: Request, key: string, res: Response, before: number): Promise<void> {
   const d = await db();
   const stamped = stampOf(res);
-  const outdated = async (): Promise<string | null> => {
-    const now = await versionOf(d, key);
-    if (stamped !== null) return stamped < now ? "late" : null;
-    return now !== before ? "raced" : null;
-  };
-  let why = await outdated();
+  const check = async (): Promise<string | null> => outdated(stamped, before, await versionOf(d, key));
+  let why = await check();
   if (why) return void bump(why);
   const headers = new Headers(res.headers);
   headers.set(STORED_AT, String(Date.now()));
@@ -314,7 +284,7 @@ async function put(keyReq: Request, key: string, res: Response, before: number):
       bump("expired");
     }
   }
-  if ((why = await outdated())) {
+  if ((why = await check())) {
     await cache.delete(keyReq);
     return void bump(why);
   }

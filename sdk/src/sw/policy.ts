@@ -124,3 +124,14 @@ export function sameResponse(a: Response, b: Response): boolean {
   if (!COMPARED.some((h) => a.headers.has(h) || b.headers.has(h))) return true;
   return COMPARED.every((h) => a.headers.get(h) === b.headers.get(h));
 }
+
+/**
+ * outdated tells why a response must not be (or stay) stored when the key's
+ * newest applied version is now: "late" when the origin stamped it with an
+ * older version, "raced" when, unstamped, the version moved from before
+ * while it was in flight; null when it is current.
+ */
+export function outdated(stamped: number | null, before: number, now: number): "late" | "raced" | null {
+  if (stamped !== null) return stamped < now ? "late" : null;
+  return now !== before ? "raced" : null;
+}
