@@ -15,6 +15,7 @@ interface PageHelpers {
   getMany(path: string, n: number): Promise<number>;
   cached(path: string): Promise<boolean>;
   cachedCount(): Promise<number>;
+  cachedBody(path: string): Promise<string | null>;
   cachedPaths(cache?: string): Promise<string[]>;
   update(): Promise<void>;
   outbox(): Promise<number>;

@@ -30,6 +30,8 @@ test("a fill stamped older than an applied invalidation is served, not stored, a
   t.after(() => a.close().catch(() => undefined));
   await a.call("start", { pushUrl: stack.url, token: token(channels), channels, backoff: { baseMs: 200, maxMs: 1000 } });
   await eventually("leader live", async () => (await a.call("stats")).state === "live");
+  // The welcome applied (a first connection flushes what was stored before it).
+  await eventually("welcome applied", async () => !!(await a.call("stats")).position);
 
   // Version 1: stored, served from cache.
   origin.upstreamVersion = 1;

@@ -50,6 +50,8 @@ test("workbox: push evictions and late fills apply to Workbox's cache", async (t
   const channels = [`origin:${origin.url}`];
   await a.call("start", { pushUrl: stack.url, token: token(channels), channels, backoff: { baseMs: 200, maxMs: 1000 } });
   await eventually("leader live", async () => (await a.call("stats")).state === "live");
+  // The welcome applied (a first connection flushes what was stored before it).
+  await eventually("welcome applied", async () => !!(await a.call("stats")).position);
 
   await a.get("/r/plain");
   await eventually("plain stored", () => a.call("cached", "/r/plain"));

@@ -133,19 +133,22 @@ async function serve(e: FetchEvent, req: Request, key: string, strategy: Strateg
     hit = undefined;
   }
   if (hit) e.waitUntil(db().then((d) => touch(d, key, Date.now())));
-  if (strategy === "cache-only") {
-    if (!hit) return new Response(null, { status: 504, statusText: "Gateway Timeout" });
-    bump("hit");
-    report(e, "hit", key);
-    return hit;
-  }
+  if (strategy === "cache-only" && !hit) return new Response(null, { status: 504, statusText: "Gateway Timeout" });
   const hint = hit ? await hintOf(await db(), key) : undefined;
   const stale = hit ? needsRevalidation(hit, Number(hit.headers.get(STORED_AT) ?? 0), Date.now(), hint?.maxAge) : false;
   // Out of sync: no tab confirmed within the bound that nothing was invalidated.
   const synced = hit && BOUND_MS >= 0 ? await getMeta<number>(await db(), SYNCED) : undefined;
   const behind = synced !== undefined && Date.now() - synced > BOUND_MS;
   if (behind) bump("unsynced");
-  if (strategy === "network-first" && hit && timeoutMs !== undefined) {
+  if (strategy === "cache-only") {
+    // Never asks the origin: out of sync, it answers as when the origin is unreachable.
+    if (behind) return offline(e, key, hit!, false, synced);
+    bump("hit");
+    report(e, "hit", key);
+    return hit!;
+  }
+  // Out of sync, the origin's answer is waited for (no timeout).
+  if (strategy === "network-first" && hit && timeoutMs !== undefined && !behind) {
     // The stored copy answers when the origin is slower than the timeout; the fetch still stores what it brings.
     const got = fetchAndStore(e, req, keyReq, key);
     e.waitUntil(got.catch(() => undefined));
@@ -220,10 +223,13 @@ async function revalidate(e: FetchEvent, req: Request, keyReq: Request, key: str
   const withCookies = await credentialed(req);
   const res = await fetch(cond);
   if (res.status !== 304) {
-    await keep(e, req, keyReq, key, res, before, jarBefore, withCookies, true);
+    const { done } = await keep(e, req, keyReq, key, res, before, jarBefore, withCookies, true);
+    // Told once the changed response is in the cache.
     if (config.broadcastUpdate && res.ok && !sameResponse(stored, res)) {
-      bump("updated");
-      bc.postMessage({ t: "update", key });
+      e.waitUntil(done.then(() => {
+        bump("updated");
+        bc.postMessage({ t: "update", key });
+      }, () => undefined));
     }
     return [res, false];
   }
@@ -245,16 +251,21 @@ async function fetchAndStore(e: FetchEvent, req: Request, keyReq: Request, key: 
 }
 
 // keep stores res when policy allows it and no visible cookie changed during
-// the fetch; otherwise, when res replaces a stored copy, that copy goes.
+// the fetch; otherwise, when res replaces a stored copy, that copy goes. It
+// resolves once that is decided; the returned promise once it is done (the
+// worker stays up for it either way).
 async function keep(
   e: FetchEvent, req: Request, keyReq: Request, key: string, res: Response,
   before: number, jarBefore: string, withCookies: boolean, replaces: boolean,
-): Promise<void> {
+): Promise<{ done: Promise<void> }> {
+  let done = Promise.resolve();
   if (refusal(req, res, withCookies) === null && (jarBefore === "" || (await cookies()) === jarBefore)) {
-    e.waitUntil(put(keyReq, key, res.clone(), before));
+    done = put(keyReq, key, res.clone(), before);
   } else if (replaces) {
-    e.waitUntil(caches.open(CACHE).then((c) => c.delete(keyReq)).then(() => bump("dropped")));
+    done = caches.open(CACHE).then((c) => c.delete(keyReq)).then(() => bump("dropped"));
   }
+  e.waitUntil(done);
+  return { done };
 }
 
 // put stores res stamped with the time unless it is out of date, checked
