@@ -1,7 +1,10 @@
 // Builds the SDK with esbuild: the page client (ES module), the Service
-// Worker (classic script), the key canonicalizer on its own, and the unit
-// tests for node, and copies the demo page beside the bundles.
+// Worker (classic script), the key canonicalizer on its own, the origin
+// middleware for node (node.js), the Workbox plugin (workbox.js, left
+// readable: a site's bundler minifies it) and the unit tests for node, emits the type
+// declarations (dist/types), and copies the demo page beside the bundles.
 // `node build.mjs --size` also enforces the page budget.
+import { execFileSync } from "node:child_process";
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -14,11 +17,16 @@ await Promise.all([
   build({ ...browser, entryPoints: ["src/index.ts"], format: "esm", outfile: "dist/cachet.js" }),
   build({ ...browser, entryPoints: ["src/sw.ts"], format: "iife", outfile: "dist/cachet-sw.js" }),
   build({ ...browser, entryPoints: ["src/cachekey.ts"], format: "esm", outfile: "dist/cachekey.js" }),
+  build({ bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", entryPoints: ["src/node/stamp.ts"], outfile: "dist/node.js" }),
+  build({ ...browser, minify: false, entryPoints: ["src/workbox.ts"], format: "esm", outfile: "dist/workbox.js" }),
   build({
     bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", outdir: "dist/test", outExtension: { ".js": ".mjs" },
     entryPoints: readdirSync("test/unit").filter((f) => f.endsWith(".test.ts")).map((f) => `test/unit/${f}`),
   }),
 ]);
+
+// Type declarations for the package's entry points (dist/types).
+for (const p of ["tsconfig.types.json", "tsconfig.types-sw.json"]) execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", p], { stdio: "inherit" });
 
 // The demo page `cachet dev` serves (its origin service reads sdk/dist).
 mkdirSync("dist", { recursive: true });
@@ -40,5 +48,10 @@ if (process.argv.includes("--e2e")) {
     bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", outdir: "dist/e2e", outExtension: { ".js": ".mjs" },
     external: ["playwright-core"],
     entryPoints: readdirSync("e2e").filter((f) => f.endsWith(".test.ts") || f.endsWith(".chain.ts")).map((f) => `e2e/${f}`),
+  });
+  // A Workbox worker with the Cachet plugin, as a site would bundle it.
+  await build({
+    ...browser, entryPoints: ["e2e/workbox/sw.ts"], format: "iife", outfile: "dist/e2e/workbox-sw.js",
+    define: { "process.env.NODE_ENV": '"production"' },
   });
 }

@@ -10,11 +10,14 @@ export interface Got {
 }
 
 interface PageHelpers {
-  ready(swQuery?: string): Promise<void>;
+  ready(swQuery?: string, script?: string): Promise<void>;
   get(path: string, headers?: Record<string, string>, method?: string, credentials?: RequestCredentials): Promise<Got>;
   getMany(path: string, n: number): Promise<number>;
   cached(path: string): Promise<boolean>;
   cachedCount(): Promise<number>;
+  cachedBody(path: string): Promise<string | null>;
+  cachedPaths(cache?: string): Promise<string[]>;
+  update(): Promise<void>;
   outbox(): Promise<number>;
   start(opts: Record<string, unknown>): Promise<boolean>;
   stopClient(): void;
@@ -30,15 +33,16 @@ export class Tab {
 
   /**
    * open loads the test page on origin in a new tab and waits for the
-   * Service Worker; swQuery (e.g. "&cookies=visible") is added to its script URL.
+   * Service Worker (script, default Cachet's own); swQuery (e.g.
+   * "&cookies=visible") is added to its script URL.
    */
-  static async open(b: Browser, origin: Origin, swQuery = ""): Promise<Tab> {
+  static async open(b: Browser, origin: Origin, swQuery = "", script = "/cachet-sw.js"): Promise<Tab> {
     const page = await b.context.newPage();
     page.on("pageerror", (e) => console.error("page error:", e.message));
     await page.goto(origin.url + "/");
     await page.waitForFunction(() => "ready" in window);
     const t = new Tab(page);
-    await t.call("ready", swQuery);
+    await t.call("ready", swQuery, script);
     return t;
   }
 

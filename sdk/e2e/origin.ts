@@ -7,6 +7,7 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { stamp } from "../src/node/stamp";
 import { token } from "./stack";
 
 // Bundled into sdk/dist/e2e/; the SDK root is two up.
@@ -66,6 +67,15 @@ export class Origin {
   tokens: { channels: string[]; ttls: number[] } = { channels: [], ttls: [3600] };
   /** Tokens handed out by GET /token. */
   tokensIssued = 0;
+  /**
+   * The ledger version of /r/versioned as this origin's upstream knows it
+   * (it may lag the ledger); the SDK's node middleware stamps it on the
+   * response as Cachet-Version. Undefined: no stamp.
+   */
+  upstreamVersion: number | undefined = undefined;
+  private readonly stamp = stamp(() => this.upstreamVersion);
+  /** What /site-sw.js (a site's own worker: this object, then importScripts of Cachet's) sets as self.cachet. */
+  swConfig: Record<string, unknown> = {};
   private constructor(
     private readonly server: Server,
     readonly url: string,
@@ -91,6 +101,13 @@ export class Origin {
     if (pathname === "/cachet.js" || pathname === "/cachet-sw.js") {
       return void res.writeHead(200, { "content-type": "text/javascript", "cache-control": "no-store" }).end(readFileSync(join(sdk, "dist", pathname)));
     }
+    if (pathname === "/site-sw.js") {
+      const js = `self.cachet = ${JSON.stringify(this.swConfig)};\nimportScripts("/cachet-sw.js");\n`;
+      return void res.writeHead(200, { "content-type": "text/javascript", "cache-control": "no-store" }).end(js);
+    }
+    if (pathname === "/workbox-sw.js") {
+      return void res.writeHead(200, { "content-type": "text/javascript", "cache-control": "no-store" }).end(readFileSync(join(sdk, "dist", "e2e", "workbox-sw.js")));
+    }
     if (pathname.startsWith("/push/") && this.push) return this.proxy(req, res, this.push + path.slice(5));
     if (pathname === "/token") {
       const ttl = this.tokens.ttls.length > 1 ? this.tokens.ttls.shift()! : this.tokens.ttls[0]!;
@@ -98,7 +115,7 @@ export class Origin {
       return void res.writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" }).end(token(this.tokens.channels, ttl));
     }
     const m = /^\/r\/([a-z]+)$/.exec(pathname);
-    const h = m?.[1] === "flip" ? this.flip : m ? resources[m[1]!] : undefined;
+    const h = m?.[1] === "flip" ? this.flip : m?.[1] === "versioned" ? this.versioned : m ? resources[m[1]!] : undefined;
     if (!h) return void res.writeHead(404).end();
     if (this.down) return void req.socket.destroy();
     const n = (this.hits.get(path) ?? 0) + 1;
@@ -110,6 +127,10 @@ export class Origin {
     }
     h(req, res, n);
   }
+
+  // versioned names the version its data comes from in the body too.
+  private readonly versioned: Handler = (q, s, n) =>
+    this.stamp(q, s, () => s.writeHead(200, { "cache-control": "public, max-age=3600" }).end(`versioned v${this.upstreamVersion} ${n}`));
 
   private readonly flip: Handler = (q, s, n) => {
     if (q.headers["if-none-match"] === '"f"') return void s.writeHead(304, this.notModified).end();

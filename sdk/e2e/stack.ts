@@ -95,9 +95,17 @@ export function devOnly(): string[] {
   return off;
 }
 
-/** Proxy forwards TCP to push; partition() cuts every connection until heal(). */
+/**
+ * Proxy forwards TCP to push; partition() cuts every connection until
+ * heal(); with refuseUpgrades set it closes every connection whose first
+ * request asks for a WebSocket upgrade, as some corporate proxies do.
+ */
 export class Proxy {
   private cut = false;
+  /** While true, connections that open with a WebSocket upgrade request are closed unanswered. */
+  refuseUpgrades = false;
+  /** The request line each connection opened with, and whether it was refused. */
+  readonly requests: { line: string; refused: boolean }[] = [];
   private readonly socks = new Set<Socket>();
   private constructor(
     private readonly server: TCPServer,
@@ -109,13 +117,21 @@ export class Proxy {
     const server = createTCPServer((client) => {
       const p = proxy!;
       if (p.cut) return void client.destroy();
-      const up = tcpConnect(target, "127.0.0.1");
-      for (const s of [client, up]) {
-        p.socks.add(s);
-        s.on("close", () => p.socks.delete(s));
-        s.on("error", () => (client.destroy(), up.destroy()));
-      }
-      client.pipe(up).pipe(client);
+      client.on("error", () => client.destroy());
+      client.once("data", (first: Buffer) => {
+        const head = first.toString("latin1");
+        const refused = p.refuseUpgrades && /^upgrade:\s*websocket/im.test(head);
+        p.requests.push({ line: head.split("\r\n", 1)[0]!, refused });
+        if (refused || p.cut) return void client.destroy();
+        const up = tcpConnect(target, "127.0.0.1");
+        for (const s of [client, up]) {
+          p.socks.add(s);
+          s.on("close", () => p.socks.delete(s));
+          s.on("error", () => (client.destroy(), up.destroy()));
+        }
+        up.write(first);
+        client.pipe(up).pipe(client);
+      });
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     proxy = new Proxy(server, (server.address() as AddressInfo).port);

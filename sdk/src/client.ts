@@ -71,6 +71,8 @@ export interface Events {
    * (only with offline=stale; syncedAt: the last sync, epoch ms).
    */
   stale: { key: string; syncedAt: number };
+  /** A revalidation brought a changed response for key, which the worker stored (broadcast update). */
+  update: { key: string };
   /** Something went wrong; the client recovers unless the state is "stopped". */
   error: Error;
 }
@@ -104,7 +106,8 @@ type Wire =
   | { t: "state"; s: ConnState }
   | { t: "reset"; r: Events["reset"] }
   | { t: "reads"; r: SwRead[] }
-  | ({ t: "stale" } & Events["stale"]);
+  | ({ t: "stale" } & Events["stale"])
+  | ({ t: "update" } & Events["update"]);
 
 const POS = "pos";
 // While live, the leader records that it is in sync this often.
@@ -203,6 +206,8 @@ export class Client extends Emitter<Events> {
       this.emit("reset", w.r);
     } else if (w.t === "stale") {
       this.emit("stale", { key: w.key, syncedAt: w.syncedAt });
+    } else if (w.t === "update") {
+      this.emit("update", { key: w.key });
     }
   }
 

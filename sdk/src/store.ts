@@ -1,12 +1,14 @@
 // The SDK's IndexedDB database, shared by every tab and the Service Worker
 // of an origin: the newest version seen per cache key, the stream positions
 // the leader resumes from, the outbox of receipts and read telemetry not yet
-// acknowledged by push, and analytics' advice per key.
+// acknowledged by push, analytics' advice per key, and when each stored
+// response was stored and last used (for expiration).
 
 const VERSIONS = "versions";
 const META = "meta";
 const OUTBOX = "outbox";
 const ADVICE = "advice";
+const USED = "used";
 
 /** Store is an open database. */
 export type Store = IDBDatabase;
@@ -19,10 +21,10 @@ const done = <T>(r: IDBRequest<T>): Promise<T> =>
 
 /** openStore opens (and on first use creates) the database called name. */
 export function openStore(name: string): Promise<Store> {
-  const r = indexedDB.open(name, 2);
+  const r = indexedDB.open(name, 3);
   r.onupgradeneeded = () => {
     const db = r.result;
-    for (const s of [VERSIONS, META, ADVICE]) if (!db.objectStoreNames.contains(s)) db.createObjectStore(s);
+    for (const s of [VERSIONS, META, ADVICE, USED]) if (!db.objectStoreNames.contains(s)) db.createObjectStore(s);
     if (!db.objectStoreNames.contains(OUTBOX)) db.createObjectStore(OUTBOX, { autoIncrement: true });
   };
   // A newer build of the SDK (in another tab or a new worker) upgrading the
@@ -166,4 +168,41 @@ export function spendEarly(db: Store, key: string): Promise<void> {
     if (h?.early) os.put({ ...h, early: false }, key);
   };
   return txDone(tx);
+}
+
+/** Use is what expiration knows of a stored response. */
+export interface Use {
+  /** When it was stored and last served (epoch ms). */
+  stored: number;
+  used: number;
+  /** Its body's size in bytes. */
+  bytes: number;
+}
+
+/** setUse records (or, given null, forgets) the use of the stored response at url. */
+export function setUse(db: Store, url: string, u: Use | null): Promise<void> {
+  const tx = db.transaction(USED, "readwrite");
+  const os = tx.objectStore(USED);
+  if (u) os.put(u, url);
+  else os.delete(url);
+  return txDone(tx);
+}
+
+/** touch records that the stored response at url was served now. */
+export function touch(db: Store, url: string, now: number): Promise<void> {
+  const tx = db.transaction(USED, "readwrite");
+  const os = tx.objectStore(USED);
+  const r = os.get(url);
+  r.onsuccess = () => {
+    const u = r.result as Use | undefined;
+    if (u) os.put({ ...u, used: now }, url);
+  };
+  return txDone(tx);
+}
+
+/** uses returns every recorded use, by URL. */
+export async function uses(db: Store): Promise<[string, Use][]> {
+  const os = db.transaction(USED).objectStore(USED);
+  const [keys, values] = await Promise.all([done(os.getAllKeys()), done(os.getAll())]);
+  return keys.map((k, i) => [String(k), values[i] as Use]);
 }

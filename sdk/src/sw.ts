@@ -5,8 +5,12 @@
 //
 // Configuration comes from the script URL's query, e.g.
 //   /cachet-sw.js?cache=cachet&strategy=cache-first
+// and, for routes, expiration, a precache and broadcast updates, from an
+// object a site's own worker sets before importScripts (src/sw/config.ts).
 // strategy: cache-first (default; revalidates by ETag once max-age or
-// no-cache says so), network-first, stale-while-revalidate.
+// no-cache says so), network-first (optionally with a timeout after which a
+// stored copy answers), stale-while-revalidate, cache-only, network-only
+// (never stored).
 // bound: seconds (default 5; "off" disables) the worker serves from cache
 // after the leader tab last recorded it was in sync with push (SYNCED in
 // IndexedDB); past it (tab closed, partition, worker woken cold) every read
@@ -30,25 +34,28 @@
 
 import { canonical } from "./cachekey";
 import type { ReadKind, SwRead } from "./record";
-import { getMeta, hintOf, openStore, spendEarly, SYNCED, versionOf, type Store } from "./store";
-import { mayServeStale, merge, needsRevalidation, refusal } from "./sw/policy";
+import { getMeta, hintOf, openStore, setUse, spendEarly, SYNCED, touch, versionOf, type Store } from "./store";
+import { configOf, routeFor, type Config, type Strategy } from "./sw/config";
+import { carriesCookies, jarPrint } from "./sw/cookies";
+import { dropOldest, expire, tooOld } from "./sw/expire";
+import { mayServeStale, merge, needsRevalidation, outdated, refusal, sameResponse, stampOf } from "./sw/policy";
+import { cleanup, install, precacheName } from "./sw/precache";
 
-declare const self: ServiceWorkerGlobalScope;
+declare const self: ServiceWorkerGlobalScope & { cachet?: Partial<Config> };
 
-type Strategy = "cache-first" | "network-first" | "stale-while-revalidate";
-
-const params = new URL(self.location.href).searchParams;
-const CACHE = params.get("cache") ?? "cachet";
-const STRATEGY = (params.get("strategy") ?? "cache-first") as Strategy;
-const VISIBLE_COOKIES = params.get("cookies") === "visible";
-const BOUND_MS = Number(params.get("bound") ?? 5) * 1000; // NaN ("off"): no bound
-const OFFLINE_STALE = params.get("offline") === "stale";
+const config = configOf(new URL(self.location.href).searchParams, self.cachet);
+const CACHE = config.cache;
+const VISIBLE_COOKIES = config.cookies === "visible";
+const BOUND_MS = config.bound === null ? NaN : config.bound * 1000; // NaN: no bound
+const OFFLINE_STALE = config.offline === "stale";
 const STORED_AT = "x-cachet-stored";
 
 /** Counters reported to pages by stats(). */
-const counters: Record<string, number> = { hit: 0, miss: 0, revalidated: 0, stored: 0, dropped: 0, unsynced: 0, offline: 0, raced: 0 };
-const bump = (name: string): void => {
-  counters[name] = (counters[name] ?? 0) + 1;
+const counters: Record<string, number> = {
+  hit: 0, miss: 0, revalidated: 0, stored: 0, dropped: 0, unsynced: 0, offline: 0, raced: 0, late: 0, expired: 0, updated: 0, precached: 0,
+};
+const bump = (name: string, n = 1): void => {
+  counters[name] = (counters[name] ?? 0) + n;
 };
 
 let store: Promise<Store> | undefined;
@@ -74,43 +81,23 @@ function report(e: FetchEvent, kind: ReadKind, key: string): void {
   );
 }
 
-interface CookieJar {
-  getAll(options?: { url: string }): Promise<unknown[]>;
-}
-const jar = (self as unknown as { cookieStore?: CookieJar }).cookieStore;
-// cookies returns a fingerprint of the script-visible cookie jar; a change
-// across a fetch means the response set a cookie (Set-Cookie itself is
-// hidden from Service Workers).
-const cookies = async (): Promise<string> => (jar ? JSON.stringify(await jar.getAll()) : "");
+const cookies = jarPrint;
+const credentialed = (req: Request): Promise<boolean> => carriesCookies(req, VISIBLE_COOKIES);
 
-// credentialed tells whether req carries cookies, as the worker cannot see
-// its Cookie header: never with credentials "omit" or "same-origin" to
-// another origin; otherwise yes, unless cookies=visible and the Cookie Store
-// API finds no cookie. It is asked for the request's URL first; Chromium
-// refuses any URL there ("must be within Service Worker scope"), and then
-// the cookies of the worker's scope are what it can tell.
-async function credentialed(req: Request): Promise<boolean> {
-  if (req.credentials === "omit") return false;
-  const same = new URL(req.url).origin === self.location.origin;
-  if (req.credentials === "same-origin" && !same) return false;
-  if (!VISIBLE_COOKIES || !jar || !same) return true;
-  for (const ask of [() => jar.getAll({ url: req.url }), () => jar.getAll()]) {
-    try {
-      return (await ask()).length > 0;
-    } catch {
-      // the next question, or the conservative answer
-    }
-  }
-  return true;
-}
+const keyOf = (url: string): string => canonical(new URL(url, self.location.href).href);
 
-self.addEventListener("install", () => void self.skipWaiting());
-self.addEventListener("activate", (e) => e.waitUntil(self.clients.claim()));
+self.addEventListener("install", (e) => {
+  void self.skipWaiting();
+  e.waitUntil(install(CACHE, config.precache, keyOf, STORED_AT).then((n) => void (counters.precached! += n)));
+});
+self.addEventListener("activate", (e) => e.waitUntil(Promise.all([self.clients.claim(), cleanup(CACHE, config.precache, keyOf)])));
 
 self.addEventListener("message", (e) => {
   const msg = e.data as { t?: string } | null;
-  if (msg?.t === "stats") e.ports[0]?.postMessage({ ...counters, strategy: STRATEGY, cache: CACHE });
+  if (msg?.t === "stats") e.ports[0]?.postMessage({ ...counters, strategy: config.strategy, cache: CACHE });
 });
+
+const precached = new Set(config.precache.map((p) => keyOf(p.url)));
 
 self.addEventListener("fetch", (e) => {
   const req = e.request;
@@ -122,21 +109,58 @@ self.addEventListener("fetch", (e) => {
   } catch {
     return; // not a key Cachet can name: the browser handles it
   }
-  e.respondWith(serve(e, req, key));
+  if (precached.has(key)) return e.respondWith(fromPrecache(req, key));
+  const route = routeFor(config.routes, new URL(req.url), self.location.origin);
+  const strategy = route?.strategy ?? config.strategy;
+  // Never stored: the browser's HTTP cache is bypassed as for every fetch of this worker.
+  if (strategy === "network-only") return e.respondWith(fetch(req, req.cache === "default" ? { cache: "no-cache" } : {}));
+  e.respondWith(serve(e, req, key, strategy, route?.timeoutMs));
 });
 
-async function serve(e: FetchEvent, req: Request, key: string): Promise<Response> {
+async function fromPrecache(req: Request, key: string): Promise<Response> {
+  return (await (await caches.open(precacheName(CACHE))).match(key)) ?? fetch(req);
+}
+
+async function serve(e: FetchEvent, req: Request, key: string, strategy: Strategy, timeoutMs?: number): Promise<Response> {
   const cache = await caches.open(CACHE);
   // Stored under the canonical URL, with the page's headers so Vary matches.
   const keyReq = key === req.url ? req : new Request(key, { headers: req.headers });
-  const hit = await cache.match(keyReq);
+  let hit = await cache.match(keyReq);
+  // Past its age limit a copy is gone, whatever the strategy.
+  if (hit && tooOld(config.expiration, Number(hit.headers.get(STORED_AT) ?? 0), Date.now())) {
+    await cache.delete(keyReq, { ignoreVary: true });
+    bump("expired");
+    hit = undefined;
+  }
+  if (hit) e.waitUntil(db().then((d) => touch(d, key, Date.now())));
+  if (strategy === "cache-only" && !hit) return new Response(null, { status: 504, statusText: "Gateway Timeout" });
   const hint = hit ? await hintOf(await db(), key) : undefined;
   const stale = hit ? needsRevalidation(hit, Number(hit.headers.get(STORED_AT) ?? 0), Date.now(), hint?.maxAge) : false;
   // Out of sync: no tab confirmed within the bound that nothing was invalidated.
   const synced = hit && BOUND_MS >= 0 ? await getMeta<number>(await db(), SYNCED) : undefined;
   const behind = synced !== undefined && Date.now() - synced > BOUND_MS;
   if (behind) bump("unsynced");
-  if (STRATEGY === "network-first" || !hit) {
+  if (strategy === "cache-only") {
+    // Never asks the origin: out of sync, it answers as when the origin is unreachable.
+    if (behind) return offline(e, key, hit!, false, synced);
+    bump("hit");
+    report(e, "hit", key);
+    return hit!;
+  }
+  // Out of sync, the origin's answer is waited for (no timeout).
+  if (strategy === "network-first" && hit && timeoutMs !== undefined && !behind) {
+    // The stored copy answers when the origin is slower than the timeout; the fetch still stores what it brings.
+    const got = fetchAndStore(e, req, keyReq, key);
+    e.waitUntil(got.catch(() => undefined));
+    const late = new Promise<null>((r) => setTimeout(() => r(null), timeoutMs));
+    const res = await Promise.race([got.catch(() => null), late]);
+    if (res) {
+      report(e, "miss", key);
+      return res;
+    }
+    return offline(e, key, hit, stale, behind && synced);
+  }
+  if (strategy === "network-first" || !hit) {
     try {
       const res = await fetchAndStore(e, req, keyReq, key);
       if (!hit) bump("miss");
@@ -147,7 +171,7 @@ async function serve(e: FetchEvent, req: Request, key: string): Promise<Response
       return offline(e, key, hit, stale, behind && synced);
     }
   }
-  if (STRATEGY === "stale-while-revalidate" && !hint?.early && !behind) {
+  if (strategy === "stale-while-revalidate" && !hint?.early && !behind) {
     // Served now; the revalidation tells whether what was served was stale.
     e.waitUntil(
       revalidate(e, req, keyReq, key, hit).then(
@@ -199,7 +223,14 @@ async function revalidate(e: FetchEvent, req: Request, keyReq: Request, key: str
   const withCookies = await credentialed(req);
   const res = await fetch(cond);
   if (res.status !== 304) {
-    await keep(e, req, keyReq, key, res, before, jarBefore, withCookies, true);
+    const { done } = await keep(e, req, keyReq, key, res, before, jarBefore, withCookies, true);
+    // Told once the changed response is in the cache.
+    if (config.broadcastUpdate && res.ok && !sameResponse(stored, res)) {
+      e.waitUntil(done.then(() => {
+        bump("updated");
+        bc.postMessage({ t: "update", key });
+      }, () => undefined));
+    }
     return [res, false];
   }
   bump("revalidated");
@@ -220,30 +251,56 @@ async function fetchAndStore(e: FetchEvent, req: Request, keyReq: Request, key: 
 }
 
 // keep stores res when policy allows it and no visible cookie changed during
-// the fetch; otherwise, when res replaces a stored copy, that copy goes.
+// the fetch; otherwise, when res replaces a stored copy, that copy goes. It
+// resolves once that is decided; the returned promise once it is done (the
+// worker stays up for it either way).
 async function keep(
   e: FetchEvent, req: Request, keyReq: Request, key: string, res: Response,
   before: number, jarBefore: string, withCookies: boolean, replaces: boolean,
-): Promise<void> {
+): Promise<{ done: Promise<void> }> {
+  let done = Promise.resolve();
   if (refusal(req, res, withCookies) === null && (jarBefore === "" || (await cookies()) === jarBefore)) {
-    e.waitUntil(put(keyReq, key, res.clone(), before));
+    done = put(keyReq, key, res.clone(), before);
   } else if (replaces) {
-    e.waitUntil(caches.open(CACHE).then((c) => c.delete(keyReq)).then(() => bump("dropped")));
+    done = caches.open(CACHE).then((c) => c.delete(keyReq)).then(() => bump("dropped"));
   }
+  e.waitUntil(done);
+  return { done };
 }
 
-// put stores res stamped with the time, unless the key's version moved while
-// the response was in flight; if it moves during the put, the copy goes.
+// put stores res stamped with the time unless it is out of date, checked
+// before and again after the put (when it then is, the copy goes). A
+// response the origin stamped with its version (Cachet-Version) is out of
+// date when that is older than the newest version applied for the key (a
+// late fill); an unstamped one when the key's version moved while it was in
+// flight.
 async function put(keyReq: Request, key: string, res: Response, before: number): Promise<void> {
   const d = await db();
-  if ((await versionOf(d, key)) !== before) return void bump("raced");
+  const stamped = stampOf(res);
+  const check = async (): Promise<string | null> => outdated(stamped, before, await versionOf(d, key));
+  let why = await check();
+  if (why) return void bump(why);
   const headers = new Headers(res.headers);
   headers.set(STORED_AT, String(Date.now()));
+  const body = await res.arrayBuffer();
   const cache = await caches.open(CACHE);
-  await cache.put(keyReq, new Response(await res.arrayBuffer(), { status: res.status, statusText: res.statusText, headers }));
-  if ((await versionOf(d, key)) !== before) {
+  const stored = new Response(body, { status: res.status, statusText: res.statusText, headers });
+  // Out of storage: the least recently used go, one at a time, until it fits.
+  for (;;) {
+    try {
+      await cache.put(keyReq, stored.clone());
+      break;
+    } catch (err) {
+      if ((err as DOMException).name !== "QuotaExceededError" || !(await dropOldest(d, cache))) throw err;
+      bump("expired");
+    }
+  }
+  if ((why = await check())) {
     await cache.delete(keyReq);
-    return void bump("raced");
+    return void bump(why);
   }
   bump("stored");
+  const now = Date.now();
+  await setUse(d, key, { stored: now, used: now, bytes: body.byteLength });
+  bump("expired", await expire(d, cache, config.expiration, now));
 }

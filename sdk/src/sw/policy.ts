@@ -99,3 +99,39 @@ export function needsRevalidation(res: Response, storedAt: number, now: number, 
   if (cap !== undefined) age = age === null ? cap : Math.min(age, cap);
   return age !== null && now - storedAt >= age * 1000;
 }
+
+/** STAMP_HEADER is the response header in which an origin names the ledger version the response was built from. */
+export const STAMP_HEADER = "cachet-version";
+
+/**
+ * stampOf returns the ledger version an origin stamped res with
+ * (Cachet-Version, a decimal integer), or null when it is absent or not one
+ * that a number holds exactly (versions are compared as numbers).
+ */
+export function stampOf(res: Response): number | null {
+  const v = res.headers.get(STAMP_HEADER)?.trim() ?? "";
+  return /^\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? Number(v) : null;
+}
+
+const COMPARED = ["content-length", "etag", "last-modified"];
+
+/**
+ * sameResponse tells whether a revalidation brought the response that was
+ * stored, judged as Workbox's broadcast update does: by Content-Length,
+ * ETag and Last-Modified; the same when neither says any of them.
+ */
+export function sameResponse(a: Response, b: Response): boolean {
+  if (!COMPARED.some((h) => a.headers.has(h) || b.headers.has(h))) return true;
+  return COMPARED.every((h) => a.headers.get(h) === b.headers.get(h));
+}
+
+/**
+ * outdated tells why a response must not be (or stay) stored when the key's
+ * newest applied version is now: "late" when the origin stamped it with an
+ * older version, "raced" when, unstamped, the version moved from before
+ * while it was in flight; null when it is current.
+ */
+export function outdated(stamped: number | null, before: number, now: number): "late" | "raced" | null {
+  if (stamped !== null) return stamped < now ? "late" : null;
+  return now !== before ? "raced" : null;
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { mayServeStale, maxAge, merge, needsRevalidation, refusal, type Refusal } from "../../src/sw/policy";
+import { mayServeStale, maxAge, merge, needsRevalidation, refusal, stampOf, type Refusal } from "../../src/sw/policy";
 
 const res = (headers: Record<string, string>, status = 200): Response => new Response(status === 304 ? null : "body", { status, headers });
 const get = (headers: Record<string, string> = {}): Request => new Request("https://shop.example/a", { headers });
@@ -71,4 +71,14 @@ test("maxAge, mayServeStale and needsRevalidation", () => {
   assert.equal(needsRevalidation(res({ "cache-control": "max-age=60" }), stored, stored + 60_000), true);
   assert.equal(needsRevalidation(res({ "cache-control": "no-cache" }), stored, stored), true);
   assert.equal(needsRevalidation(res({}), stored, stored + 1e12), false, "no max-age: fresh until Cachet evicts it");
+});
+
+test("stampOf: the origin's Cachet-Version, or null", () => {
+  const cases: [string | undefined, number | null][] = [
+    ["7", 7], [" 42 ", 42], ["0", 0], ["9007199254740991", 9007199254740991], ["9007199254740992", null], ["123456789012345", 123456789012345],
+    [undefined, null], ["", null], ["-1", null], ["1.5", null], ["7, 8", null], ["v7", null], ["0x10", null],
+  ];
+  for (const [header, want] of cases) {
+    assert.equal(stampOf(res(header === undefined ? {} : { "cachet-version": header })), want, String(header));
+  }
 });
