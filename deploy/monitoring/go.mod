@@ -1,0 +1,3 @@
+module github.com/cachetsync/cachet/deploy/monitoring
+
+go 1.26.8
