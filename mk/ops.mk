@@ -1,6 +1,6 @@
-# Operations: Prometheus alert rules and their unit tests, the rules'
-# PrometheusRule kept in step. promtool builds from a pinned tools module
-# (about 4 min cold on 2 cores).
+# Operations: Prometheus alert rules and their unit tests, the Grafana
+# dashboards' and rules' PromQL checked against what the daemons export.
+# promtool builds from a pinned tools module (about 4 min cold on 2 cores).
 .PHONY: test-ops test-rules test-monitoring
 
 RULE_FILES := $(filter-out %_test.yaml,$(wildcard deploy/monitoring/rules/*.yaml))
@@ -14,7 +14,7 @@ test-rules: $(BIN)/promtool ## promtool check rules and the rules' unit tests (d
 	promtool check rules $(RULE_FILES)
 	promtool test rules deploy/monitoring/rules/*_test.yaml
 
-test-monitoring: ## deploy/monitoring's Go tests: the PrometheusRule in step with rules/
+test-monitoring: ## dashboards' and rules' PromQL against the metrics cachet exports; PrometheusRule in step with rules/
 	cd deploy/monitoring && go test -count=1 ./...
 
 test-ops: test-rules test-monitoring ## every operations check above
