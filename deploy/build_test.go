@@ -24,7 +24,7 @@ import (
 )
 
 // overlays are the deployable kustomizations; base is only applied through them.
-var overlays = []string{"dev", "prod"}
+var overlays = []string{"dev", "prod", "gpu"}
 
 // known maps each apiVersion/kind the layout may contain to its API type.
 // Anything else fails the build: a new kind needs its checks here first.
@@ -38,6 +38,7 @@ var known = map[string]func() any{
 	"policy/v1/PodDisruptionBudget":          func() any { return new(policyv1.PodDisruptionBudget) },
 	"autoscaling/v2/HorizontalPodAutoscaler": func() any { return new(autoscalingv2.HorizontalPodAutoscaler) },
 	"networking.k8s.io/v1/Ingress":           func() any { return new(networkingv1.Ingress) },
+	"networking.k8s.io/v1/NetworkPolicy":     func() any { return new(networkingv1.NetworkPolicy) },
 }
 
 // bundle is one overlay as `kustomize build` renders it, decoded.

@@ -511,7 +511,7 @@ func checkImages(t reporter, b *bundle) {
 	images := map[string]bool{}
 	b.podSpecs(func(owner string, pod *corev1.PodSpec, _ *metav1.ObjectMeta) {
 		for _, c := range pod.Containers {
-			images[c.Image] = true
+			images[strings.TrimSuffix(c.Image, "-cuda")] = true // overlays/gpu: analytics runs the same version's CUDA build
 			repo, tag := c.Image, ""
 			if i := strings.LastIndexAny(c.Image, ":@"); i > strings.LastIndex(c.Image, "/") {
 				repo, tag = c.Image[:i], c.Image[i+1:]

@@ -124,6 +124,9 @@ func (h *hub) process(part int32, off int64, value []byte, traceparent string) {
 		}
 	}
 	h.m.deliveries.Add(float64(n))
+	if n > 0 && !tr.Timestamp.IsZero() {
+		h.m.latency.Observe(max(now.Sub(tr.Timestamp), 0).Seconds())
+	}
 	span.SetAttributes(attribute.Int("cachet.push.deliveries", n))
 }
 

@@ -11,6 +11,7 @@ type metrics struct {
 	reg         *prometheus.Registry
 	connections *prometheus.GaugeVec   // by transport
 	deliveries  prometheus.Counter     // transition frames queued
+	latency     prometheus.Histogram   // transaction timestamp → frames queued
 	drops       *prometheus.CounterVec // connections closed by the server, by reason
 	resumes     *prometheus.CounterVec // subscribe outcomes
 	consumed    prometheus.Counter
@@ -34,6 +35,9 @@ func newMetrics() *metrics {
 			Help: "Open subscriber connections."}, []string{"transport"}),
 		deliveries: prometheus.NewCounter(prometheus.CounterOpts{Name: "cachet_push_deliveries_total",
 			Help: "Transition frames queued to subscribers."}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cachet_push_delivery_latency_seconds",
+			Help:    "From a transition's transaction timestamp to its frames queued to subscribers (records queued to none are not observed).",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15)}),
 		drops: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cachet_push_drops_total",
 			Help: "Connections the server closed, by close reason."}, []string{"reason"}),
 		resumes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cachet_push_resumes_total",
@@ -61,8 +65,8 @@ func newMetrics() *metrics {
 		retentionSkips: prometheus.NewCounter(prometheus.CounterOpts{Name: "cachet_push_retention_resets_total",
 			Help: "Times the consumer found records deleted before it read them and reset every subscriber."}),
 	}
-	m.reg.MustRegister(m.connections, m.deliveries, m.drops, m.resumes, m.consumed, m.badRecords, m.lag, m.refused,
+	m.reg.MustRegister(m.connections, m.deliveries, m.latency, m.drops, m.resumes, m.consumed, m.badRecords, m.lag, m.refused,
 		m.readsAccepted, m.readsDropped, m.spansExported, m.spansDropped, m.adviceDelivered, m.adviceBad, m.retentionSkips,
-		collectors.NewGoCollector())
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -5,14 +5,17 @@
 // A daemon calls Setup once. With no OTLP endpoint configured (flag or
 // OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) tracing
 // stays a no-op and costs nothing. The spans' resource honours
-// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
+// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, the sampler
+// OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG.
 package telemetry
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"go.opentelemetry.io/otel"
@@ -33,8 +36,13 @@ type Config struct {
 	// the standard OTEL_EXPORTER_OTLP_* variables, and no export when
 	// none is set.
 	Endpoint string
-	// Sampler defaults to parent-based always-on: a trace started by a
-	// client that sampled it is kept in every hop.
+	// Version is the service.version resource attribute; empty: the main
+	// module's version from the build information (runtime/debug).
+	Version string
+	// Sampler, when set, wins over the environment. Nil: the sampler
+	// OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG name (SamplerFromEnv),
+	// parent-based always-on when unset: a trace started by a client that
+	// sampled it is kept in every hop.
 	Sampler sdktrace.Sampler
 }
 
@@ -62,9 +70,13 @@ func Setup(ctx context.Context, cfg Config) (Shutdown, error) {
 	}
 	sampler := cfg.Sampler
 	if sampler == nil {
-		sampler = sdktrace.ParentBased(sdktrace.AlwaysSample())
+		var err error
+		// An invalid value gets the specification's fallback and a warning.
+		if sampler, err = SamplerFromEnv(os.Getenv); err != nil {
+			slog.WarnContext(ctx, err.Error())
+		}
 	}
-	res, err := newResource(ctx, cfg.Service)
+	res, err := newResource(ctx, cfg.Service, cfg.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -77,13 +89,17 @@ func Setup(ctx context.Context, cfg Config) (Shutdown, error) {
 	return tp.Shutdown, nil
 }
 
-// newResource describes the process: service.name, then the host and
-// process (host.name, process.pid, the Go runtime), then what
-// OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME say, which win (a pod's
-// k8s.* attributes, deployment.environment, another service name).
-func newResource(ctx context.Context, service string) (*sdkresource.Resource, error) {
+// newResource describes the process: service.name and service.version
+// (empty: moduleVersion), then the host and process (host.name,
+// process.pid, the Go runtime), then what OTEL_RESOURCE_ATTRIBUTES and
+// OTEL_SERVICE_NAME say, which win (a pod's k8s.* attributes,
+// deployment.environment, another service name or version).
+func newResource(ctx context.Context, service, version string) (*sdkresource.Resource, error) {
+	if version == "" {
+		version = moduleVersion()
+	}
 	res, err := sdkresource.New(ctx,
-		sdkresource.WithAttributes(attribute.String("service.name", service)),
+		sdkresource.WithAttributes(attribute.String("service.name", service), attribute.String("service.version", version)),
 		sdkresource.WithHost(),
 		sdkresource.WithProcessPID(),
 		sdkresource.WithProcessRuntimeName(),
@@ -94,6 +110,16 @@ func newResource(ctx context.Context, service string) (*sdkresource.Resource, er
 		return nil, fmt.Errorf("telemetry: resource: %w", err)
 	}
 	return res, nil
+}
+
+// moduleVersion is the main module's version as the build information
+// records it: a tag or pseudo-version, or "(devel)" for a build from a
+// working tree that Go could not stamp.
+func moduleVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
 }
 
 // WithTraceparent returns ctx carrying the remote span context named by a

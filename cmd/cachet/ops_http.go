@@ -6,14 +6,17 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	gocollectors "github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // serveOps serves a daemon's operator endpoints on listen: Prometheus
-// /metrics from collectors and /healthz from health. It returns the
+// /metrics from collectors, with the Go runtime's and the process's
+// (go_*, process_*), and /healthz from health. It returns the
 // address it listens on and a stop that closes the server.
 func serveOps(listen string, health http.Handler, collectors ...prometheus.Collector) (net.Addr, func(), error) {
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(gocollectors.NewGoCollector(), gocollectors.NewProcessCollector(gocollectors.ProcessCollectorOpts{}))
 	reg.MustRegister(collectors...)
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
