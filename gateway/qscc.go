@@ -18,3 +18,6 @@ func (c *Client) BlockByTxID(ctx context.Context, txID string) (*common.Block, e
 func (c *Client) BlockByNumber(ctx context.Context, n uint64) (*common.Block, error) {
 	return c.qsccBlock(ctx, "GetBlockByNumber", strconv.FormatUint(n, 10))
 }
+
+// Chaincode returns the name of the contract the client calls.
+func (c *Client) Chaincode() string { return c.cfg.Chaincode }
