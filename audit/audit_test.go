@@ -18,19 +18,20 @@ import (
 // block 5, Org2's invalidation endorsed by Org1 in block 6); other blocks
 // below its height are empty.
 type fakeLedger struct {
-	blocks  map[uint64]*common.Block
-	byTx    map[string]uint64
-	history []ledger.HistoryItem
-	height  uint64
-	fetched []uint64
-	err     error
+	blocks   map[uint64]*common.Block
+	byTx     map[string]uint64
+	history  []ledger.HistoryItem
+	receipts map[string]*receipt.Receipt
+	height   uint64
+	fetched  []uint64
+	err      error
 }
 
 const key = "https://shop.example/receipt/item?id=7"
 
 func recorded(t *testing.T) *fakeLedger {
 	t.Helper()
-	l := &fakeLedger{blocks: map[uint64]*common.Block{}, byTx: map[string]uint64{}}
+	l := &fakeLedger{blocks: map[uint64]*common.Block{}, byTx: map[string]uint64{}, receipts: map[string]*receipt.Receipt{}}
 	for _, name := range []string{"publish.json", "refused.json", "invalidate.json"} {
 		b, err := os.ReadFile(filepath.Join("..", "testdata", "receipt", name))
 		if err != nil {
@@ -46,6 +47,8 @@ func recorded(t *testing.T) *fakeLedger {
 			Metadata: &common.BlockMetadata{Metadata: r.Block.Metadata},
 		}
 		l.byTx[r.TxID] = r.Block.Number
+		r.KeyPolicies = nil // Receipt attaches them
+		l.receipts[r.TxID] = r
 		if name != "refused.json" {
 			l.history = append(l.history, ledger.HistoryItem{TxID: r.TxID})
 		}
@@ -75,6 +78,15 @@ func (l *fakeLedger) BlockByNumber(_ context.Context, n uint64) (*common.Block, 
 		return b, nil
 	}
 	return &common.Block{Header: &common.BlockHeader{Number: n}}, nil
+}
+
+func (l *fakeLedger) Receipt(_ context.Context, txID string) (*receipt.Receipt, error) {
+	r, ok := l.receipts[txID]
+	if !ok {
+		return nil, fmt.Errorf("no transaction %s", txID)
+	}
+	c := *r
+	return &c, nil
 }
 
 func (l *fakeLedger) Height(context.Context) (uint64, error) { return l.height, nil }
