@@ -1,6 +1,8 @@
 package chaincode
 
 import (
+	"slices"
+
 	"github.com/cachetsync/cachet/ledger"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
@@ -14,12 +16,18 @@ const (
 	RolePublisher   Role = "publisher"   // publish, invalidate, purge
 	RoleInvalidator Role = "invalidator" // invalidate only
 	RoleAuditor     Role = "auditor"     // read history and listings
+	RoleAdmin       Role = "admin"       // claim and release hosts, purge scopes
 )
+
+// adminOU is the organizational unit of Fabric's admin NodeOU: its
+// certificates are admins whatever their cachet.role.
+const adminOU = "admin"
 
 // caller is who submitted the transaction.
 type caller struct {
-	msp  string
-	role Role
+	msp   string
+	role  Role
+	admin bool // role admin, or a certificate of the admin NodeOU
 }
 
 func callerOf(ctx contractapi.TransactionContextInterface) (caller, error) {
@@ -32,13 +40,25 @@ func callerOf(ctx contractapi.TransactionContextInterface) (caller, error) {
 	if err != nil {
 		return caller{}, refuse(ledger.CodeForbidden, "cannot read the client's %s attribute: %v", RoleAttribute, err)
 	}
-	return caller{msp: msp, role: Role(role)}, nil
+	c := caller{msp: msp, role: Role(role), admin: Role(role) == RoleAdmin}
+	if cert, err := id.GetX509Certificate(); err == nil && cert != nil {
+		c.admin = c.admin || slices.Contains(cert.Subject.OrganizationalUnit, adminOU)
+	}
+	return c, nil
+}
+
+// requireAdmin refuses a caller that is not an admin of its org.
+func (c caller) requireAdmin(action string) error {
+	if c.admin {
+		return nil
+	}
+	return refuse(ledger.CodeForbidden, "%s needs an admin of the org (%s %s or the admin NodeOU); the client from %s has role %q", action, RoleAttribute, RoleAdmin, c.msp, c.role)
 }
 
 // require refuses a caller whose role is not one of roles.
 func (c caller) require(action string, roles ...Role) error {
 	for _, r := range roles {
-		if c.role == r {
+		if c.role == r || r == RoleAdmin && c.admin {
 			return nil
 		}
 	}

@@ -59,3 +59,45 @@ func BenchmarkInvalidateBatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInvalidateCovered invalidates keys that nine purged scopes
+// cover: three tags, a host, an origin and four path prefixes. A hard
+// Invalidate reads none of their generation records; InvalidateSoft reads
+// all nine in one round trip and stamps the entry with them.
+func BenchmarkInvalidateCovered(b *testing.B) {
+	for _, tx := range []string{"Invalidate", "InvalidateSoft"} {
+		b.Run(tx, func(b *testing.B) {
+			e := newEnv(b)
+			e.ok(org1Admin, nil, "ClaimHost", "shop.example")
+			keys := make([]string, b.N)
+			for i := range keys {
+				keys[i] = fmt.Sprintf("https://shop.example/a/b/c/%d", i)
+				e.publish(org1Pub, keys[i], "catalog", "eu", "sale")
+			}
+			for _, s := range [][2]string{{"tag", "catalog"}, {"tag", "eu"}, {"tag", "sale"}, {"host", "shop.example"}, {"origin", "https://shop.example"},
+				{"prefix", "https://shop.example/"}, {"prefix", "https://shop.example/a/"}, {"prefix", "https://shop.example/a/b/"}, {"prefix", "https://shop.example/a/b/c/"}} {
+				e.purgeScope(org1Pub, s[0], s[1], false)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if r := e.call(org1Inv, tx, keys[i], "", "0"); r.Status != 200 {
+					b.Fatal(r.Message)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPurgeScope is one scope purge: a claim read, a generation read
+// and one write, whatever the number of entries covered.
+func BenchmarkPurgeScope(b *testing.B) {
+	e := newEnv(b)
+	e.ok(org1Admin, nil, "ClaimHost", "shop.example")
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := e.call(org1Pub, "PurgeScope", "prefix", "https://shop.example/p/", "", "false", ""); r.Status != 200 {
+			b.Fatal(r.Message)
+		}
+	}
+}

@@ -1,9 +1,12 @@
 // Package chaincode is Cachet's cache-state contract: the only writer of
 // cache entries on the ledger. Every transaction validates its arguments,
-// checks the caller's organization and role, moves entries between VALID and
-// INVALIDATED (every invalidation is a new version, of an INVALIDATED entry
-// too) and purges them, with strictly increasing versions, and emits
-// exactly one chaincode event listing all of its transitions.
+// checks the caller's organization and role, moves entries between VALID,
+// STALE and INVALIDATED (every invalidation is a new version, of an
+// INVALIDATED entry too) and purges them, with strictly increasing
+// versions, and emits exactly one chaincode event listing all of its
+// transitions. Scope purges (a tag, a path prefix, a host, an origin) are
+// one write of the scope's next generation; queries combine an entry's own
+// state with the generations covering it.
 //
 // The contract is deterministic: times come from the transaction header, no
 // map order reaches the ledger or an event, and nothing random or external
@@ -73,12 +76,20 @@ func (c *Contract) Publish(ctx contractapi.TransactionContextInterface, key, eta
 	if err := checkVersion(key, version, expectedVersion); err != nil {
 		return nil, err
 	}
+	if err := t.requireUnclaimed(key, owner); err != nil {
+		return nil, err
+	}
 	if revived { // the tombstone's policy makes the owner endorse this
 		if err := t.stub.DelState(indexKey(tombstones, "", key)); err != nil {
 			return nil, err
 		}
 	}
 	e := &ledger.Entry{Key: key, Version: version + 1, State: record.StateValid, ETag: etag, MaxAge: maxAge, Tags: tags, Owner: owner}
+	cov, err := t.coverage([]*ledger.Entry{e})
+	if err != nil {
+		return nil, err
+	}
+	stamp(e, cov[0])
 	if err := t.put(e, old); err != nil {
 		return nil, err
 	}
@@ -93,11 +104,23 @@ func (c *Contract) Publish(ctx contractapi.TransactionContextInterface, key, eta
 // the check) and an idempotency key in the transient map guard against
 // replays.
 func (c *Contract) Invalidate(ctx contractapi.TransactionContextInterface, key, reason string, expectedVersion uint64) (*ledger.Entry, error) {
+	return invalidateOne(ctx, ledger.TxInvalidate, key, reason, expectedVersion, false)
+}
+
+// InvalidateSoft is Invalidate, softly: the entry becomes STALE, which a
+// browser may serve once more while it revalidates, never after a
+// revalidation succeeded. An entry that is INVALIDATED (by its own state or
+// a hard scope purge) stays INVALIDATED, with a new version.
+func (c *Contract) InvalidateSoft(ctx contractapi.TransactionContextInterface, key, reason string, expectedVersion uint64) (*ledger.Entry, error) {
+	return invalidateOne(ctx, ledger.TxInvalidateSoft, key, reason, expectedVersion, true)
+}
+
+func invalidateOne(ctx contractapi.TransactionContextInterface, name, key, reason string, expectedVersion uint64, soft bool) (*ledger.Entry, error) {
 	t, err := begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.caller.require("Invalidate", RolePublisher, RoleInvalidator); err != nil {
+	if err := t.caller.require(name, RolePublisher, RoleInvalidator); err != nil {
 		return nil, err
 	}
 	if key, err = canonicalKey(key); err != nil {
@@ -107,7 +130,7 @@ func (c *Contract) Invalidate(ctx contractapi.TransactionContextInterface, key, 
 		return nil, err
 	}
 	var first ledger.Entry
-	if done, err := t.replayed(ledger.TxInvalidate, &first); done || err != nil {
+	if done, err := t.replayed(name, &first); done || err != nil {
 		return &first, err
 	}
 	e, err := t.get(key)
@@ -120,23 +143,47 @@ func (c *Contract) Invalidate(ctx contractapi.TransactionContextInterface, key, 
 	if err := checkVersion(key, e.Version, expectedVersion); err != nil {
 		return nil, err
 	}
-	if err := t.invalidate(e, reason); err != nil {
+	if err := t.invalidate([]*ledger.Entry{e}, reason, soft); err != nil {
 		return nil, err
 	}
-	if err := t.remember(ledger.TxInvalidate, e); err != nil {
+	if err := t.remember(name, e); err != nil {
 		return nil, err
 	}
 	return e, t.emit()
 }
 
-func (t *txn) invalidate(e *ledger.Entry, reason string) error {
-	old := *e
-	e.Version++
-	e.State = record.StateInvalidated
-	if err := t.put(e, &old); err != nil {
-		return err
+// invalidate gives every entry (nil ones skipped) a new version,
+// INVALIDATED, or STALE when soft and the entry's effective state is not
+// INVALIDATED. A soft invalidation reads the generations covering the
+// entries (in one round trip) to know that state, and stamps the entries
+// with them. A hard one reads none and keeps the stamps: the entry is
+// INVALIDATED whatever purged it, and the hot path stays one read.
+func (t *txn) invalidate(entries []*ledger.Entry, reason string, soft bool) error {
+	var cov [][]*ledger.Generation
+	if soft {
+		var err error
+		if cov, err = t.coverage(entries); err != nil {
+			return err
+		}
 	}
-	t.record(ledger.OpInvalidate, e, reason)
+	for i, e := range entries {
+		if e == nil {
+			continue
+		}
+		old := *e
+		e.Version++
+		e.State = record.StateInvalidated
+		if soft {
+			if effective(&old, cov[i]).State != record.StateInvalidated {
+				e.State = record.StateStale
+			}
+			stamp(e, cov[i])
+		}
+		if err := t.put(e, &old); err != nil {
+			return err
+		}
+		t.record(ledger.OpInvalidate, e, reason)
+	}
 	return nil
 }
 
@@ -186,17 +233,16 @@ func (c *Contract) InvalidateBatch(ctx contractapi.TransactionContextInterface, 
 	if err != nil {
 		return nil, err
 	}
+	if err := t.invalidate(entries, reason, false); err != nil {
+		return nil, err
+	}
 	res := &ledger.BatchResult{}
 	for i, key := range canon {
-		e := entries[i]
-		if e == nil {
+		if e := entries[i]; e != nil {
+			res.Invalidated = append(res.Invalidated, ledger.Summary{Key: e.Key, Version: e.Version, State: e.State})
+		} else {
 			res.Missing = append(res.Missing, key)
-			continue
 		}
-		if err := t.invalidate(e, reason); err != nil {
-			return nil, err
-		}
-		res.Invalidated = append(res.Invalidated, ledger.Summary{Key: e.Key, Version: e.Version, State: e.State})
 	}
 	if err := t.remember(ledger.TxInvalidateBatch, res); err != nil {
 		return nil, err
@@ -234,16 +280,14 @@ func (c *Contract) InvalidateTag(ctx contractapi.TransactionContextInterface, ta
 	if err != nil {
 		return nil, err
 	}
+	if err := t.invalidate(entries, reason, false); err != nil {
+		return nil, err
+	}
 	page := &ledger.TagPage{Bookmark: next}
 	for i, key := range keys {
-		e := entries[i]
-		if e == nil {
-			continue
+		if entries[i] != nil {
+			page.Keys = append(page.Keys, key)
 		}
-		if err := t.invalidate(e, reason); err != nil {
-			return nil, err
-		}
-		page.Keys = append(page.Keys, key)
 	}
 	page.Invalidated = len(page.Keys)
 	return page, t.emit()

@@ -30,6 +30,14 @@ var fastTx = map[string]func(c *Contract, ctx contractapi.TransactionContextInte
 		e, err := c.Invalidate(ctx, p[0], p[1], v)
 		return e, true, err
 	},
+	ledger.TxInvalidateSoft: func(c *Contract, ctx contractapi.TransactionContextInterface, p []string) (any, bool, error) {
+		v, ok := uint64Arg(p[2])
+		if !ok {
+			return nil, false, nil
+		}
+		e, err := c.InvalidateSoft(ctx, p[0], p[1], v)
+		return e, true, err
+	},
 	ledger.TxInvalidateBatch: func(c *Contract, ctx contractapi.TransactionContextInterface, p []string) (any, bool, error) {
 		var keys []string
 		if err := json.Unmarshal([]byte(p[0]), &keys); err != nil || keys == nil {

@@ -11,7 +11,7 @@ import (
 )
 
 var codes = []ledger.Code{ledger.CodeInvalidArgument, ledger.CodeNotFound, ledger.CodeStaleVersion,
-	ledger.CodeBadTransition, ledger.CodeForbidden, ledger.CodeLimitExceeded}
+	ledger.CodeBadTransition, ledger.CodeForbidden, ledger.CodeLimitExceeded, ledger.CodeHostClaimed}
 
 // FuzzInvokeArguments sends arbitrary arguments through contractapi's real
 // decoding. Whatever arrives, the contract answers (no panic), a refusal

@@ -10,24 +10,26 @@ import (
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
-// Get returns key's entry, or NOT_FOUND. Any member may read entries.
+// Get returns key's entry with its effective state, or NOT_FOUND. Any
+// member may read entries.
 func (c *Contract) Get(ctx contractapi.TransactionContextInterface, key string) (*ledger.Entry, error) {
 	key, err := canonicalKey(key)
 	if err != nil {
 		return nil, err
 	}
-	e, err := (&txn{stub: ctx.GetStub()}).get(key)
+	t := &txn{stub: ctx.GetStub()}
+	e, err := t.get(key)
 	if err != nil {
 		return nil, err
 	}
 	if e == nil {
 		return nil, refuse(ledger.CodeNotFound, "no entry for %s", key)
 	}
-	return e, nil
+	return e, t.withEffective([]*ledger.Entry{e})
 }
 
-// GetMany returns the entries of keys that exist, in the order asked;
-// missing keys are left out.
+// GetMany returns the entries of keys that exist, with their effective
+// states, in the order asked; missing keys are left out.
 func (c *Contract) GetMany(ctx contractapi.TransactionContextInterface, keys []string) ([]ledger.Entry, error) {
 	if len(keys) > ledger.MaxBatchKeys {
 		return nil, refuse(ledger.CodeLimitExceeded, "%d keys, limit %d", len(keys), ledger.MaxBatchKeys)
@@ -40,8 +42,12 @@ func (c *Contract) GetMany(ctx contractapi.TransactionContextInterface, keys []s
 		}
 		canon[i] = key
 	}
-	entries, err := (&txn{stub: ctx.GetStub()}).getMany(canon)
+	t := &txn{stub: ctx.GetStub()}
+	entries, err := t.getMany(canon)
 	if err != nil {
+		return nil, err
+	}
+	if err := t.withEffective(entries); err != nil {
 		return nil, err
 	}
 	out := make([]ledger.Entry, 0, len(keys))
@@ -54,7 +60,9 @@ func (c *Contract) GetMany(ctx contractapi.TransactionContextInterface, keys []s
 }
 
 // History returns every committed modification of key, oldest first,
-// including purges. Publishers, invalidators and auditors may read it.
+// including purges. Each version's effective state names the scope purge,
+// if any, that covers it now. Publishers, invalidators and auditors may
+// read it.
 func (c *Contract) History(ctx contractapi.TransactionContextInterface, key string) ([]ledger.HistoryItem, error) {
 	if err := requireReader(ctx, "History"); err != nil {
 		return nil, err
@@ -93,18 +101,21 @@ func (c *Contract) History(ctx contractapi.TransactionContextInterface, key stri
 	slices.Reverse(mods)
 	sort.SliceStable(mods, func(i, j int) bool { return mods[i].at.Before(mods[j].at) })
 	items := make([]ledger.HistoryItem, len(mods))
+	entries := make([]*ledger.Entry, len(mods))
 	for i, m := range mods {
-		items[i] = m.item
+		items[i], entries[i] = m.item, m.item.Entry
 	}
-	return items, nil
+	return items, (&txn{stub: ctx.GetStub()}).withEffective(entries)
 }
 
-// ListByTag returns one page of the entries carrying tag.
+// ListByTag returns one page of the entries carrying tag, with their
+// effective states.
 func (c *Contract) ListByTag(ctx contractapi.TransactionContextInterface, tag, bookmark string, pageSize int32) (*ledger.Page, error) {
 	return list(ctx, "ListByTag", indexTag, tag, bookmark, pageSize)
 }
 
-// ListByOwner returns one page of the entries owned by the org mspID.
+// ListByOwner returns one page of the entries owned by the org mspID, with
+// their effective states.
 func (c *Contract) ListByOwner(ctx contractapi.TransactionContextInterface, mspID, bookmark string, pageSize int32) (*ledger.Page, error) {
 	return list(ctx, "ListByOwner", indexOwner, mspID, bookmark, pageSize)
 }
@@ -125,12 +136,15 @@ func list(ctx contractapi.TransactionContextInterface, action, kind, attr, bookm
 		return nil, err
 	}
 	t := &txn{stub: ctx.GetStub()}
+	entries, err := t.getMany(keys)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.withEffective(entries); err != nil {
+		return nil, err
+	}
 	page := &ledger.Page{Bookmark: next}
-	for _, k := range keys {
-		e, err := t.get(k)
-		if err != nil {
-			return nil, err
-		}
+	for _, e := range entries {
 		if e != nil {
 			page.Entries = append(page.Entries, *e)
 		}

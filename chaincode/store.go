@@ -24,8 +24,9 @@ const (
 	indexOwner = "owner~key"
 	tombstones = "tomb"
 	replays    = "idem" // idempotency markers: attr is the caller's MSP ID
-	indexNS    = "\x01"
-	sep        = "\x00"
+	// generation records and host claims: scope.go
+	indexNS = "\x01"
+	sep     = "\x00"
 )
 
 func indexPrefix(kind, attr string) string { return indexNS + kind + sep + attr + sep }
@@ -224,7 +225,7 @@ func (t *txn) tombstone(key string) (*tombstone, error) {
 // for a new entry). A new entry and every index entry it gains carry the
 // owner's key-level endorsement policy; a republished entry keeps its own.
 func (t *txn) put(e, old *ledger.Entry) error {
-	e.UpdatedAt, e.TxID = t.now, t.event.TxID
+	e.UpdatedAt, e.TxID, e.Effective = t.now, t.event.TxID, nil
 	b, err := json.Marshal(e)
 	if err != nil {
 		return err

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/cachetsync/cachet/push"
 )
 
@@ -122,16 +120,8 @@ func (s *site) serveToken(w http.ResponseWriter, r *http.Request) {
 		}
 		ttl = d
 	}
-	now := s.cfg.Now()
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, push.Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Subject:   "cachet-dev-origin",
-			Audience:  jwt.ClaimStrings{s.cfg.Audience},
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-		},
-		Channels: []string{"origin:" + s.cfg.Origin, "tag:*"},
-	}).SignedString(s.cfg.Secret)
+	m := push.Minter{Secret: s.cfg.Secret, Audience: s.cfg.Audience, Subject: "cachet-dev-origin", TTL: ttl, Now: s.cfg.Now}
+	tok, err := m.Mint([]string{"origin:" + s.cfg.Origin, "tag:*"})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,11 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/cachetsync/cachet/gateway"
-	"github.com/cachetsync/cachet/telemetry"
+	"github.com/cachetsync/cachet/push"
+	pushclient "github.com/cachetsync/cachet/push/client"
+	"github.com/cachetsync/cachet/telemetry/telemetrytest"
 )
 
 const chainSecret = "chain-test-secret-0123456789"
@@ -89,59 +87,35 @@ func startDevStack(t testing.TB, from uint64, otlp string, extra ...string) devS
 	return s
 }
 
-// pushFrame is the part of a push frame the chain tests read.
-type pushFrame struct {
-	T           string `json:"t"`
-	Key         string `json:"key"`
-	Version     uint64 `json:"version"`
-	State       string `json:"state"`
-	Traceparent string `json:"traceparent"`
-	Code        int    `json:"code"`
-	Message     string `json:"message"`
-}
-
 // subscribe opens a WebSocket to the push server like a browser would and
 // returns a channel of the frames it receives after welcome.
-func subscribe(t *testing.T, ctx context.Context, addr string, channels ...string) <-chan pushFrame {
+func subscribe(t *testing.T, ctx context.Context, addr string, channels ...string) <-chan pushclient.Frame {
 	t.Helper()
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"aud": "cachet-push", "exp": time.Now().Add(10 * time.Minute).Unix(), "channels": channels,
-	}).SignedString([]byte(chainSecret))
+	tok, err := push.Minter{Secret: []byte(chainSecret)}.Mint(channels)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws", nil)
+	c, err := pushclient.Dial(ctx, "ws://"+addr+"/ws", push.ClientFrame{Token: tok, Channels: channels})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("push handshake: %v", err)
 	}
-	t.Cleanup(func() { c.CloseNow() })
-	hello, _ := json.Marshal(map[string]any{"t": "hello", "v": 1, "token": tok, "channels": channels})
-	if err := c.Write(ctx, websocket.MessageText, hello); err != nil {
-		t.Fatal(err)
-	}
-	var welcome pushFrame
-	if _, b, err := c.Read(ctx); err != nil || json.Unmarshal(b, &welcome) != nil || welcome.T != "welcome" {
-		t.Fatalf("push handshake: %s, %v", b, err)
-	}
-	frames := make(chan pushFrame, 4096)
+	t.Cleanup(func() { c.Close() })
+	frames := make(chan pushclient.Frame, 4096)
 	go func() {
 		defer close(frames)
 		for {
-			_, b, err := c.Read(ctx)
+			f, err := c.Next(ctx)
 			if err != nil {
 				return
 			}
-			var f pushFrame
-			if json.Unmarshal(b, &f) == nil {
-				frames <- f
-			}
+			frames <- f
 		}
 	}()
 	return frames
 }
 
 // nextTransition waits for the transition frame of key at version.
-func nextTransition(t *testing.T, frames <-chan pushFrame, key string, version uint64) pushFrame {
+func nextTransition(t *testing.T, frames <-chan pushclient.Frame, key string, version uint64) *pushclient.Transition {
 	t.Helper()
 	timeout := time.After(30 * time.Second)
 	for {
@@ -150,11 +124,11 @@ func nextTransition(t *testing.T, frames <-chan pushFrame, key string, version u
 			if !ok {
 				t.Fatalf("push connection closed before %s v%d arrived", key, version)
 			}
-			if f.T == "error" {
-				t.Fatalf("push error frame %d: %s", f.Code, f.Message)
+			if e := f.Error; e != nil {
+				t.Fatalf("push error frame %d: %s", e.Code, e.Message)
 			}
-			if f.T == "transition" && f.Key == key && f.Version == version {
-				return f
+			if tr := f.Transition; tr != nil && tr.Key == key && tr.Version == version {
+				return tr
 			}
 		case <-timeout:
 			t.Fatalf("%s v%d never arrived over WebSocket", key, version)
@@ -216,8 +190,8 @@ func TestChainInvalidationReachesWebSocket(t *testing.T) {
 	// Nothing else, and nothing twice, on the client's channel.
 	select {
 	case f := <-frames:
-		if f.T == "transition" {
-			t.Errorf("unexpected extra transition %s v%d", f.Key, f.Version)
+		if tr := f.Transition; tr != nil {
+			t.Errorf("unexpected extra transition %s v%d", tr.Key, tr.Version)
 		}
 	case <-time.After(time.Second):
 	}
@@ -230,7 +204,7 @@ func TestChainInvalidationReachesWebSocket(t *testing.T) {
 			gatewaySpans[s.SpanContext.SpanID().String()] = true
 		}
 	}
-	var relaySpan, pushSpan telemetry.Span
+	var relaySpan, pushSpan telemetrytest.Span
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && pushSpan.Name == ""; time.Sleep(200 * time.Millisecond) {
 		for _, s := range recv.Trace(traceID) {
 			switch s.Name {

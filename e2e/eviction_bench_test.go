@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/cachetsync/cachet/gateway"
-	"github.com/cachetsync/cachet/telemetry"
+	"github.com/cachetsync/cachet/telemetry/telemetrytest"
 )
 
 // chromium is Debian's browser (make chromium installs it).
@@ -138,7 +138,7 @@ func BenchmarkSubmitToEviction(b *testing.B) {
 		return
 	}
 	evicted := func(trace string) bool {
-		return slices.ContainsFunc(recv.Trace(trace), func(s telemetry.Span) bool { return s.Name == "cachet.sdk.evict" })
+		return slices.ContainsFunc(recv.Trace(trace), func(s telemetrytest.Span) bool { return s.Name == "cachet.sdk.evict" })
 	}
 	for deadline := time.Now().Add(time.Minute); !evicted(sent[n-1].trace) && time.Now().Before(deadline); {
 		time.Sleep(500 * time.Millisecond)
@@ -158,7 +158,7 @@ func BenchmarkSubmitToEviction(b *testing.B) {
 		}
 	}
 	for _, s := range sent {
-		by := map[string]telemetry.Span{}
+		by := map[string]telemetrytest.Span{}
 		for _, sp := range recv.Trace(s.trace) {
 			by[sp.Name] = sp
 		}

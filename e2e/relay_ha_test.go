@@ -21,7 +21,7 @@ import (
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 	"github.com/cachetsync/cachet/relay"
-	"github.com/cachetsync/cachet/telemetry"
+	"github.com/cachetsync/cachet/telemetry/telemetrytest"
 )
 
 // TestRelayHAFailover runs two relays for the channel; exactly one leads.
@@ -249,7 +249,7 @@ func TestRelayBadInputMetricsAndTraces(t *testing.T) {
 		}
 	}
 	p.stop() // flushes the relay's spans
-	var relaySpan *telemetry.Span
+	var relaySpan *telemetrytest.Span
 	for _, s := range receiver.Trace(traceID) {
 		if s.Name == relay.SpanName && s.Service == "cachet-relay" {
 			relaySpan = &s

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/cachetsync/cachet/gateway"
-	"github.com/cachetsync/cachet/telemetry"
+	"github.com/cachetsync/cachet/telemetry/telemetrytest"
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -23,7 +23,7 @@ var errFound = errors.New("found")
 type tracing struct {
 	tp   *sdktrace.TracerProvider
 	mem  *tracetest.InMemoryExporter
-	recv *telemetry.Receiver
+	recv *telemetrytest.Receiver
 	otlp string // the receiver's URL, for --otlp-endpoint
 }
 
@@ -34,7 +34,7 @@ func startTracing(tb testing.TB) tracing {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(mem))
 	prev := otel.GetTracerProvider()
 	otel.SetTracerProvider(tp)
-	recv := telemetry.NewReceiver(0)
+	recv := telemetrytest.NewReceiver(0)
 	srv := httptest.NewServer(recv)
 	tb.Cleanup(func() {
 		srv.Close()

@@ -19,7 +19,6 @@ func TestInvalidateMany(t *testing.T) {
 		}
 	}
 	l := newFakeLedger(known...)
-	l.invalid[known[0]] = true
 	broken := errors.New("peer gone")
 	submit := func(ctx context.Context, ks []string, reason string) (gateway.BatchResult, error) {
 		for _, k := range ks {
@@ -50,7 +49,7 @@ func TestInvalidateMany(t *testing.T) {
 	if !failed[keys[7]] {
 		t.Fatalf("%s not reported failed: %v", keys[7], res.Failed)
 	}
-	got := res.Counts[gateway.KeyInvalidated] + res.Counts[gateway.KeyUnchanged] + res.Counts[gateway.KeyMissing]
+	got := res.Counts[gateway.KeyInvalidated] + res.Counts[gateway.KeyMissing]
 	if got+len(res.Failed) != len(keys) {
 		t.Fatalf("%d outcomes + %d failures, want %d keys", got, len(res.Failed), len(keys))
 	}

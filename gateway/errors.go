@@ -26,6 +26,8 @@ const (
 	CodeBadTransition   = Code(ledger.CodeBadTransition)
 	CodeForbidden       = Code(ledger.CodeForbidden)
 	CodeLimitExceeded   = Code(ledger.CodeLimitExceeded)
+	// CodeHostClaimed: another org claims the host of the key or scope.
+	CodeHostClaimed = Code(ledger.CodeHostClaimed)
 )
 
 // Codes the network and the client produce.
@@ -97,6 +99,7 @@ var (
 	ErrBadTransition       = &Error{Code: CodeBadTransition}
 	ErrForbidden           = &Error{Code: CodeForbidden}
 	ErrLimitExceeded       = &Error{Code: CodeLimitExceeded}
+	ErrHostClaimed         = &Error{Code: CodeHostClaimed}
 	ErrConflict            = &Error{Code: CodeConflict}
 	ErrEndorsementPolicy   = &Error{Code: CodeEndorsementPolicy}
 	ErrEndorsementMismatch = &Error{Code: CodeEndorsementMismatch}

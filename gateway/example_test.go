@@ -7,6 +7,7 @@ import (
 	"log"
 
 	"github.com/cachetsync/cachet/gateway"
+	"github.com/cachetsync/cachet/ledger"
 )
 
 // connect reaches a network through a connection profile, as
@@ -95,4 +96,40 @@ func ExampleClient_Follow() {
 		return nil
 	})
 	log.Fatal(err)
+}
+
+// PurgeScope purges a whole tag in one write; Get then names the purge.
+func ExampleClient_PurgeScope() {
+	cl := connect()
+	defer cl.Close()
+	ctx := context.Background()
+	g, _, err := cl.PurgeScope(ctx, gateway.PurgeRequest{
+		Scope: gateway.Scope{Kind: ledger.ScopeTag, Value: "catalog"}, Soft: true, Reason: "price list",
+	}, gateway.WithIdempotencyKey("price-list-2026-12"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(g.Scope, "generation", g.Generation)
+	e, err := cl.Get(ctx, "https://shop.example/p/42")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if p := e.Effective.Purge; p != nil {
+		fmt.Println(e.Key, e.Effective.State, "by", p.Scope, "in tx", p.TxID)
+	}
+}
+
+// ClaimHost (as an org admin) keeps other orgs from publishing under a
+// host and lets the org purge its prefixes, host and origins.
+func ExampleClient_ClaimHost() {
+	cl := connect() // an admin's profile
+	defer cl.Close()
+	ctx := context.Background()
+	if _, _, err := cl.ClaimHost(ctx, "shop.example"); err != nil && !errors.Is(err, gateway.ErrHostClaimed) {
+		log.Fatal(err)
+	}
+	_, _, err := cl.PurgeScope(ctx, gateway.PurgeRequest{Scope: gateway.Scope{Kind: ledger.ScopePrefix, Value: "https://shop.example/p/"}})
+	if errors.Is(err, gateway.ErrHostClaimed) {
+		fmt.Println("another org claims shop.example")
+	}
 }

@@ -10,6 +10,8 @@ import (
 )
 
 // Entry, HistoryItem and Page are the contract's answers, defined in ledger.
+// An Entry read by Get, GetMany, History or a listing carries Effective:
+// its state once the scope purges covering it apply, naming the purge.
 type (
 	Entry       = ledger.Entry
 	HistoryItem = ledger.HistoryItem
@@ -64,6 +66,17 @@ func transientOf(opts []InvalidateOption) map[string][]byte {
 func (c *Client) Invalidate(ctx context.Context, key, reason string, expectedVersion uint64, opts ...InvalidateOption) (Entry, Committed, error) {
 	var e Entry
 	done, err := c.submitJSON(ctx, &e, transientOf(opts), ledger.TxInvalidate, key, reason, u64(expectedVersion))
+	return e, done, err
+}
+
+// InvalidateSoft invalidates one entry softly: a new version in state
+// STALE, which a browser may serve once more while it revalidates, never
+// after a revalidation succeeded. An entry that is INVALIDATED (its own
+// state, or a hard scope purge covering it) gets a new INVALIDATED version
+// instead. expectedVersion and opts work as for Invalidate.
+func (c *Client) InvalidateSoft(ctx context.Context, key, reason string, expectedVersion uint64, opts ...InvalidateOption) (Entry, Committed, error) {
+	var e Entry
+	done, err := c.submitJSON(ctx, &e, transientOf(opts), ledger.TxInvalidateSoft, key, reason, u64(expectedVersion))
 	return e, done, err
 }
 

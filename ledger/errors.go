@@ -17,11 +17,12 @@ const (
 	CodeBadTransition   Code = "BAD_TRANSITION" // no transaction answers it now: invalidation is always accepted
 	CodeForbidden       Code = "FORBIDDEN"
 	CodeLimitExceeded   Code = "LIMIT_EXCEEDED"
+	CodeHostClaimed     Code = "HOST_CLAIMED" // another org claims the key's host
 )
 
 // Codes lists every refusal code the contract answers with.
 func Codes() []Code {
-	return []Code{CodeInvalidArgument, CodeNotFound, CodeStaleVersion, CodeBadTransition, CodeForbidden, CodeLimitExceeded}
+	return []Code{CodeInvalidArgument, CodeNotFound, CodeStaleVersion, CodeBadTransition, CodeForbidden, CodeLimitExceeded, CodeHostClaimed}
 }
 
 // Error is a refusal by the contract. Its message is "CODE: sentence";

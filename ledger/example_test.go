@@ -50,3 +50,18 @@ func ExampleBatchResult() {
 	fmt.Println(r.Invalidated[0].Key, r.Invalidated[0].Version, r.Missing)
 	// Output: img:a 3 [img:zz]
 }
+
+// Get answers an entry's effective state: its own state is VALID, but a
+// tag purge made after it was written covers it, and names itself.
+func ExampleEffective() {
+	var e ledger.Entry
+	if err := json.Unmarshal([]byte(`{"key":"https://shop.example/p/42","version":1,"state":"VALID","owner":"Org1MSP",
+	 "updatedAt":"2026-11-25T06:41:00Z","txId":"a1","generations":{"tag:catalog":3},
+	 "effective":{"state":"INVALIDATED","purge":{"scope":"tag","value":"catalog","owner":"Org1MSP","generation":4,
+	 "txId":"b7","timestamp":"2026-11-25T07:00:00Z"}}}`), &e); err != nil {
+		panic(err)
+	}
+	p := e.Effective.Purge
+	fmt.Println(e.State, "->", e.Effective.State, "by", p.Scope, "generation", p.Generation, "tx", p.TxID)
+	// Output: VALID -> INVALIDATED by tag:catalog generation 4 tx b7
+}

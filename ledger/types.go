@@ -15,6 +15,7 @@ const (
 	MaxBatchKeys   = 1000            // keys in one InvalidateBatch or GetMany
 	MaxPageSize    = 1000            // entries or keys in one page
 	DefaultPage    = 100             // the page size a 0 asks for
+	MaxPrefixDepth = 16              // path segments of a prefix purge; deeper ones cover nothing more
 )
 
 // Transaction names: the contract's functions as a client invokes them.
@@ -29,6 +30,10 @@ const (
 	TxHistory         = "History"
 	TxListByTag       = "ListByTag"
 	TxListByOwner     = "ListByOwner"
+	TxInvalidateSoft  = "InvalidateSoft"
+	TxPurgeScope      = "PurgeScope"
+	TxClaimHost       = "ClaimHost"
+	TxReleaseHost     = "ReleaseHost"
 )
 
 // EventName is the name of the one chaincode event every transaction emits.
@@ -58,6 +63,57 @@ type Entry struct {
 	Owner     string       `json:"owner"`
 	UpdatedAt string       `json:"updatedAt"` // RFC 3339, from the transaction timestamp
 	TxID      string       `json:"txId"`
+	// Generations are the generations of the scopes covering the entry
+	// when it was last written, by Scope.String(), the ones above 0 only.
+	// A scope whose generation is higher now purged the entry.
+	Generations map[string]uint64 `json:"generations,omitempty" metadata:",optional"`
+	// Effective is the state the entry's own state and the scope purges
+	// covering it give; queries answer it, the ledger does not store it.
+	Effective *Effective `json:"effective,omitempty" metadata:",optional"`
+}
+
+// Scope, ScopeKind and Purge are what a scope purge covers and did,
+// declared once in record.
+type (
+	Scope     = record.Scope
+	ScopeKind = record.ScopeKind
+	Purge     = record.Purge
+)
+
+// Scope kinds.
+const (
+	ScopeTag    = record.ScopeTag
+	ScopePrefix = record.ScopePrefix
+	ScopeHost   = record.ScopeHost
+	ScopeOrigin = record.ScopeOrigin
+)
+
+// Generation is a committed scope purge: PurgeScope's answer, an event's
+// purge, and the purge an Effective names.
+type Generation struct {
+	Purge
+	TxID      string `json:"txId"`
+	Timestamp string `json:"timestamp"` // RFC 3339, from the transaction timestamp
+}
+
+// Effective is an entry's state once the scope purges covering it are
+// applied. State is the entry's own state unless a generation newer than
+// the one the entry was written under covers it: then INVALIDATED (a hard
+// purge) or STALE (only soft ones, over a VALID entry), and Purge names
+// the purge that decided it (a hard one before a soft one, then the latest).
+type Effective struct {
+	State record.State `json:"state"`
+	Purge *Generation  `json:"purge,omitempty" metadata:",optional"`
+}
+
+// HostClaim says which org claims a host: only that org may publish URL
+// keys on it and purge its prefix, host and origin scopes.
+type HostClaim struct {
+	Host      string `json:"host"`
+	Owner     string `json:"owner"`
+	Claimed   bool   `json:"claimed"` // false in ReleaseHost's answer
+	TxID      string `json:"txId"`
+	Timestamp string `json:"timestamp"`
 }
 
 // Op names what a transition did.
@@ -93,6 +149,7 @@ type Event struct {
 	// came through the purge API.
 	TokenID     string       `json:"tokenId,omitempty"`
 	Transitions []Transition `json:"transitions"`
+	Purges      []Generation `json:"purges,omitempty"` // scope purges, at most one
 }
 
 // Summary names an entry's version and state after a transition: enough

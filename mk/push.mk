@@ -10,13 +10,13 @@ centrifugo: ## build the pinned Centrifugo (tools/centrifugo) into .bin/centrifu
 	scripts/install-centrifugo.sh
 
 test-pushload: centrifugo ## the push benchmark's load generator and Centrifugo config, both servers, small
-	go vet -tags centrifugo ./cmd/pushload/
-	go test -tags centrifugo -count=1 -timeout 5m ./cmd/pushload/
+	go vet -tags centrifugo ./bench/pushload/
+	go test -tags centrifugo -count=1 -timeout 5m ./bench/pushload/
 
 # About 3 minutes: 10,000 connections per server, both servers in turn.
 bench-push: centrifugo ## cachet push vs Centrifugo: deliveries/s, p50/p99 from Kafka produce, memory per idle connection
 	go build -ldflags "$(CACHET_LDFLAGS)" -o $(BIN)/cachet ./cmd/cachet
-	go build -o $(BIN)/pushload ./cmd/pushload
+	go build -o $(BIN)/pushload ./bench/pushload
 	$(BIN)/pushload --push-bin $(BIN)/cachet --centrifugo-bin $(BIN)/centrifugo $(PUSHLOAD_FLAGS)
 
 bench-push-fanout: ## in-process fan-out deliveries/s to 100, 1000 and 4000 WebSocket subscribers

@@ -203,40 +203,49 @@ func transitionFrameBytes(pos []byte, body []byte) []byte {
 	return append(b, body...)
 }
 
-type welcomeFrame struct {
-	T        string   `json:"t"`
-	V        int      `json:"v"`
-	Session  string   `json:"session"`
-	Channels []string `json:"channels"`
-	Pos      string   `json:"pos"`
-	Resumed  bool     `json:"resumed"`
-	Exp      int64    `json:"exp"`
-	Limits   limitsJS `json:"limits"`
+// WelcomeFrame is the server's answer to an accepted hello (PROTOCOL.md,
+// "Server → client").
+type WelcomeFrame struct {
+	T        string      `json:"t"`
+	V        int         `json:"v"`
+	Session  string      `json:"session"`
+	Channels []string    `json:"channels"`
+	Pos      string      `json:"pos"`
+	Resumed  bool        `json:"resumed"`
+	Exp      int64       `json:"exp"`
+	Limits   FrameLimits `json:"limits"`
 }
 
-type limitsJS struct {
+// FrameLimits are the client limits a welcome announces.
+type FrameLimits struct {
 	Channels        int `json:"channels"`
 	MaxFrameBytes   int `json:"maxFrameBytes"`
 	FramesPerSecond int `json:"framesPerSecond"`
 }
 
-type resetFrame struct {
+// ResetFrame tells the client the server cannot prove it missed nothing:
+// flush what is not proven fresh, then store Pos.
+type ResetFrame struct {
 	T      string `json:"t"`
 	Reason string `json:"reason"`
 	Pos    string `json:"pos"`
 }
 
-type posFrame struct {
+// PosFrame is a ping (with a checkpoint position) or a pong (without).
+type PosFrame struct {
 	T   string `json:"t"`
 	Pos string `json:"pos,omitempty"`
 }
 
-type refreshedFrame struct {
+// RefreshedFrame acknowledges a refresh; Exp is the new token's expiry
+// (Unix seconds).
+type RefreshedFrame struct {
 	T   string `json:"t"`
 	Exp int64  `json:"exp"`
 }
 
-type errorFrame struct {
+// ErrorFrame precedes the server's close with Code.
+type ErrorFrame struct {
 	T       string `json:"t"`
 	Code    int    `json:"code"`
 	Message string `json:"message"`

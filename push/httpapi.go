@@ -211,5 +211,5 @@ func httpStatus(ce *CloseError) int {
 func writeHTTPError(w http.ResponseWriter, status int, ce *CloseError) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(mustJSON(errorFrame{T: TypeError, Code: int(ce.Code), Message: ce.Message}))
+	w.Write(mustJSON(ErrorFrame{T: TypeError, Code: int(ce.Code), Message: ce.Message}))
 }

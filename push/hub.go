@@ -253,7 +253,7 @@ func (h *hub) ping() {
 			continue
 		}
 		pos := h.posLocked(s).String()
-		s.enqueue(frame{t: TypePing, pos: pos, data: mustJSON(posFrame{T: TypePing, Pos: pos})}, now)
+		s.enqueue(frame{t: TypePing, pos: pos, data: mustJSON(PosFrame{T: TypePing, Pos: pos})}, now)
 	}
 }
 
@@ -286,7 +286,7 @@ func (h *hub) skipTo(part int32, off int64) {
 	now := h.now()
 	for s := range h.sessions {
 		pos := h.posLocked(s).String()
-		f := frame{t: TypeReset, pos: pos, data: mustJSON(resetFrame{T: TypeReset, Reason: ResetRetention, Pos: pos})}
+		f := frame{t: TypeReset, pos: pos, data: mustJSON(ResetFrame{T: TypeReset, Reason: ResetRetention, Pos: pos})}
 		if s.catching {
 			s.pending = append(s.pending, f)
 		} else {

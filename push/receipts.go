@@ -27,7 +27,8 @@ const (
 // the client keeps its reads and sends them again.
 var ErrReadsUnavailable = errors.New("reads not acknowledged by Kafka")
 
-type receiptedFrame struct {
+// ReceiptedFrame answers one receipts frame: N reads stored, Dropped refused.
+type ReceiptedFrame struct {
 	T       string `json:"t"`
 	N       int    `json:"n"`
 	Dropped int    `json:"dropped"`
@@ -121,7 +122,7 @@ func (s *Server) acceptReads(ctx context.Context, reads json.RawMessage, allowed
 
 // receipted encodes the answer to a receipts frame.
 func receipted(accepted, dropped int) frame {
-	return frame{t: TypeReceipted, data: mustJSON(receiptedFrame{T: TypeReceipted, N: accepted, Dropped: dropped})}
+	return frame{t: TypeReceipted, data: mustJSON(ReceiptedFrame{T: TypeReceipted, N: accepted, Dropped: dropped})}
 }
 
 // newReadsProducer is the idempotent producer of cachet.reads. A read it

@@ -14,7 +14,7 @@ import (
 func (s *Server) subscribe(ctx context.Context, ss *session, posStr string, exp time.Time) error {
 	h := s.hub
 	welcome := func(pos string, resumed bool) frame {
-		return frame{t: TypeWelcome, pos: pos, data: mustJSON(welcomeFrame{T: TypeWelcome, V: ProtocolVersion,
+		return frame{t: TypeWelcome, pos: pos, data: mustJSON(WelcomeFrame{T: TypeWelcome, V: ProtocolVersion,
 			Session: ss.id, Channels: ss.channels, Pos: pos, Resumed: resumed, Exp: exp.Unix(), Limits: s.limitsJSON()})}
 	}
 	live := func(reset string) {
@@ -24,7 +24,7 @@ func (s *Server) subscribe(ctx context.Context, ss *session, posStr string, exp 
 		now := h.now()
 		ss.enqueue(welcome(pos, false), now)
 		if reset != "" {
-			ss.enqueue(frame{t: TypeReset, pos: pos, data: mustJSON(resetFrame{T: TypeReset, Reason: reset, Pos: pos})}, now)
+			ss.enqueue(frame{t: TypeReset, pos: pos, data: mustJSON(ResetFrame{T: TypeReset, Reason: reset, Pos: pos})}, now)
 			s.m.resumes.WithLabelValues("reset-" + reset).Inc()
 		} else {
 			s.m.resumes.WithLabelValues("fresh").Inc()

@@ -308,6 +308,6 @@ func newSessionID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func (s *Server) limitsJSON() limitsJS {
-	return limitsJS{Channels: s.cfg.MaxChannels, MaxFrameBytes: s.cfg.MaxFrameBytes, FramesPerSecond: s.cfg.FramesPerSecond}
+func (s *Server) limitsJSON() FrameLimits {
+	return FrameLimits{Channels: s.cfg.MaxChannels, MaxFrameBytes: s.cfg.MaxFrameBytes, FramesPerSecond: s.cfg.FramesPerSecond}
 }

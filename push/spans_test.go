@@ -15,14 +15,15 @@ import (
 	"github.com/cachetsync/cachet/push"
 	"github.com/cachetsync/cachet/record"
 	"github.com/cachetsync/cachet/telemetry"
+	"github.com/cachetsync/cachet/telemetry/telemetrytest"
 )
 
 // tracing installs a global tracer provider exporting to an in-process
 // OTLP receiver; flush exports what was recorded (call it once, at the end).
-func tracing(t *testing.T) (recv *telemetry.Receiver, flush func()) {
+func tracing(t *testing.T) (recv *telemetrytest.Receiver, flush func()) {
 	t.Helper()
 	prev := otel.GetTracerProvider()
-	recv = telemetry.NewReceiver(0)
+	recv = telemetrytest.NewReceiver(0)
 	hs := httptest.NewServer(recv)
 	shutdown, err := telemetry.Setup(context.Background(), telemetry.Config{Service: "cachet-push-test", Endpoint: hs.URL})
 	if err != nil {
@@ -67,7 +68,7 @@ func TestBrowserSpanExported(t *testing.T) {
 	if len(spans) != 2 {
 		t.Fatalf("receiver holds %d spans of the trace, want 2: %+v", len(spans), recv.Spans())
 	}
-	parents := map[string]telemetry.Span{}
+	parents := map[string]telemetrytest.Span{}
 	for _, s := range spans {
 		parents[s.ParentSpanID] = s
 	}

@@ -99,7 +99,7 @@ func (s *Server) writeSSE(ctx context.Context, rc *http.ResponseController, bw *
 			ce := ss.closeReason()
 			s.dropped(ce)
 			if ce.Code != codePeerGone {
-				writeEvent(bw, frame{t: TypeError, data: mustJSON(errorFrame{T: TypeError, Code: int(ce.Code), Message: ce.Message})})
+				writeEvent(bw, frame{t: TypeError, data: mustJSON(ErrorFrame{T: TypeError, Code: int(ce.Code), Message: ce.Message})})
 				flush()
 			}
 			return

@@ -219,7 +219,7 @@ func (c *wsConn) closeWith(ce *CloseError) {
 	c.s.dropped(ce)
 	switch {
 	case ce.Code != codePeerGone:
-		c.writeFrame(ws.OpText, mustJSON(errorFrame{T: TypeError, Code: int(ce.Code), Message: ce.Message}), time.Second)
+		c.writeFrame(ws.OpText, mustJSON(ErrorFrame{T: TypeError, Code: int(ce.Code), Message: ce.Message}), time.Second)
 		reason := ce.Message
 		if len(reason) > 123 { // a close frame's payload is at most 125 bytes
 			reason = reason[:123]

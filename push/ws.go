@@ -98,7 +98,7 @@ func (s *Server) clientFrame(ss *session, expiry *time.Timer, rate *bucket, data
 	}
 	switch f.T {
 	case TypePing:
-		ss.enqueue(frame{t: TypePong, data: mustJSON(posFrame{T: TypePong})}, time.Now())
+		ss.enqueue(frame{t: TypePong, data: mustJSON(PosFrame{T: TypePong})}, time.Now())
 	case TypeRefresh:
 		claims, err := s.cfg.Verifier.Verify(f.Token)
 		if err == nil {
@@ -113,7 +113,7 @@ func (s *Server) clientFrame(ss *session, expiry *time.Timer, rate *bucket, data
 			return asCloseError(err)
 		}
 		expiry.Reset(time.Until(claims.Expiry()))
-		ss.enqueue(frame{t: TypeRefreshed, data: mustJSON(refreshedFrame{T: TypeRefreshed, Exp: claims.Expiry().Unix()})}, time.Now())
+		ss.enqueue(frame{t: TypeRefreshed, data: mustJSON(RefreshedFrame{T: TypeRefreshed, Exp: claims.Expiry().Unix()})}, time.Now())
 	case TypeHello:
 		return closeErr(CodeProtocol, "second hello")
 	case TypeReceipts, TypeSpan:

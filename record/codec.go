@@ -111,3 +111,35 @@ func DecodeAdvice(b []byte) (Advice, error) {
 	}
 	return a, a.Validate()
 }
+
+// Marshal encodes g with the current schema version.
+func (g Generation) Marshal() ([]byte, error) {
+	g.V = Version
+	return json.Marshal(g)
+}
+
+// Validate checks the rules every generation record obeys.
+func (g Generation) Validate() error {
+	switch {
+	case !g.Kind.Valid():
+		return &InvalidError{Type: "generation", Reason: "unknown scope " + string(g.Kind)}
+	case g.Value == "":
+		return &InvalidError{Type: "generation", Reason: "empty scope value"}
+	case g.Owner == "":
+		return &InvalidError{Type: "generation", Reason: "empty owner"}
+	case g.Generation == 0:
+		return &InvalidError{Type: "generation", Reason: "generation 0 (generations start at 1)"}
+	case g.TxID == "":
+		return &InvalidError{Type: "generation", Reason: "empty txId"}
+	}
+	return nil
+}
+
+// DecodeGeneration parses and validates a generation record.
+func DecodeGeneration(b []byte) (Generation, error) {
+	var g Generation
+	if err := decode("generation", b, &g, &g.V); err != nil {
+		return Generation{}, err
+	}
+	return g, g.Validate()
+}

@@ -1,7 +1,8 @@
 // Package record defines every record Cachet writes to Kafka, once, for all
-// daemons: transitions (relay → analytics, push), reads (browsers, via push →
-// analytics), advice (analytics → push, operators), the relay's positions
-// (relay → relay) and dead letters (relay → operators).
+// daemons: transitions (relay → analytics, push), scope purges
+// (generations, TopicPurges), reads (browsers, via push → analytics),
+// advice (analytics → push, operators), the relay's positions (relay →
+// relay) and dead letters (relay → operators).
 //
 // Records are JSON objects with a schema version field "v". Golden encodings
 // live in testdata/records/; the TypeScript SDK's decoder passes the same
@@ -19,6 +20,7 @@ import (
 // Kafka topics.
 const (
 	TopicTransitions = "cachet.transitions"
+	TopicPurges      = "cachet.purges" // Generation records, keyed by scope
 	TopicReads       = "cachet.reads"
 	TopicAdvice      = "cachet.advice"
 	TopicPositions   = "cachet.positions"
@@ -48,11 +50,14 @@ const (
 	StateValid       State = "VALID"
 	StateInvalidated State = "INVALIDATED"
 	StatePurged      State = "PURGED"
+	// StateStale: softly invalidated or purged. A browser may serve its copy
+	// once more while it revalidates, never after a revalidation succeeded.
+	StateStale State = "STALE"
 )
 
 // Valid reports whether s is one of the known states.
 func (s State) Valid() bool {
-	return s == StateValid || s == StateInvalidated || s == StatePurged
+	return s == StateValid || s == StateInvalidated || s == StatePurged || s == StateStale
 }
 
 // Position is a transaction's place in the ledger, the global order of all
@@ -88,6 +93,60 @@ type Transition struct {
 	Actor       string    `json:"actor"` // MSP ID of the submitting org
 	Reason      string    `json:"reason,omitempty"`
 	Traceparent string    `json:"traceparent,omitempty"`
+}
+
+// ScopeKind names what a scope purge covers.
+type ScopeKind string
+
+// Scope kinds. A tag scope belongs to (owner org, tag); the others belong to
+// the org that claims the host and cover the entries that org owns.
+const (
+	ScopeTag    ScopeKind = "tag"    // entries of the owner carrying the tag
+	ScopePrefix ScopeKind = "prefix" // URL keys under a path prefix ending in '/'
+	ScopeHost   ScopeKind = "host"   // URL keys on a host name, any scheme or port
+	ScopeOrigin ScopeKind = "origin" // URL keys on one scheme://host[:port]
+)
+
+// Valid reports whether k is one of the known scope kinds.
+func (k ScopeKind) Valid() bool {
+	return k == ScopeTag || k == ScopePrefix || k == ScopeHost || k == ScopeOrigin
+}
+
+// Scope is what a purge covers: a kind and its value (a tag, a prefix such
+// as "https://shop.example/p/", a host name, an origin).
+type Scope struct {
+	Kind  ScopeKind `json:"scope"`
+	Value string    `json:"value"`
+}
+
+func (s Scope) String() string { return string(s.Kind) + ":" + s.Value }
+
+// Purge is one scope purge: the scope's new generation. Every entry of
+// Owner that the scope covers and that was last written under an older
+// generation of it is INVALIDATED (STALE when Soft). The ledger's answers
+// and events (ledger.Generation) and the Kafka record (Generation) carry it.
+type Purge struct {
+	Scope
+	Owner      string `json:"owner"`      // MSP ID of the org the scope belongs to
+	Generation uint64 `json:"generation"` // per (owner, scope), from 1
+	Soft       bool   `json:"soft,omitempty" metadata:",optional"`
+	Reason     string `json:"reason,omitempty" metadata:",optional"`
+}
+
+// Generation is one committed scope purge, the value of a record on
+// TopicPurges, keyed by Scope.String() so a scope stays on one partition.
+// Consumers apply it only if Generation is newer than what they hold for
+// (Owner, Scope); a browser drops (or, if Soft, marks stale) every copy the
+// scope covers that it filled under an older generation.
+type Generation struct {
+	V         int       `json:"v"`
+	Channel   string    `json:"channel"`
+	Position            // block and txIndex, inlined
+	TxID      string    `json:"txId"`
+	Timestamp time.Time `json:"ts"` // the transaction's timestamp
+	Purge
+	Actor       string `json:"actor"` // MSP ID of the submitting org
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // ReadKind says what a browser saw when it read or evicted a key.

@@ -26,6 +26,12 @@ func samples() map[string]interface{ Marshal() ([]byte, error) } {
 			ETag: `"abc"`, MaxAge: 300, Tags: []string{"catalog", "eu"}, Owner: "Org1MSP", Actor: "Org1MSP",
 			Reason: "price change", Traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 		},
+		"generation.v1.json": record.Generation{
+			Channel: "cachet", Position: record.Position{Block: 43, TxIndex: 0}, TxID: "a71e…tx", Timestamp: ts,
+			Purge: record.Purge{Scope: record.Scope{Kind: record.ScopeTag, Value: "catalog"}, Owner: "Org1MSP",
+				Generation: 4, Soft: true, Reason: "price list"},
+			Actor: "Org1MSP", Traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		},
 		"read.v1.json": record.Read{
 			Kind: record.ReadStale, Key: "https://shop.example/cart", Version: 6,
 			Origin: "https://shop.example", Client: "c-81f2", At: ts,
@@ -71,6 +77,13 @@ func TestDecodeRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(tr, want) {
 		t.Fatalf("transition round trip: %+v, %v", tr, err)
 	}
+	b, _ = s["generation.v1.json"].Marshal()
+	g, err := record.DecodeGeneration(b)
+	wantG := s["generation.v1.json"].(record.Generation)
+	wantG.V = record.Version
+	if err != nil || !reflect.DeepEqual(g, wantG) {
+		t.Fatalf("generation round trip: %+v, %v", g, err)
+	}
 	b, _ = s["read.v1.json"].Marshal()
 	if _, err := record.DecodeRead(b); err != nil {
 		t.Fatal(err)
@@ -108,6 +121,11 @@ func TestDecodeRefusesBadInput(t *testing.T) {
 		{"version zero", tr, `{"v":1,"key":"k","state":"VALID","txId":"t"}`, false},
 		{"unknown state", tr, `{"v":1,"key":"k","version":1,"state":"GONE","txId":"t"}`, false},
 		{"too large", tr, string(big), false},
+		{"generation future version", gn, `{"v":2,"scope":"tag","value":"a","owner":"O","generation":1,"txId":"t"}`, true},
+		{"generation scope", gn, `{"v":1,"scope":"path","value":"a","owner":"O","generation":1,"txId":"t"}`, false},
+		{"generation empty value", gn, `{"v":1,"scope":"tag","owner":"O","generation":1,"txId":"t"}`, false},
+		{"generation zero", gn, `{"v":1,"scope":"host","value":"a","owner":"O","txId":"t"}`, false},
+		{"generation no owner", gn, `{"v":1,"scope":"host","value":"a","generation":1,"txId":"t"}`, false},
 		{"read kind", rd, `{"v":1,"kind":"peek","key":"k","at":"2026-01-01T00:00:00Z"}`, false},
 		{"read no time", rd, `{"v":1,"kind":"hit","key":"k"}`, false},
 		{"advice p>1", ad, `{"v":1,"key":"k","pStale":1.5,"action":"none"}`, false},
@@ -126,6 +144,14 @@ func TestDecodeRefusesBadInput(t *testing.T) {
 				t.Fatalf("got %v, want InvalidError", err)
 			}
 		})
+	}
+}
+
+// A soft invalidation's STALE state is a state like the others.
+func TestDecodeStaleTransition(t *testing.T) {
+	tr, err := record.DecodeTransition([]byte(`{"v":1,"key":"k","version":2,"state":"STALE","txId":"t"}`))
+	if err != nil || tr.State != record.StateStale {
+		t.Fatalf("got %+v, %v", tr, err)
 	}
 }
 
@@ -148,5 +174,6 @@ func TestPositionOrder(t *testing.T) {
 }
 
 func tr(b []byte) error { _, err := record.DecodeTransition(b); return err }
+func gn(b []byte) error { _, err := record.DecodeGeneration(b); return err }
 func rd(b []byte) error { _, err := record.DecodeRead(b); return err }
 func ad(b []byte) error { _, err := record.DecodeAdvice(b); return err }

@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/.bin/fabric"
 stamp="$out/.built-from"
-want=$(sha256sum "$root/tools/fabric/go.mod" "$root/tools/fabric/go.sum" | sha256sum | cut -c1-16)
+want=$(cat "$root/tools/fabric/go.mod" "$root/tools/fabric/go.sum" | sha256sum | cut -c1-16)
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   exit 0
 fi

@@ -14,6 +14,7 @@ import (
 	"github.com/cachetsync/cachet/analytics/engine"
 	"github.com/cachetsync/cachet/analytics/model"
 	"github.com/cachetsync/cachet/analytics/score"
+	"github.com/cachetsync/cachet/coverage"
 	"github.com/cachetsync/cachet/record"
 )
 
@@ -44,6 +45,9 @@ type Config struct {
 	Interval time.Duration // how often advice is recomputed (default 1 s)
 	Log      *slog.Logger
 	Clock    func() time.Time
+	// Coverage bounds the proof-of-propagation window (coverage.Option;
+	// the coverage package's defaults otherwise).
+	Coverage []coverage.Option
 }
 
 // Daemon is a running analytics service.
@@ -53,6 +57,8 @@ type Daemon struct {
 	skips  uint64
 	issued uint64
 	m      *metrics
+	cov    *coverage.Tracker
+	cm     *coverageMetrics
 }
 
 // New builds the daemon, choosing the scorer (with a CPU fallback).
@@ -79,7 +85,13 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	cfg.Log.Info("analytics engine", "engine", s.Name(), "requested", string(cfg.Engine))
-	d := &Daemon{cfg: cfg, eng: eng, m: newMetrics()}
+	cm := newCoverageMetrics()
+	cov, err := newCoverage(cfg, cm)
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	d := &Daemon{cfg: cfg, eng: eng, m: newMetrics(), cov: cov, cm: cm}
 	d.snapshot()
 	return d, nil
 }
@@ -93,16 +105,30 @@ func (d *Daemon) Stats() model.Stats { return d.eng.Tracker.Stats() }
 // Close releases the scorer.
 func (d *Daemon) Close() error { return d.eng.Scorer().Close() }
 
-// Handle feeds one record to the model. Unusable records are counted and
-// skipped; the returned error is only for logging.
+// Handle feeds one record to the model, and transitions and eviction
+// receipts to the coverage tracker. Unusable records are counted and
+// skipped; the returned error is only for logging. A record the coverage
+// tracker refuses is counted in its metrics (outcome "invalid").
 func (d *Daemon) Handle(m Message) error {
 	d.count(m)
 	var err error
 	switch m.Topic {
 	case record.TopicTransitions:
-		err = d.eng.Tracker.IngestTransition(m.Value)
+		tr, derr := record.DecodeTransition(m.Value)
+		if derr != nil {
+			err = d.eng.Tracker.IngestTransition(m.Value) // counts why it is skipped
+			break
+		}
+		err = d.eng.Tracker.ObserveTransition(tr)
+		d.cov.AddTransition(tr)
 	case record.TopicReads:
-		err = d.eng.Tracker.IngestRead(m.Value)
+		r, derr := record.DecodeRead(m.Value)
+		if derr != nil {
+			err = d.eng.Tracker.IngestRead(m.Value) // counts why it is skipped
+			break
+		}
+		err = d.eng.Tracker.ObserveRead(r)
+		d.cov.AddReceipt(r)
 	default:
 		return fmt.Errorf("record from unexpected topic %q", m.Topic)
 	}

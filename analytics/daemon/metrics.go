@@ -53,7 +53,10 @@ func (d *Daemon) snapshot() {
 // topic, records skipped by reason, keys tracked (and how many are read
 // only), read-only keys evicted, scoring rounds and their duration, advice
 // published and the engine in use. The model's counts are as of the last
-// round.
+// round. Then the coverage metrics: cachet_eviction_lag_seconds,
+// cachet_evictions_acknowledged_total, cachet_coverage_transitions,
+// cachet_coverage_pending_receipts and cachet_coverage_receipts_total by
+// outcome, current at scrape.
 func (d *Daemon) Collectors() []prometheus.Collector {
 	read := func(f func(s model.Stats) float64) func() float64 {
 		return func() float64 {
@@ -62,7 +65,7 @@ func (d *Daemon) Collectors() []prometheus.Collector {
 			return f(d.m.snap)
 		}
 	}
-	return []prometheus.Collector{
+	cs := []prometheus.Collector{
 		d.m.consumed, d.m.rounds, d.m.roundSeconds, d.m.published,
 		skippedCollector{d},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cachet_analytics_keys", Help: "Keys tracked, as of the last round."},
@@ -74,6 +77,7 @@ func (d *Daemon) Collectors() []prometheus.Collector {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cachet_analytics_engine", Help: "1 for the scorer in use.",
 			ConstLabels: prometheus.Labels{"engine": d.EngineName()}}, func() float64 { return 1 }),
 	}
+	return append(cs, d.coverageCollectors()...)
 }
 
 // skippedCollector reports cachet_analytics_skipped_total by the model's

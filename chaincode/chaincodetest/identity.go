@@ -25,6 +25,7 @@ var attrOID = asn1.ObjectIdentifier{1, 2, 3, 4, 5, 6, 7, 8, 1}
 type Identity struct {
 	MSPID string
 	Role  string // "" for a certificate without the attribute
+	OU    string // the certificate's NodeOU; "" is "client" ("admin" for Fabric's admins)
 }
 
 var (
@@ -50,9 +51,13 @@ func (id Identity) Creator() []byte {
 	if err != nil {
 		panic(err)
 	}
+	ou := id.OU
+	if ou == "" {
+		ou = "client"
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(int64(len(certCache) + 2)),
-		Subject:      pkix.Name{CommonName: id.Role + "@" + id.MSPID, OrganizationalUnit: []string{"client"}},
+		Subject:      pkix.Name{CommonName: id.Role + "@" + id.MSPID, OrganizationalUnit: []string{ou}},
 		NotBefore:    time.Unix(0, 0),
 		NotAfter:     time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
 		KeyUsage:     x509.KeyUsageDigitalSignature,

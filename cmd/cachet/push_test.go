@@ -19,14 +19,14 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/golang-jwt/jwt/v5"
 	"go.opentelemetry.io/otel"
 
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/kafka/embedded"
 	"github.com/cachetsync/cachet/push"
+	"github.com/cachetsync/cachet/push/client"
 	"github.com/cachetsync/cachet/record"
-	"github.com/cachetsync/cachet/telemetry"
+	"github.com/cachetsync/cachet/telemetry/telemetrytest"
 )
 
 // TestMain lets a test start this binary as `cachet <args>`: with
@@ -107,9 +107,7 @@ func TestPushKill9(t *testing.T) {
 			}
 		}
 	}
-	tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, &push.Claims{Channels: []string{"origin:https://shop.example"},
-		RegisteredClaims: jwt.RegisteredClaims{Audience: jwt.ClaimStrings{push.DefaultAudience},
-			ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}}).SignedString([]byte("kill9-secret"))
+	tok, _ := push.Minter{Secret: []byte("kill9-secret"), TTL: time.Hour}.Mint([]string{"origin:https://shop.example"})
 	seen := map[string]int{}
 	var pos string
 	connect := func(url string) *websocket.Conn {
@@ -348,7 +346,7 @@ func TestWatchPushUsage(t *testing.T) {
 			t.Errorf("%v: err = %v, want a usage error", args, err)
 		}
 	}
-	tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, &push.Claims{Channels: []string{"origin:https://*", "tag:catalog"}}).SignedString([]byte("x"))
+	tok, _ := push.Minter{Secret: []byte("x")}.Mint([]string{"origin:https://*", "tag:catalog"})
 	if got := concreteChannels(tok); !slices.Equal(got, []string{"tag:catalog"}) {
 		t.Errorf("concreteChannels = %v", got)
 	}
@@ -382,20 +380,14 @@ func TestDevRunsPush(t *testing.T) {
 	if !strings.Contains(out.String(), `"cachet-dev-secret": WARNING, for development only`) {
 		t.Errorf("no development warning:\n%s", out.String())
 	}
-	tok, _ := mintPushToken([]byte(devPushSecret), push.DefaultAudience, []string{"origin:https://shop.example"})
+	tok, _ := push.Minter{Secret: []byte(devPushSecret)}.Mint([]string{"origin:https://shop.example"})
 	dctx, dcancel := context.WithTimeout(ctx, time.Minute)
 	defer dcancel()
-	c, _, err := websocket.Dial(dctx, "ws://"+addr+"/ws", nil)
+	c, err := client.Dial(dctx, "ws://"+addr+"/ws", push.ClientFrame{Token: tok, Channels: []string{"origin:https://shop.example"}})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("no welcome: %v", err)
 	}
-	defer c.CloseNow()
-	hello, _ := json.Marshal(map[string]any{"t": "hello", "v": 1, "token": tok, "channels": []string{"origin:https://shop.example"}})
-	c.Write(dctx, websocket.MessageText, hello)
-	_, data, err := c.Read(dctx)
-	if err != nil || !strings.Contains(string(data), `"t":"welcome"`) {
-		t.Fatalf("got %s, %v; want welcome", data, err)
-	}
+	c.Close()
 }
 
 // TestDevPushOff: --push-listen "" leaves the push service off.
@@ -427,7 +419,7 @@ func TestDevPushOff(t *testing.T) {
 func TestPushExportsSpans(t *testing.T) {
 	prev := otel.GetTracerProvider()
 	defer otel.SetTracerProvider(prev)
-	recv := telemetry.NewReceiver(0)
+	recv := telemetrytest.NewReceiver(0)
 	hs := httptest.NewServer(recv)
 	defer hs.Close()
 	b := testBroker(t, 1)
@@ -458,31 +450,24 @@ func TestPushExportsSpans(t *testing.T) {
 			t.Fatalf("cachet push did not start: %s", out.String())
 		}
 	}
-	wp := &watchPush{url: "ws://" + addr + "/ws", channels: []string{"origin:https://shop.example"}}
-	tok, _ := mintPushToken([]byte("otlp-secret"), push.DefaultAudience, wp.channels)
+	channels := []string{"origin:https://shop.example"}
+	tok, _ := push.Minter{Secret: []byte("otlp-secret")}.Mint(channels)
 	dctx, dcancel := context.WithTimeout(ctx, time.Minute)
 	defer dcancel()
-	c, _, err := websocket.Dial(dctx, wp.url, nil)
+	c, err := client.Dial(dctx, "ws://"+addr+"/ws", push.ClientFrame{Token: tok, Channels: channels})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("no welcome: %v", err)
 	}
-	defer c.CloseNow()
-	hello, _ := json.Marshal(map[string]any{"t": "hello", "v": 1, "token": tok, "channels": wp.channels})
-	c.Write(dctx, websocket.MessageText, hello)
-	if _, data, err := c.Read(dctx); err != nil || !strings.Contains(string(data), "welcome") {
-		t.Fatalf("got %s, %v; want welcome", data, err)
-	}
+	defer c.Close()
 	const trace, parent = "cccccccccccccccccccccccccccccccc", "3000000000000003"
 	v, _ := record.Transition{TxID: "tx1", Key: "https://shop.example/traced", Version: 1, State: record.StateInvalidated,
 		Owner: "Org1MSP", Actor: "Org1MSP", Timestamp: time.Now().UTC(), Traceparent: "00-" + trace + "-" + parent + "-01"}.Marshal()
 	produceRecord(t, testProducer(t, b), record.TopicTransitions, "", v)
-	var f struct{ T, Traceparent string }
-	for f.T != "transition" {
-		_, data, err := c.Read(dctx)
-		if err != nil {
+	var f client.Frame
+	for f.Transition == nil {
+		if f, err = c.Next(dctx); err != nil {
 			t.Fatal(err)
 		}
-		json.Unmarshal(data, &f)
 	}
 	stop() // flushes the exporter
 	spans := recv.Trace(trace)
@@ -490,8 +475,8 @@ func TestPushExportsSpans(t *testing.T) {
 		t.Fatalf("%d spans of the trace exported, want 1: %+v", len(spans), recv.Spans())
 	}
 	s := spans[0]
-	if s.Service != "cachet-push" || s.Name != "push.fanout" || s.ParentSpanID != parent || f.Traceparent != "00-"+trace+"-"+s.SpanID+"-01" {
-		t.Fatalf("span %+v, frame traceparent %s", s, f.Traceparent)
+	if s.Service != "cachet-push" || s.Name != "push.fanout" || s.ParentSpanID != parent || f.Transition.Traceparent != "00-"+trace+"-"+s.SpanID+"-01" {
+		t.Fatalf("span %+v, frame traceparent %s", s, f.Transition.Traceparent)
 	}
 }
 

@@ -1,23 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/url"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/spf13/pflag"
 
 	"github.com/cachetsync/cachet/push"
+	"github.com/cachetsync/cachet/push/client"
 )
 
 // watchPushFlags are the flags of `cachet watch --push`.
@@ -48,33 +46,55 @@ func (p *watchPushFlags) watcher(asJSON bool, w, errw io.Writer) (*watchPush, er
 	if u, err := url.Parse(p.url); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
 		return nil, usagef("--url %q: want a ws:// or wss:// URL with a host", p.url)
 	}
-	wp := &watchPush{url: p.url, pos: p.pos, asJSON: asJSON, w: w, errw: errw}
+	wp := &watchPush{asJSON: asJSON, w: w, errw: errw}
+	cfg := client.Config{URL: p.url, Pos: p.pos, OnDisconnect: func(err error, wait time.Duration, pos string) {
+		wp.note(fmt.Sprintf("disconnected (%v); reconnecting in %s from %s", err, wait.Round(time.Millisecond), orNone(pos)))
+	}}
 	if p.channels != "" {
-		wp.channels = strings.Split(p.channels, ",")
+		cfg.Channels = strings.Split(p.channels, ",")
 	}
 	switch {
 	case p.token != "":
-		tok := p.token
-		wp.token = func() (string, error) { return tok, nil }
-		if wp.channels == nil {
-			wp.channels = concreteChannels(tok)
+		cfg.Token = client.StaticToken(p.token)
+		if cfg.Channels == nil {
+			cfg.Channels = concreteChannels(p.token)
 		}
 	case p.secret != "":
-		secret, audience := []byte(p.secret), p.audience
-		wp.minted = true
-		wp.token = func() (string, error) { return mintPushToken(secret, audience, wp.channels) }
+		m := push.Minter{Secret: []byte(p.secret), Audience: p.audience, Subject: "cachet-watch", TTL: watchPushTokenLife}
+		cfg.Token = func(context.Context) (string, error) { return m.Mint(cfg.Channels) }
+		cfg.RefreshEvery = watchPushTokenLife * 2 / 3
 	default:
 		return nil, usagef("cachet watch --push: need --token or --jwt-secret (env CACHET_PUSH_SECRET)")
 	}
-	if len(wp.channels) == 0 {
+	if len(cfg.Channels) == 0 {
 		return nil, usagef("cachet watch --push: need --channels (a token's wildcard patterns are not channels)")
 	}
-	for _, c := range wp.channels {
+	for _, c := range cfg.Channels {
 		if err := push.ValidChannel(c); err != nil {
 			return nil, asUsage(err)
 		}
 	}
+	wp.cfg = cfg
 	return wp, nil
+}
+
+// run subscribes and prints until ctx ends or the server refuses for good;
+// the client reconnects after transient closes, with backoff and jitter,
+// resuming from the last position.
+func (wp *watchPush) run(ctx context.Context) error {
+	cl, err := client.New(wp.cfg)
+	if err != nil {
+		return err
+	}
+	err = cl.Run(ctx, wp.print)
+	var ce *push.CloseError
+	switch {
+	case ctx.Err() != nil:
+		return nil
+	case errors.As(err, &ce):
+		return fmt.Errorf("push server refused: %d %s: %s", int(ce.Code), ce.Code, ce.Message)
+	}
+	return err
 }
 
 // concreteChannels reads (without verifying) the channels a token allows
@@ -93,72 +113,12 @@ func concreteChannels(token string) []string {
 	return out
 }
 
-func mintPushToken(secret []byte, audience string, channels []string) (string, error) {
-	now := time.Now()
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, push.Claims{Channels: channels, RegisteredClaims: jwt.RegisteredClaims{
-		Subject: "cachet-watch", Audience: jwt.ClaimStrings{audience}, IssuedAt: jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(now.Add(watchPushTokenLife))}}).SignedString(secret)
-}
-
+// watchPush prints the frames of a push subscription.
 type watchPush struct {
-	url      string
-	channels []string
-	token    func() (string, error)
-	minted   bool // token mints a fresh one each call
-	pos      string
-	asJSON   bool
-	w        io.Writer
-	errw     io.Writer // where lost connections are reported
-}
-
-// watchFrame is a server frame, decoded loosely for printing.
-type watchFrame struct {
-	T                 string    `json:"t"`
-	Pos               string    `json:"pos"`
-	Key               string    `json:"key"`
-	Version           uint64    `json:"version"`
-	State             string    `json:"state"`
-	TS                time.Time `json:"ts"`
-	Reason            string    `json:"reason"`
-	Resumed           bool      `json:"resumed"`
-	Code              int       `json:"code"`
-	Message           string    `json:"message"`
-	Action            string    `json:"action"`
-	RecommendedMaxAge uint32    `json:"recommendedMaxAge"`
-	PStale            float64   `json:"pStale"`
-}
-
-// run connects, prints, and reconnects with backoff and jitter after
-// transient closes until ctx is done or the server refuses for good.
-func (wp *watchPush) run(ctx context.Context) error {
-	backoff := 500 * time.Millisecond
-	for {
-		received, err := wp.session(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		var ce watchCloseError
-		if errors.As(err, &ce) {
-			code := push.CloseCode(ce.code)
-			credentials := code >= 4100 && code < 4200
-			switch {
-			case credentials && wp.minted: // a fresh token is minted on reconnect
-			case credentials, !code.Reconnect():
-				return fmt.Errorf("push server refused: %d %s: %s", ce.code, code, ce.reason)
-			}
-		}
-		if received {
-			backoff = 500 * time.Millisecond
-		}
-		wait := backoff/2 + rand.N(backoff/2+1)
-		wp.note(fmt.Sprintf("disconnected (%v); reconnecting in %s from %s", err, wait.Round(time.Millisecond), orNone(wp.pos)))
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-		backoff = min(2*backoff, 30*time.Second)
-	}
+	cfg    client.Config
+	asJSON bool
+	w      io.Writer
+	errw   io.Writer // where lost connections are reported
 }
 
 func orNone(pos string) string {
@@ -168,118 +128,39 @@ func orNone(pos string) string {
 	return "position " + pos
 }
 
-type watchCloseError struct {
-	code   int
-	reason string
-}
-
-func (e watchCloseError) Error() string { return fmt.Sprintf("closed %d: %s", e.code, e.reason) }
-
-// session runs one connection; received reports whether the server
-// welcomed it.
-func (wp *watchPush) session(ctx context.Context) (received bool, err error) {
-	tok, err := wp.token()
-	if err != nil {
-		return false, err
-	}
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	c, _, err := websocket.Dial(dctx, wp.url, nil)
-	cancel()
-	if err != nil {
-		return false, err
-	}
-	defer c.CloseNow()
-	c.SetReadLimit(1 << 20)
-	// batch: the server may put several frames in one message, one per line.
-	hello, _ := json.Marshal(map[string]any{"t": "hello", "v": push.ProtocolVersion, "token": tok, "channels": wp.channels, "pos": wp.pos, "batch": true})
-	if err := c.Write(ctx, websocket.MessageText, hello); err != nil {
-		return false, err
-	}
-	if wp.minted {
-		sctx, stop := context.WithCancel(ctx)
-		defer stop()
-		go wp.refresh(sctx, c)
-	}
-	for {
-		_, data, err := c.Read(ctx)
-		if err != nil {
-			if code := websocket.CloseStatus(err); code != -1 {
-				var ce websocket.CloseError
-				errors.As(err, &ce)
-				return received, watchCloseError{code: int(code), reason: ce.Reason}
-			}
-			return received, err
-		}
-		for line := range bytes.SplitSeq(data, []byte("\n")) {
-			var f watchFrame
-			if err := json.Unmarshal(line, &f); err != nil {
-				return received, fmt.Errorf("server sent a frame that is not JSON: %w", err)
-			}
-			if f.T == push.TypeWelcome {
-				received = true
-			}
-			if f.Pos != "" {
-				wp.pos = f.Pos
-			}
-			if err := wp.print(f, line); err != nil {
-				return received, err
-			}
-		}
-	}
-}
-
-// refresh sends a freshly minted token before the current one expires.
-func (wp *watchPush) refresh(ctx context.Context, c *websocket.Conn) {
-	t := time.NewTicker(watchPushTokenLife * 2 / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			tok, err := wp.token()
-			if err != nil {
-				return
-			}
-			b, _ := json.Marshal(map[string]string{"t": push.TypeRefresh, "token": tok})
-			if c.Write(ctx, websocket.MessageText, b) != nil {
-				return
-			}
-		}
-	}
-}
-
 // print writes one line for the frames a person watches: transitions,
 // advice, resets, welcomes and errors (pings and acks are left out).
-func (wp *watchPush) print(f watchFrame, raw []byte) error {
+func (wp *watchPush) print(f client.Frame) error {
 	var latency time.Duration
-	if f.T == push.TypeTransition && !f.TS.IsZero() {
-		latency = time.Since(f.TS)
+	if tr := f.Transition; tr != nil && !tr.Timestamp.IsZero() {
+		latency = time.Since(tr.Timestamp)
 	}
 	if wp.asJSON {
-		switch f.T {
+		switch f.Type {
 		case push.TypePing, push.TypePong, push.TypeRefreshed:
 			return nil
 		}
 		var obj map[string]any
-		json.Unmarshal(raw, &obj)
-		if f.T == push.TypeTransition && !f.TS.IsZero() {
+		json.Unmarshal(f.Raw, &obj)
+		if latency != 0 {
 			obj["latencyMs"] = float64(latency.Microseconds()) / 1000
 		}
 		return json.NewEncoder(wp.w).Encode(obj)
 	}
 	var line string
-	switch f.T {
-	case push.TypeTransition:
-		line = fmt.Sprintf("%-12s %s  v%d %s  latency %s", f.T, f.Key, f.Version, f.State, latency.Round(time.Millisecond))
-	case push.TypeAdvice:
-		line = fmt.Sprintf("%-12s %s  %s  max-age %ds  pStale %.3f", f.T, f.Key, f.Action, f.RecommendedMaxAge, f.PStale)
-	case push.TypeReset:
-		line = fmt.Sprintf("%-12s %s: flush what is not proven fresh  at %s", f.T, f.Reason, f.Pos)
-	case push.TypeWelcome:
-		line = fmt.Sprintf("%-12s resumed=%v at %s", f.T, f.Resumed, f.Pos)
-	case push.TypeError:
-		line = fmt.Sprintf("%-12s %d %s", f.T, f.Code, f.Message)
+	switch {
+	case f.Transition != nil:
+		tr := f.Transition
+		line = fmt.Sprintf("%-12s %s  v%d %s  latency %s", f.Type, tr.Key, tr.Version, tr.State, latency.Round(time.Millisecond))
+	case f.Advice != nil:
+		a := f.Advice
+		line = fmt.Sprintf("%-12s %s  %s  max-age %ds  pStale %.3f", f.Type, a.Key, a.Action, a.RecommendedMaxAge, a.PStale)
+	case f.Reset != nil:
+		line = fmt.Sprintf("%-12s %s: flush what is not proven fresh  at %s", f.Type, f.Reset.Reason, f.Reset.Pos)
+	case f.Welcome != nil:
+		line = fmt.Sprintf("%-12s resumed=%v at %s", f.Type, f.Welcome.Resumed, f.Welcome.Pos)
+	case f.Error != nil:
+		line = fmt.Sprintf("%-12s %d %s", f.Type, f.Error.Code, f.Error.Message)
 	default:
 		return nil
 	}

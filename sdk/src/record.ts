@@ -27,7 +27,10 @@ export class InvalidRecordError extends Error {
   }
 }
 
-export type State = "VALID" | "INVALIDATED" | "PURGED";
+/** An entry's state; STALE is a soft invalidation or purge (serve once while revalidating). */
+export type State = "VALID" | "INVALIDATED" | "PURGED" | "STALE";
+
+const STATES: readonly string[] = ["VALID", "INVALIDATED", "PURGED", "STALE"];
 
 /** One committed change of one cache entry (Go: record.Transition). */
 export interface Transition {
@@ -47,6 +50,31 @@ export interface Transition {
   owner: string;
   actor: string;
   reason?: string;
+  traceparent?: string;
+}
+
+/** What a scope purge covers. */
+export type ScopeKind = "tag" | "prefix" | "host" | "origin";
+
+/**
+ * One committed scope purge (Go: record.Generation): every copy of an entry
+ * of owner that the scope covers and that was filled under an older
+ * generation is invalid (stale when soft).
+ */
+export interface Generation {
+  v: 1;
+  channel: string;
+  block: number;
+  txIndex: number;
+  txId: string;
+  ts: string;
+  scope: ScopeKind;
+  value: string;
+  owner: string;
+  generation: number;
+  soft?: boolean;
+  reason?: string;
+  actor: string;
   traceparent?: string;
 }
 
@@ -89,7 +117,7 @@ export interface Advice {
   engine: string;
 }
 
-type Kind = "s" | "u" | "u32" | "f" | "t" | "ss";
+type Kind = "s" | "u" | "u32" | "f" | "t" | "ss" | "b";
 type Shape = Record<string, Kind>;
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/;
@@ -108,6 +136,8 @@ function fits(x: unknown, k: Kind): boolean {
       return typeof x === "number";
     case "ss":
       return Array.isArray(x) && x.every((e) => typeof e === "string");
+    case "b":
+      return typeof x === "boolean";
   }
 }
 
@@ -163,9 +193,28 @@ function validTransition(t: Record<string, unknown>): Transition {
   };
   if (!t.key) bad("empty key");
   if (!t.version) bad("version 0 (versions start at 1)");
-  if (t.state !== "VALID" && t.state !== "INVALIDATED" && t.state !== "PURGED") bad(`unknown state ${String(t.state ?? "")}`);
+  if (!STATES.includes(t.state as string)) bad(`unknown state ${String(t.state ?? "")}`);
   if (!t.txId) bad("empty txId");
   return { channel: "", block: 0, txIndex: 0, ts: "0001-01-01T00:00:00Z", owner: "", actor: "", ...t } as Transition;
+}
+
+const GENERATION: Shape = {
+  channel: "s", block: "u", txIndex: "u32", txId: "s", ts: "t", scope: "s", value: "s", owner: "s",
+  generation: "u", soft: "b", reason: "s", actor: "s", traceparent: "s",
+};
+
+/** decodeGeneration parses and validates a generation (scope purge) record. */
+export function decodeGeneration(input: string | Uint8Array): Generation {
+  const g = decode("generation", input, GENERATION);
+  const bad = (reason: string): never => {
+    throw new InvalidRecordError("generation", reason);
+  };
+  if (!["tag", "prefix", "host", "origin"].includes(g.scope as string)) bad(`unknown scope ${String(g.scope ?? "")}`);
+  if (!g.value) bad("empty scope value");
+  if (!g.owner) bad("empty owner");
+  if (!g.generation) bad("generation 0 (generations start at 1)");
+  if (!g.txId) bad("empty txId");
+  return { channel: "", block: 0, txIndex: 0, ts: "0001-01-01T00:00:00Z", actor: "", ...g } as Generation;
 }
 
 /** decodeRead parses and validates a read record. */

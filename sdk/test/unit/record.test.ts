@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  InvalidRecordError, UnsupportedVersionError, decodeAdvice, decodeRead, decodeTransition,
+  InvalidRecordError, UnsupportedVersionError, decodeAdvice, decodeGeneration, decodeRead, decodeTransition,
 } from "../../src/record";
 import { readTestdata } from "./testdata";
 
@@ -9,8 +9,9 @@ const golden = {
   transition: readTestdata("records", "transition.v1.json"),
   read: readTestdata("records", "read.v1.json"),
   advice: readTestdata("records", "advice.v1.json"),
+  generation: readTestdata("records", "generation.v1.json"),
 };
-const decoders = { transition: decodeTransition, read: decodeRead, advice: decodeAdvice };
+const decoders = { transition: decodeTransition, read: decodeRead, advice: decodeAdvice, generation: decodeGeneration };
 
 test("golden records decode to every field they carry", () => {
   for (const [name, text] of Object.entries(golden)) {
@@ -23,6 +24,32 @@ test("golden records decode to every field they carry", () => {
   assert.equal(t.state, "INVALIDATED");
   assert.deepEqual([t.block, t.txIndex], [42, 3]);
   assert.deepEqual(t.tags, ["catalog", "eu"]);
+});
+
+test("the golden generation names its scope, owner and generation", () => {
+  const g = decodeGeneration(golden.generation);
+  assert.deepEqual([g.scope, g.value, g.owner, g.generation, g.soft], ["tag", "catalog", "Org1MSP", 4, true]);
+  assert.deepEqual([g.block, g.txIndex], [43, 0]);
+});
+
+test("generations that break a rule are refused with a reason", () => {
+  const base = JSON.parse(golden.generation);
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ["unknown scope", { scope: "path" }, /unknown scope path/],
+    ["empty value", { value: "" }, /empty scope value/],
+    ["empty owner", { owner: "" }, /empty owner/],
+    ["generation 0", { generation: 0 }, /generation 0/],
+    ["soft not a boolean", { soft: "yes" }, /field soft/],
+    ["empty txId", { txId: "" }, /empty txId/],
+  ];
+  for (const [name, patch, want] of cases) {
+    assert.throws(() => decodeGeneration(JSON.stringify({ ...base, ...patch })), (e) => e instanceof InvalidRecordError && want.test(e.message), name);
+  }
+});
+
+test("a soft invalidation's STALE state decodes", () => {
+  const t = decodeTransition(JSON.stringify({ ...JSON.parse(golden.transition), state: "STALE" }));
+  assert.equal(t.state, "STALE");
 });
 
 test("golden records decode from bytes too", () => {
@@ -98,7 +125,7 @@ test("mutated transitions decode to a valid record or fail with a typed error", 
     try {
       const t = decodeTransition(s);
       assert.ok(t.key !== "" && t.version > 0 && t.txId !== "", s);
-      assert.ok(["VALID", "INVALIDATED", "PURGED"].includes(t.state), s);
+      assert.ok(["VALID", "INVALIDATED", "PURGED", "STALE"].includes(t.state), s);
       assert.ok(Number.isSafeInteger(t.block) && Number.isSafeInteger(t.txIndex), s);
     } catch (e) {
       assert.ok(e instanceof InvalidRecordError || e instanceof UnsupportedVersionError, `${s}: ${String(e)}`);

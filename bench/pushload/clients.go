@@ -58,9 +58,7 @@ func protocolFor(target, secret string, batch bool) (protocol, error) {
 func pushProtocol(secret string, batch bool) protocol {
 	return protocol{
 		hello: func(ch string) ([]byte, error) {
-			c := &push.Claims{Channels: []string{ch}, RegisteredClaims: jwt.RegisteredClaims{
-				Audience: jwt.ClaimStrings{push.DefaultAudience}, ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}}
-			tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(secret))
+			tok, err := push.Minter{Secret: []byte(secret), Subject: "pushload", TTL: time.Hour}.Mint([]string{ch})
 			if err != nil {
 				return nil, err
 			}

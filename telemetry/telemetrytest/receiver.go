@@ -1,4 +1,7 @@
-package telemetry
+// Package telemetrytest is an in-process OTLP/HTTP trace receiver for tests:
+// spans exported through telemetry.Setup land in memory, where a test reads
+// whole traces without a collector.
+package telemetrytest
 
 import (
 	"encoding/hex"
@@ -28,8 +31,7 @@ type Span struct {
 func (s Span) Duration() time.Duration { return s.End.Sub(s.Start) }
 
 // Receiver is a minimal in-process OTLP/HTTP trace receiver (protobuf
-// encoding, POST /v1/traces) that keeps what it receives in memory. Tests and
-// `cachet dev` use it to look at whole traces without a collector.
+// encoding, POST /v1/traces) that keeps what it receives in memory.
 type Receiver struct {
 	mu    sync.Mutex
 	spans []Span
