@@ -22,6 +22,7 @@ type fakeLedger struct {
 	byTx     map[string]uint64
 	history  []ledger.HistoryItem
 	receipts map[string]*receipt.Receipt
+	entry    *ledger.Entry
 	height   uint64
 	fetched  []uint64
 	err      error
@@ -186,5 +187,56 @@ func TestTrailErrors(t *testing.T) {
 	var ae *Error
 	if !errors.As(err, &ae) || ae.TxID != "unknown" {
 		t.Errorf("missing block: got %v, want an *audit.Error naming the transaction", err)
+	}
+}
+
+func (l *fakeLedger) Get(_ context.Context, k string) (ledger.Entry, error) {
+	if l.entry == nil {
+		return ledger.Entry{}, errMissing
+	}
+	return *l.entry, nil
+}
+
+var errMissing = errors.New("NOT_FOUND")
+
+// The purge deciding the effective state is read from its block; the
+// recorded invalidation's block stands in for a purge's.
+func TestCurrentPurge(t *testing.T) {
+	l := recorded(t)
+	stand := l.history[1].TxID
+	g := &ledger.Generation{Purge: ledger.Purge{Scope: ledger.Scope{Kind: ledger.ScopeTag, Value: "receipt"}, Owner: "Org1MSP", Generation: 1, Reason: "reset"}, TxID: stand}
+	notFound := func(err error) bool { return errors.Is(err, errMissing) }
+	tests := []struct {
+		name  string
+		entry *ledger.Entry
+		want  int
+	}{
+		{"no entry", nil, 0},
+		{"not purged", &ledger.Entry{Key: key, Effective: &ledger.Effective{State: "VALID"}}, 0},
+		{"purged", &ledger.Entry{Key: key, Effective: &ledger.Effective{State: "INVALIDATED", Purge: g}}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l.entry = tt.entry
+			recs, err := Trail(context.Background(), l, key, Options{ScopePurges: CurrentPurge(l, "", notFound)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var purges []Record
+			for _, r := range recs {
+				if r.Scope != "" {
+					purges = append(purges, r)
+				}
+			}
+			if len(purges) != tt.want {
+				t.Fatalf("%d scope purge records, want %d", len(purges), tt.want)
+			}
+			if tt.want == 1 {
+				p := purges[0]
+				if p.Scope != "tag:receipt" || p.Op != ledger.OpPurge || p.Reason != "reset" || p.Block != 6 || p.Submitter.Org != "Org2MSP" || p.Policy != (Policy{}) {
+					t.Errorf("purge record %+v", p)
+				}
+			}
+		})
 	}
 }

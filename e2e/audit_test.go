@@ -19,6 +19,7 @@ import (
 
 	"github.com/cachetsync/cachet/audit"
 	"github.com/cachetsync/cachet/gateway"
+	"github.com/cachetsync/cachet/ledger"
 	"github.com/cachetsync/cachet/receipt"
 )
 
@@ -41,13 +42,14 @@ func cachetRun(t *testing.T, env []string, args ...string) (string, string, int)
 // TestAuditTrailAndOfflineReceipts: an Org1 publish, an invalidation by
 // Org2 endorsed by Org2's peer alone (refused at commit), Org2's
 // invalidation endorsed by Org1; cachet history --include-invalid shows
-// all three with who, endorsers and policy; the valid ones' receipts
+// all three and the tag purge covering the key, with who, endorsers and policy; the valid ones' receipts
 // verify offline, the refused one's is refused by its validation flag.
 func TestAuditTrailAndOfflineReceipts(t *testing.T) {
 	ctx := ctxT(t)
 	pub, inv, aud := client(t, "org1", "publisher"), client(t, "org2", "invalidator"), client(t, "org1", "auditor")
 	key := fmt.Sprintf("https://shop.example/audit/item?id=%d", time.Now().UnixNano())
-	e, published, err := pub.Publish(ctx, gateway.PublishRequest{Key: key, ETag: `"a1"`, MaxAge: 60})
+	tag := fmt.Sprintf("audit-%d", time.Now().UnixNano())
+	e, published, err := pub.Publish(ctx, gateway.PublishRequest{Key: key, ETag: `"a1"`, MaxAge: 60, Tags: []string{tag}})
 	if err != nil {
 		t.Fatalf("publish: %v", err)
 	}
@@ -56,6 +58,10 @@ func TestAuditTrailAndOfflineReceipts(t *testing.T) {
 	}
 	if _, _, err := inv.Invalidate(ctx, e.Key, "partner correction", 1); err != nil {
 		t.Fatalf("cross-org invalidate: %v", err)
+	}
+	_, purged, err := pub.PurgeScope(ctx, gateway.PurgeRequest{Scope: gateway.Scope{Kind: ledger.ScopeTag, Value: tag}, Reason: "catalog reset"})
+	if err != nil {
+		t.Fatalf("tag purge: %v", err)
 	}
 
 	dir := t.TempDir()
@@ -82,10 +88,13 @@ func TestAuditTrailAndOfflineReceipts(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &recs); err != nil {
 		t.Fatalf("%v in %s", err, out)
 	}
-	if len(recs) != 3 {
-		t.Fatalf("%d records, want publish, refused, invalidation:\n%s", len(recs), out)
+	if len(recs) != 4 {
+		t.Fatalf("%d records, want publish, refused, invalidation, tag purge:\n%s", len(recs), out)
 	}
-	p, ref, iv := recs[0], recs[1], recs[2]
+	p, ref, iv, tp := recs[0], recs[1], recs[2], recs[3]
+	if tp.TxID != purged.TxID || tp.Scope != "tag:"+tag || tp.Op != "purge" || tp.Reason != "catalog reset" || tp.Submitter.Org != "Org1MSP" || len(tp.Endorsers) == 0 {
+		t.Errorf("tag purge record %+v", tp)
+	}
 	if p.TxID != published.TxID || !p.Valid || p.Op != "publish" || p.Submitter.Org != "Org1MSP" || p.Submitter.Role != "publisher" ||
 		!strings.Contains(p.Submitter.Subject, "CN=publisher@org1") || p.Policy.Source != "chaincode" || p.Policy.Sets == "" {
 		t.Errorf("publish record %+v", p)
