@@ -87,8 +87,12 @@ func historyTable(recs []audit.Record) string {
 		for _, e := range r.Endorsers {
 			ends = append(ends, strings.TrimSuffix(e.Org, "MSP"))
 		}
+		ver := ""
+		if r.Version > 0 {
+			ver = strconv.FormatUint(r.Version, 10)
+		}
 		row(fmt.Sprintf("%d:%d", r.Block, r.TxIndex), r.Timestamp.Format("2006-01-02 15:04:05"), string(r.Op),
-			strconv.FormatUint(r.Version, 10), state, partyShort(r.Submitter), strings.Join(ends, ","), reason)
+			ver, state, partyShort(r.Submitter), strings.Join(ends, ","), reason)
 	}
 	if len(recs) == 0 {
 		b.WriteString("no transactions\n")
