@@ -32,15 +32,23 @@ const key = "https://shop.example/receipt/item?id=7"
 
 func recorded(t *testing.T) *fakeLedger {
 	t.Helper()
+	l, err := loadRecorded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func loadRecorded() (*fakeLedger, error) {
 	l := &fakeLedger{blocks: map[uint64]*common.Block{}, byTx: map[string]uint64{}, receipts: map[string]*receipt.Receipt{}}
 	for _, name := range []string{"publish.json", "refused.json", "invalidate.json"} {
 		b, err := os.ReadFile(filepath.Join("..", "testdata", "receipt", name))
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		r, err := receipt.Decode(b)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		l.blocks[r.Block.Number] = &common.Block{
 			Header:   &common.BlockHeader{Number: r.Block.Number, PreviousHash: r.Block.PreviousHash, DataHash: r.Block.DataHash},
@@ -55,7 +63,7 @@ func recorded(t *testing.T) *fakeLedger {
 		}
 		l.height = max(l.height, r.Block.Number+1)
 	}
-	return l
+	return l, nil
 }
 
 func (l *fakeLedger) History(context.Context, string) ([]ledger.HistoryItem, error) {
