@@ -141,10 +141,13 @@ type Transition struct {
 
 // Event is the payload of the transaction's one chaincode event.
 type Event struct {
-	TxID        string       `json:"txId"`
-	Timestamp   string       `json:"timestamp"`
-	Actor       string       `json:"actor"` // MSP ID of the submitter
-	Traceparent string       `json:"traceparent,omitempty"`
+	TxID        string `json:"txId"`
+	Timestamp   string `json:"timestamp"`
+	Actor       string `json:"actor"` // MSP ID of the submitter
+	Traceparent string `json:"traceparent,omitempty"`
+	// TokenID names the API token that asked for the transaction, when it
+	// came through the purge API.
+	TokenID     string       `json:"tokenId,omitempty"`
 	Transitions []Transition `json:"transitions"`
 	Purges      []Generation `json:"purges,omitempty"` // scope purges, at most one
 }

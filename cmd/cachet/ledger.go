@@ -167,35 +167,6 @@ func newGetCmd() *cobra.Command {
 	return cmd
 }
 
-func newHistoryCmd() *cobra.Command {
-	var conn connFlags
-	cmd := ledgerCmd("history [flags] KEY", "Every committed change of a key, oldest first",
-		`  cachet history --config org1-auditor.json https://shop.example/items/1`,
-		exactArgs(1, "KEY"), &conn)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		key, err := canonicalKey(args[0])
-		if err != nil {
-			return err
-		}
-		return conn.run(cmd, func(ctx context.Context, cl *gateway.Client) error {
-			h, err := cl.History(ctx, key)
-			if err != nil {
-				return err
-			}
-			var b strings.Builder
-			for _, it := range h {
-				if it.IsDelete {
-					fmt.Fprintf(&b, "%s  purged  tx %s\n", it.Timestamp, it.TxID)
-				} else {
-					fmt.Fprintf(&b, "%s  v%d %s  tx %s\n", it.Timestamp, it.Entry.Version, it.Entry.State, it.TxID)
-				}
-			}
-			return printResult(cmd.OutOrStdout(), conn.asJSON, h, strings.TrimRight(b.String(), "\n"))
-		})
-	}
-	return cmd
-}
-
 func newListCmd() *cobra.Command {
 	var conn connFlags
 	var tag, owner string

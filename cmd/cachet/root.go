@@ -28,7 +28,7 @@ policy, 4 conflict or stale version (re-read and retry), 5 no peer answered.`,
 	root.AddGroup(&cobra.Group{ID: "ledger", Title: "Ledger commands:"}, &cobra.Group{ID: "daemons", Title: "Daemons:"})
 	root.SetHelpCommandGroupID("")
 	for _, c := range []*cobra.Command{newPublishCmd(), newInvalidateCmd(), newInvalidateTagCmd(), newPurgeCmd(),
-		newGetCmd(), newHistoryCmd(), newListCmd(), newWatchCmd()} {
+		newGetCmd(), newAuditHistoryCmd(), newReceiptCmd(), newListCmd(), newWatchCmd()} {
 		c.GroupID = "ledger"
 		root.AddCommand(c)
 	}
@@ -36,7 +36,7 @@ policy, 4 conflict or stale version (re-read and retry), 5 no peer answered.`,
 		c.GroupID = "daemons"
 		root.AddCommand(c)
 	}
-	root.AddCommand(newProduceCmd(), newVersionCmd())
+	root.AddCommand(newProduceCmd(), newVersionCmd(), newVerifyCmd())
 	return root
 }
 
