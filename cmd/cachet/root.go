@@ -37,6 +37,7 @@ policy, 4 conflict or stale version (re-read and retry), 5 no peer answered.`,
 		root.AddCommand(c)
 	}
 	root.AddCommand(newProduceCmd(), newVersionCmd())
+	root.AddCommand(newCoverageCmd())
 	return root
 }
 
