@@ -19,11 +19,14 @@ let analytics: ReturnType<typeof spawn>;
 let base = "";
 before(async () => {
   [browser, stack] = await Promise.all([launch(), Stack.start()]);
-  analytics = spawn(BIN, ["analytics", "run", "--brokers", stack.brokers, "--engine", "cpu", "--partitions", "1", "--listen", "127.0.0.1:0"], { stdio: "pipe" });
+  analytics = spawn(BIN, ["analytics", "run", "--brokers", stack.brokers, "--engine", "cpu", "--listen", "127.0.0.1:0"], { stdio: "pipe" });
   base = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("cachet analytics run printed no coverage address")), 60_000);
+    const lines: string[] = [];
+    const t = setTimeout(() => reject(new Error(`cachet analytics run printed no coverage address:\n${lines.join("\n")}`)), 60_000);
+    analytics.on("exit", (code) => (clearTimeout(t), reject(new Error(`cachet analytics run exited ${code}:\n${lines.join("\n")}`))));
     for (const s of [analytics.stdout!, analytics.stderr!]) {
       createInterface({ input: s }).on("line", (l) => {
+        lines.push(l);
         const m = /coverage on (http:\/\/\S+)\/v1\/coverage\//.exec(l);
         if (m) (clearTimeout(t), resolve(m[1]!));
       });
