@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -62,6 +63,7 @@ func newAnalyticsRunCmd() *cobra.Command {
 	var (
 		kf                      kafkaFlags
 		lf                      logFlags
+		cf                      coverageFlags
 		kind, group, listen     string
 		partitions, replication int
 	)
@@ -80,15 +82,19 @@ func newAnalyticsRunCmd() *cobra.Command {
 	f.IntVar(&partitions, "partitions", kafka.DefaultTransitionPartitions, "partitions of Cachet's topics when they must be created")
 	f.IntVar(&replication, "replication", kafka.DefaultReplication, "replication factor of Cachet's topics when they must be created")
 	f.DurationVar(&dc.Interval, "interval", dc.Interval, "how often advice is recomputed and changes published")
-	f.StringVar(&listen, "listen", "", "address serving Prometheus /metrics and the health check /healthz (empty: off)")
+	f.StringVar(&listen, "listen", "", "address serving Prometheus /metrics, the health check /healthz and proof of propagation /v1/coverage/{txid} (empty: off)")
 	f.IntVar(&dc.Model.MaxKeys, "max-keys", dc.Model.MaxKeys, "most keys tracked (written and read-only); when full, read-only keys are evicted, then new keys refused")
 	f.Float64Var(&dc.Params.PStaleTarget, "p-stale-target", dc.Params.PStaleTarget, "highest acceptable P(a copy goes stale before it expires)")
 	f.Float64Var(&dc.Params.BlockWindow, "block-window", dc.Params.BlockWindow, "seconds within which two orgs' writes to one key collide")
+	cf.register(f)
 	lf.register(f, slog.LevelInfo)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		k, err := engine.ParseKind(kind)
 		if err != nil {
 			return asUsage(fmt.Errorf("--engine: %w", err))
+		}
+		if dc.Coverage, err = cf.options(); err != nil {
+			return err
 		}
 		if err := dc.Params.Validate(); err != nil {
 			return asUsage(err)
@@ -124,7 +130,8 @@ func newAnalyticsRunCmd() *cobra.Command {
 
 // runAnalyticsDaemon consumes cachet.transitions and cachet.reads from cfg's
 // brokers and publishes cachet.advice until ctx is done.
-// With a listen address it serves /metrics and /healthz there.
+// With a listen address it serves /metrics, /healthz and
+// /v1/coverage/{txid} there.
 func runAnalyticsDaemon(ctx context.Context, cfg kafka.Config, group string, dc daemon.Config, listen, prefix string, w io.Writer) error {
 	d, err := daemon.New(dc)
 	if err != nil {
@@ -132,12 +139,13 @@ func runAnalyticsDaemon(ctx context.Context, cfg kafka.Config, group string, dc 
 	}
 	defer d.Close()
 	if listen != "" {
-		addr, stop, err := serveOps(listen, d.HealthHandler(), d.Collectors()...)
+		routes := map[string]http.Handler{"/v1/coverage/": d.CoverageHandler()}
+		addr, stop, err := serveOps(listen, d.HealthHandler(), routes, d.Collectors()...)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		fmt.Fprintf(w, "%smetrics on http://%s/metrics\n", prefix, addr)
+		fmt.Fprintf(w, "%smetrics on http://%s/metrics, coverage on http://%s/v1/coverage/{txid}\n", prefix, addr, addr)
 	}
 	fmt.Fprintf(w, "%sengine %s (requested %s), brokers %s\n", prefix, d.EngineName(), dc.Engine, cfg.Brokers)
 	return d.RunKafka(ctx, cfg, group)

@@ -12,9 +12,10 @@ import (
 
 // serveOps serves a daemon's operator endpoints on listen: Prometheus
 // /metrics from collectors, with the Go runtime's and the process's
-// (go_*, process_*), and /healthz from health. It returns the
-// address it listens on and a stop that closes the server.
-func serveOps(listen string, health http.Handler, collectors ...prometheus.Collector) (net.Addr, func(), error) {
+// (go_*, process_*), /healthz from health and routes (http.ServeMux
+// pattern → handler; nil for none). It returns the address it listens on
+// and a stop that closes the server.
+func serveOps(listen string, health http.Handler, routes map[string]http.Handler, collectors ...prometheus.Collector) (net.Addr, func(), error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(gocollectors.NewGoCollector(), gocollectors.NewProcessCollector(gocollectors.ProcessCollectorOpts{}))
 	reg.MustRegister(collectors...)
@@ -25,6 +26,9 @@ func serveOps(listen string, health http.Handler, collectors ...prometheus.Colle
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("GET /healthz", health)
+	for pattern, h := range routes {
+		mux.Handle(pattern, h)
+	}
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	return ln.Addr(), func() { hs.Close() }, nil

@@ -110,7 +110,7 @@ func runRelay(ctx context.Context, src relay.Source, height func(context.Context
 		return err
 	}
 	if rf.metricsListen != "" {
-		addr, stop, err := serveOps(rf.metricsListen, r.HealthHandler(), r.Collectors()...)
+		addr, stop, err := serveOps(rf.metricsListen, r.HealthHandler(), nil, r.Collectors()...)
 		if err != nil {
 			return err
 		}

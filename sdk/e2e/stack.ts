@@ -163,6 +163,8 @@ export interface Change {
   traceparent?: string;
   /** Ledger time; default now. */
   ts?: string;
+  /** Ledger transaction ID; default sdk-e2e-N. */
+  txId?: string;
 }
 
 /** Advice to produce; the helper fills in the rest. */
@@ -261,7 +263,7 @@ export class Stack {
     for (const c of changes) {
       this.tx++;
       const line = JSON.stringify({
-        channel: "cachet", block: 100 + this.tx, txIndex: 0, txId: `sdk-e2e-${this.tx}`, ts: c.ts ?? new Date().toISOString(),
+        channel: "cachet", block: 100 + this.tx, txIndex: 0, txId: c.txId ?? `sdk-e2e-${this.tx}`, ts: c.ts ?? new Date().toISOString(),
         key: c.key, version: c.version, state: c.state ?? "INVALIDATED", etag: c.etag, tags: c.tags,
         owner: "Org1MSP", actor: "Org1MSP", reason: "browser test", traceparent: c.traceparent,
       });
