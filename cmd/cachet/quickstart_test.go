@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,8 +61,9 @@ func TestReadmeQuickStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	brokerPort := strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
-	pushAddr, originAddr := freeAddr(t), freeAddr(t)
+	addrs := distinctFreeAddrs(t, 3)
+	brokerPort := strings.TrimPrefix(addrs[0], "127.0.0.1:")
+	pushAddr, originAddr := addrs[1], addrs[2]
 	subst := strings.NewReplacer(
 		".bin/cachet", filepath.Join(dir, ".bin", "cachet"),
 		"127.0.0.1:9092", "127.0.0.1:"+brokerPort,
@@ -132,6 +134,22 @@ func TestReadmeQuickStart(t *testing.T) {
 			t.Errorf("analytics top does not list %s:\n%s", key, top)
 		}
 	}
+}
+
+// distinctFreeAddrs returns n free 127.0.0.1 addresses, all different:
+// each stays bound until all are chosen.
+func distinctFreeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	var addrs []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		addrs = append(addrs, ln.Addr().String())
+	}
+	return addrs
 }
 
 // shell is the command line run by bash in dir, as a user's terminal would.
