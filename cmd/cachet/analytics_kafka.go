@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -149,13 +148,6 @@ func runAnalyticsDaemon(ctx context.Context, cfg kafka.Config, group string, dc 
 	}
 	fmt.Fprintf(w, "%sengine %s (requested %s), brokers %s\n", prefix, d.EngineName(), dc.Engine, cfg.Brokers)
 	return d.RunKafka(ctx, cfg, group)
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }
 
 // analyticsTop reads cachet.advice from the start and prints the riskiest

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -20,12 +19,12 @@ type connFlags struct {
 }
 
 func (c *connFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&c.config, "config", os.Getenv("CACHET_CONFIG"), "connection profile (JSON, as network.sh profile ORG ROLE writes) (env CACHET_CONFIG)")
-	fs.StringVar(&c.mspID, "msp-id", os.Getenv("CACHET_MSP_ID"), "the client's MSP ID (env CACHET_MSP_ID)")
-	fs.StringVar(&c.mspDir, "msp-dir", os.Getenv("CACHET_MSP_DIR"), "the client's MSP folder with signcerts/ and keystore/ (env CACHET_MSP_DIR)")
-	fs.StringVar(&c.peers, "peers", os.Getenv("CACHET_PEERS"), "comma-separated peer endpoints, tried in order (env CACHET_PEERS)")
-	fs.StringVar(&c.tlsCA, "tls-ca", os.Getenv("CACHET_TLS_CA"), "PEM file of the peers' TLS CA, with --peers (env CACHET_TLS_CA)")
-	fs.StringVar(&c.channel, "channel", os.Getenv("CACHET_CHANNEL"), "channel (env CACHET_CHANNEL; default cachet)")
+	fs.StringVar(&c.config, "config", getenv("CACHET_CONFIG"), "connection profile (JSON, as network.sh profile ORG ROLE writes) (env CACHET_CONFIG)")
+	fs.StringVar(&c.mspID, "msp-id", getenv("CACHET_MSP_ID"), "the client's MSP ID (env CACHET_MSP_ID)")
+	fs.StringVar(&c.mspDir, "msp-dir", getenv("CACHET_MSP_DIR"), "the client's MSP folder with signcerts/ and keystore/ (env CACHET_MSP_DIR)")
+	fs.StringVar(&c.peers, "peers", getenv("CACHET_PEERS"), "comma-separated peer endpoints, tried in order (env CACHET_PEERS)")
+	fs.StringVar(&c.tlsCA, "tls-ca", getenv("CACHET_TLS_CA"), "PEM file of the peers' TLS CA, with --peers (env CACHET_TLS_CA)")
+	fs.StringVar(&c.channel, "channel", getenv("CACHET_CHANNEL"), "channel (env CACHET_CHANNEL; default cachet)")
 	fs.BoolVar(&c.asJSON, "json", false, "print results, and errors, as JSON")
 }
 

@@ -29,13 +29,13 @@ type kafkaFlags struct {
 // that find a local broker by default).
 func (k *kafkaFlags) register(fs *pflag.FlagSet, defBrokers string) {
 	fs.StringVar(&k.brokers, "brokers", envOr("CACHET_BROKERS", defBrokers), "Kafka bootstrap servers (env CACHET_BROKERS)")
-	fs.StringVar(&k.protocol, "kafka-security-protocol", os.Getenv("CACHET_KAFKA_SECURITY_PROTOCOL"), "plaintext (default), ssl, sasl_plaintext or sasl_ssl (env CACHET_KAFKA_SECURITY_PROTOCOL)")
-	fs.StringVar(&k.mechanism, "kafka-sasl-mechanism", os.Getenv("CACHET_KAFKA_SASL_MECHANISM"), "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, with the sasl_ protocols (env CACHET_KAFKA_SASL_MECHANISM)")
-	fs.StringVar(&k.username, "kafka-sasl-username", os.Getenv("CACHET_KAFKA_SASL_USERNAME"), "SASL username (env CACHET_KAFKA_SASL_USERNAME)")
-	fs.StringVar(&k.passwordFile, "kafka-sasl-password-file", os.Getenv("CACHET_KAFKA_SASL_PASSWORD_FILE"), "file holding the SASL password, a trailing newline ignored (env CACHET_KAFKA_SASL_PASSWORD_FILE; or the password itself in env CACHET_KAFKA_SASL_PASSWORD)")
-	fs.StringVar(&k.caFile, "kafka-tls-ca", os.Getenv("CACHET_KAFKA_TLS_CA"), "PEM file of the CAs the brokers' certificates are checked against, with ssl or sasl_ssl (default: the system's) (env CACHET_KAFKA_TLS_CA)")
-	fs.StringVar(&k.certFile, "kafka-tls-cert", os.Getenv("CACHET_KAFKA_TLS_CERT"), "PEM file of the client certificate, for brokers that require one (env CACHET_KAFKA_TLS_CERT)")
-	fs.StringVar(&k.keyFile, "kafka-tls-key", os.Getenv("CACHET_KAFKA_TLS_KEY"), "PEM file of the client certificate's key (env CACHET_KAFKA_TLS_KEY)")
+	fs.StringVar(&k.protocol, "kafka-security-protocol", getenv("CACHET_KAFKA_SECURITY_PROTOCOL"), "plaintext (default), ssl, sasl_plaintext or sasl_ssl (env CACHET_KAFKA_SECURITY_PROTOCOL)")
+	fs.StringVar(&k.mechanism, "kafka-sasl-mechanism", getenv("CACHET_KAFKA_SASL_MECHANISM"), "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, with the sasl_ protocols (env CACHET_KAFKA_SASL_MECHANISM)")
+	fs.StringVar(&k.username, "kafka-sasl-username", getenv("CACHET_KAFKA_SASL_USERNAME"), "SASL username (env CACHET_KAFKA_SASL_USERNAME)")
+	fs.StringVar(&k.passwordFile, "kafka-sasl-password-file", getenv("CACHET_KAFKA_SASL_PASSWORD_FILE"), "file holding the SASL password, a trailing newline ignored (env CACHET_KAFKA_SASL_PASSWORD_FILE; or the password itself in env CACHET_KAFKA_SASL_PASSWORD)")
+	fs.StringVar(&k.caFile, "kafka-tls-ca", getenv("CACHET_KAFKA_TLS_CA"), "PEM file of the CAs the brokers' certificates are checked against, with ssl or sasl_ssl (default: the system's) (env CACHET_KAFKA_TLS_CA)")
+	fs.StringVar(&k.certFile, "kafka-tls-cert", getenv("CACHET_KAFKA_TLS_CERT"), "PEM file of the client certificate, for brokers that require one (env CACHET_KAFKA_TLS_CERT)")
+	fs.StringVar(&k.keyFile, "kafka-tls-key", getenv("CACHET_KAFKA_TLS_KEY"), "PEM file of the client certificate's key (env CACHET_KAFKA_TLS_KEY)")
 	fs.Var(&k.properties, "kafka-property", "librdkafka property key=value, applied last over everything else; repeatable")
 }
 
@@ -51,7 +51,7 @@ func (k *kafkaFlags) config(clientID string) (kafka.Config, error) {
 	if cfg.SASLMechanism, err = kafka.ParseSASLMechanism(k.mechanism); err != nil {
 		return cfg, err
 	}
-	envPassword := os.Getenv("CACHET_KAFKA_SASL_PASSWORD")
+	envPassword := getenv("CACHET_KAFKA_SASL_PASSWORD")
 	switch {
 	case k.passwordFile != "" && envPassword != "":
 		return cfg, usageError{"--kafka-sasl-password-file and CACHET_KAFKA_SASL_PASSWORD are both set: use one"}

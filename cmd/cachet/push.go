@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
 	"strings"
 	"time"
 
@@ -41,7 +40,7 @@ func newPushCmd() *cobra.Command {
 	kf.register(f, kafka.DefaultBrokers)
 	f.BoolVar(&embedded, "embedded", false, "start an embedded Kafka broker in process and use it (a quick try)")
 	f.StringVar(&listen, "listen", push.DefaultAddr, "HTTP address serving /ws, /sse, /receipts, /spans, /metrics and /healthz")
-	f.StringVar(&secret, "jwt-secret", os.Getenv("CACHET_PUSH_SECRET"), "HS256 secret for tokens (env CACHET_PUSH_SECRET)")
+	f.StringVar(&secret, "jwt-secret", getenv("CACHET_PUSH_SECRET"), "HS256 secret for tokens (env CACHET_PUSH_SECRET)")
 	f.StringVar(&jwks, "jwks", "", "JWKS file with the ES256/RS256 keys tokens may be signed with")
 	f.StringVar(&audience, "audience", push.DefaultAudience, "audience tokens must name")
 	f.StringVar(&issuer, "issuer", "", "issuer tokens must name (empty: not checked)")

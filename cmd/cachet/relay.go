@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,7 +33,7 @@ func (f *relayFlags) register(fs *pflag.FlagSet, prefix string) {
 	fs.IntVar(&f.maxRecords, prefix+"max-records", d.MaxRecords, "records per Kafka transaction (a ledger transaction is never split)")
 	fs.DurationVar(&f.linger, prefix+"linger", d.Linger, "longest a Kafka transaction stays open to gather more ledger transactions (0: commit as soon as none is waiting)")
 	fs.StringVar(&f.metricsListen, prefix+"metrics-listen", "", "address serving Prometheus /metrics and the health check /healthz (empty: off)")
-	fs.StringVar(&f.instanceID, prefix+"instance-id", os.Getenv("CACHET_RELAY_INSTANCE"), "stable name of this relay among the channel's relays (env CACHET_RELAY_INSTANCE): a restart with the same name resumes leading at once")
+	fs.StringVar(&f.instanceID, prefix+"instance-id", getenv("CACHET_RELAY_INSTANCE"), "stable name of this relay among the channel's relays (env CACHET_RELAY_INSTANCE): a restart with the same name resumes leading at once")
 }
 
 func (f *relayFlags) check(prefix string) error {
@@ -62,7 +61,7 @@ func newRelayCmd() *cobra.Command {
 		cobra.NoArgs, &conn)
 	f := cmd.Flags()
 	kf.register(f, kafka.DefaultBrokers)
-	f.StringVar(&otlp, "otlp-endpoint", os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), "OTLP/HTTP endpoint for spans (env OTEL_EXPORTER_OTLP_ENDPOINT; empty: no export); the spans' resource takes OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES")
+	f.StringVar(&otlp, "otlp-endpoint", getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), "OTLP/HTTP endpoint for spans (env OTEL_EXPORTER_OTLP_ENDPOINT; empty: no export); the spans' resource takes OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES")
 	rf.register(f, "")
 	f.IntVar(&rf.partitions, "partitions", kafka.DefaultTransitionPartitions, "partitions of Cachet's topics when they must be created")
 	f.IntVar(&rf.replication, "replication", kafka.DefaultReplication, "replication factor of Cachet's topics when they must be created")

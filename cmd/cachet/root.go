@@ -36,7 +36,7 @@ policy, 4 conflict or stale version (re-read and retry), 5 no peer answered.`,
 		c.GroupID = "daemons"
 		root.AddCommand(c)
 	}
-	root.AddCommand(newProduceCmd(), newVersionCmd(), newVerifyCmd(), newCoverageCmd())
+	root.AddCommand(newProduceCmd(), newVersionCmd(), newVerifyCmd(), newCoverageCmd(), newDocsCmd())
 	return root
 }
 

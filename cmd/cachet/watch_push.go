@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -25,8 +24,8 @@ type watchPushFlags struct {
 
 func (p *watchPushFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&p.url, "url", envOr("CACHET_PUSH_URL", "ws://"+push.DefaultAddr+"/ws"), "push: server WebSocket URL (env CACHET_PUSH_URL)")
-	fs.StringVar(&p.token, "token", os.Getenv("CACHET_PUSH_TOKEN"), "push: token (JWT; env CACHET_PUSH_TOKEN)")
-	fs.StringVar(&p.secret, "jwt-secret", os.Getenv("CACHET_PUSH_SECRET"), "push: HS256 secret to mint short-lived tokens with when there is no --token (env CACHET_PUSH_SECRET)")
+	fs.StringVar(&p.token, "token", getenv("CACHET_PUSH_TOKEN"), "push: token (JWT; env CACHET_PUSH_TOKEN)")
+	fs.StringVar(&p.secret, "jwt-secret", getenv("CACHET_PUSH_SECRET"), "push: HS256 secret to mint short-lived tokens with when there is no --token (env CACHET_PUSH_SECRET)")
 	fs.StringVar(&p.audience, "audience", push.DefaultAudience, "push: audience of minted tokens")
 	fs.StringVar(&p.channels, "channels", "", "push: comma-separated channels (origin:https://shop.example,tag:catalog); default: the channels a --token names")
 	fs.StringVar(&p.pos, "pos", "", "push: position to resume from (default: live from now)")

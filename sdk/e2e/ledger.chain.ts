@@ -1,5 +1,6 @@
 // The whole path from the ledger: `cachet publish` and `cachet invalidate`
-// on a real Fabric network, the relay, push and the demo origin in
+// (and make demo's closing hint, run as scripts/demo.sh prints it) on a
+// real Fabric network, the relay, push and the demo origin in
 // `cachet dev`, and the demo page in Chromium evicting the item. It needs a
 // running network, so it is not one of the *.test files `make test-sdk`
 // runs: the e2e suite runs it on its own network (e2e/browser_test.go), and
@@ -7,9 +8,9 @@
 // takes it down.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { eventually, launch, type Browser } from "./browser";
@@ -30,10 +31,15 @@ function profile(dir: string, org: string, role: string): string {
 let browser: Browser;
 let stack: Stack;
 let profiles: Record<string, string>;
+let dir: string;
 before(async () => {
-  const dir = mkdtempSync(join(tmpdir(), "cachet-ledger-"));
+  dir = mkdtempSync(join(tmpdir(), "cachet-ledger-"));
   const auditor = profile(dir, "org1", "auditor");
-  profiles = { publisher: profile(dir, "org1", "publisher"), invalidator: profile(dir, "org2", "invalidator") };
+  profiles = {
+    publisher: profile(dir, "org1", "publisher"),
+    invalidator: profile(dir, "org2", "invalidator"),
+    org1Invalidator: profile(dir, "org1", "invalidator"),
+  };
   [browser, stack] = await Promise.all([launch(), Stack.demo(dist, undefined, ["--relay-profile", auditor])]);
 });
 after(async () => {
@@ -92,5 +98,50 @@ test("a tag invalidation and a batch invalidation on the ledger evict every key 
   // Several keys in one command go to the ledger as one batch transaction.
   cachet("invalidate", "--config", profiles.invalidator!, "--reason", "batch", ...batched.map(key));
   for (const n of batched) await page.waitForSelector(`#cached tr[data-key="${key(n)}"]`, { state: "detached", timeout: 60_000 });
+  await page.close();
+});
+
+// demoHint is the command line make demo's closing text tells the reader
+// to run (scripts/demo.sh), as written there: `.bin/cachet …` with $run
+// and $origin for the shell to expand.
+function demoHint(): string {
+  const script = readFileSync(join(root, "scripts", "demo.sh"), "utf8");
+  const m = /^\s*(\.bin\/cachet invalidate .*)$/m.exec(script);
+  assert.ok(m, "scripts/demo.sh's closing text has no `.bin/cachet invalidate …` line");
+  return m[1]!;
+}
+
+test("the demo's closing hint, run as written, evicts item 3 from the page", async () => {
+  const page = await browser.context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(stack.origin + "/");
+  await page.waitForFunction(() => (window as unknown as { demo?: { ready: boolean } }).demo?.ready === true);
+  await eventually("live", async () => /live/.test((await page.textContent("#state")) ?? ""));
+  // As the demo session does: Org1's publisher publishes the six items
+  // (HTTP://… is stored canonical), Org1's invalidator invalidates the tag.
+  for (let n = 1; n <= 6; n++) {
+    cachet("publish", "--config", profiles.publisher!, "--tag", "catalog", "--max-age", "300", "--etag", `"v${n}"`, `HTTP://${new URL(stack.origin).host}/items/${n}`);
+  }
+  cachet("invalidate-tag", "--config", profiles.org1Invalidator!, "--reason", "catalog rebuild", "catalog");
+  const key = `${stack.origin}/items/3`;
+  const tagged = /\sv(\d+)\s+INVALIDATED\s/.exec(cachet("get", "--config", profiles.publisher!, key));
+  assert.ok(tagged, "items/3 is not invalidated after invalidate-tag catalog");
+  // The page has heard the tag invalidation; now it fetches and caches item 3.
+  await page.waitForSelector(`#evictions tr[data-key="${key}"][data-version="${tagged[1]}"]`, { timeout: 60_000 });
+  await page.click('button[data-n="3"]');
+  await page.waitForSelector(`#cached tr[data-key="${key}"]`);
+
+  // The hint, run by a shell in a folder whose .bin/cachet is the build
+  // under test, with $run holding the demo's org1-invalidator.json.
+  const work = mkdtempSync(join(tmpdir(), "cachet-hint-"));
+  mkdirSync(join(work, ".bin"));
+  symlinkSync(resolve(process.env.CACHET_BIN ?? "../.bin/cachet"), join(work, ".bin", "cachet"));
+  const hint = demoHint();
+  const r = spawnSync("bash", ["-c", hint], { cwd: work, encoding: "utf8", env: { ...process.env, run: dir, origin: stack.origin } });
+  assert.equal(r.status, 0, `${hint}: exit ${r.status}\n${r.stdout}${r.stderr}`);
+  const v = /\sv(\d+)\s+INVALIDATED\s/.exec(r.stdout);
+  assert.ok(v && Number(v[1]) > Number(tagged[1]), `${hint} printed ${r.stdout}: want a version after ${tagged[1]}`);
+  await page.waitForSelector(`#evictions tr[data-key="${key}"][data-version="${v[1]}"]`, { timeout: 60_000 });
+  await page.waitForSelector(`#cached tr[data-key="${key}"]`, { state: "detached", timeout: 60_000 });
   await page.close();
 });
