@@ -15,6 +15,11 @@ import (
 func serveOps(listen string, health http.Handler, collectors ...prometheus.Collector) (net.Addr, func(), error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors...)
+	return serveOpsFrom(listen, health, reg)
+}
+
+// serveOpsFrom is serveOps over a registry the daemon filled itself.
+func serveOpsFrom(listen string, health http.Handler, reg prometheus.Gatherer) (net.Addr, func(), error) {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, nil, err
