@@ -41,7 +41,7 @@ func (s scopeFlags) scope(fs interface{ Changed(string) bool }) (sc ledger.Scope
 		sc.Kind = ledger.ScopePrefix
 		sc.Value, err = purgeapi.CanonicalPrefix(s.prefix)
 		if err == nil && sc.Value[len(sc.Value)-1] != '/' {
-			err = usagef("--prefix %q: a prefix ends in '/'", s.prefix)
+			err = &purgeapi.OriginError{Input: s.prefix, Reason: "a prefix scope ends in '/'"}
 		}
 	case fs.Changed("host"):
 		sc.Kind = ledger.ScopeHost

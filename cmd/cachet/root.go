@@ -32,7 +32,7 @@ policy, 4 conflict or stale version (re-read and retry), 5 no peer answered.`,
 		c.GroupID = "ledger"
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{newRelayCmd(), newPushCmd(), newAnalyticsCmd(), newDevCmd()} {
+	for _, c := range []*cobra.Command{newRelayCmd(), newAPICmd(), newPushCmd(), newAnalyticsCmd(), newDevCmd()} {
 		c.GroupID = "daemons"
 		root.AddCommand(c)
 	}
