@@ -178,8 +178,8 @@ func TestPurgeAPIDaemon(t *testing.T) {
 	}
 	out, err := exec.CommandContext(ctx, curl, "-sS", "-X", "POST", base+"/v1/purge", "-H", "Authorization: Bearer "+tagsTok,
 		"-H", "Content-Type: application/json", "-H", "Idempotency-Key: curl-e2e-1", "-d", `{"tags":["api-e2e-curl"]}`, "-w", `\n%{http_code}`).Output()
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if err != nil || len(lines) != 2 || lines[1] != "200" || json.Unmarshal([]byte(lines[0]), &r) != nil || !txID.MatchString(r.TxID) {
+	body, status, _ := strings.Cut(strings.TrimSpace(string(out)), "\n\n")
+	if err != nil || status != "200" || json.Unmarshal([]byte(body), &r) != nil || !txID.MatchString(r.TxID) {
 		t.Errorf("curl: %v %q", err, out)
 	}
 	t.Logf("curl → %s", out)

@@ -85,7 +85,10 @@ func runAPI(ctx context.Context, cl *gateway.Client, store *purgeapi.TokenStore,
 }
 
 func newTokenCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke the purge API's tokens (the daemon rereads the store)"}
+	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke the purge API's tokens (the daemon rereads the store)",
+		Example: `  cachet api token create --tokens tokens.json --scope purge:tags --expires 720h
+  cachet api token list --tokens tokens.json
+  cachet api token revoke --tokens tokens.json 0f1e2d3c4b5a6978`}
 	cmd.AddCommand(newTokenCreateCmd(), newTokenListCmd(), newTokenRevokeCmd())
 	return cmd
 }
@@ -158,7 +161,9 @@ func newTokenCreateCmd() *cobra.Command {
 
 func newTokenListCmd() *cobra.Command {
 	var tf tokenFlags
-	cmd := &cobra.Command{Use: "list [flags]", Short: "List the tokens, revoked and expired ones too (never their secrets)", Args: exactArgs(0, "arguments")}
+	cmd := &cobra.Command{Use: "list [flags]", Short: "List the tokens, revoked and expired ones too (never their secrets)", Args: exactArgs(0, "arguments"),
+		Example: `  cachet api token list --tokens /var/lib/cachet/tokens.json
+  cachet api token list --json`}
 	tf.register(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		store, err := tf.open()
@@ -200,7 +205,8 @@ func newTokenListCmd() *cobra.Command {
 
 func newTokenRevokeCmd() *cobra.Command {
 	var tf tokenFlags
-	cmd := &cobra.Command{Use: "revoke [flags] ID", Short: "Revoke a token (it stays listed)", Args: exactArgs(1, "ID")}
+	cmd := &cobra.Command{Use: "revoke [flags] ID", Short: "Revoke a token (it stays listed)", Args: exactArgs(1, "ID"),
+		Example: `  cachet api token revoke --tokens /var/lib/cachet/tokens.json 0f1e2d3c4b5a6978`}
 	tf.register(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		store, err := tf.open()
