@@ -357,3 +357,43 @@ func TestTransactionNamesAreContractMethods(t *testing.T) {
 		}
 	}
 }
+
+// The API token's ID in the transient map is recorded in the event, the
+// same on every endorser; a malformed one is refused and writes nothing.
+func TestTokenIDFromTransientMap(t *testing.T) {
+	tests := []struct {
+		name, id, want string
+		status         int32
+	}{
+		{"recorded", "0f1e2d3c4b5a6978", "0f1e2d3c4b5a6978", 200},
+		{"empty", "", "", 400},
+		{"control byte", "0f1e\n2d3c", "", 400},
+		{"too long", strings.Repeat("a", ledger.MaxTokenIDBytes+1), "", 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.publish(org1Pub, "img:a")
+			tm := map[string][]byte{ledger.TransientTokenID: []byte(tt.id)}
+			r := e.l.Invoke(e.cc, org1Pub, tm, "PurgeScope", "tag", "catalog", "", "false", "")
+			if tt.status != 200 {
+				if r.Status == 200 || r.Writes != 0 || !strings.Contains(r.Message, "token ID") {
+					t.Fatalf("answered %d %q with %d writes, want a refusal naming the token ID", r.Status, r.Message, r.Writes)
+				}
+				return
+			}
+			if r.Status != 200 {
+				t.Fatalf("answered %d %s", r.Status, r.Message)
+			}
+			if got := event(t, r).TokenID; got != tt.want {
+				t.Fatalf("event token ID %q, want %q", got, tt.want)
+			}
+		})
+	}
+	// Without a token ID the event has no tokenId field at all.
+	e := newEnv(t)
+	r := e.l.Invoke(e.cc, org1Pub, nil, "Publish", "img:b", "", "0", "[]", "0")
+	if strings.Contains(string(r.Event.Payload), "tokenId") {
+		t.Fatalf("event without a token ID: %s", r.Event.Payload)
+	}
+}

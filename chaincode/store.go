@@ -76,17 +76,24 @@ func begin(ctx contractapi.TransactionContextInterface) (*txn, error) {
 			t.event.Traceparent = tp
 		}
 		if k, ok := tm[ledger.TransientIdempotencyKey]; ok {
-			if !validIdempotencyKey(k) {
+			if !printable(k, ledger.MaxIdempotencyKeyBytes) {
 				return nil, refuse(ledger.CodeInvalidArgument, "idempotency key must be 1-%d bytes of printable ASCII", ledger.MaxIdempotencyKeyBytes)
 			}
 			t.idempotencyKey = string(k)
+		}
+		if id, ok := tm[ledger.TransientTokenID]; ok {
+			if !printable(id, ledger.MaxTokenIDBytes) {
+				return nil, refuse(ledger.CodeInvalidArgument, "token ID must be 1-%d bytes of printable ASCII", ledger.MaxTokenIDBytes)
+			}
+			t.event.TokenID = string(id)
 		}
 	}
 	return t, nil
 }
 
-func validIdempotencyKey(k []byte) bool {
-	if len(k) == 0 || len(k) > ledger.MaxIdempotencyKeyBytes {
+// printable reports whether k is 1 to max bytes of printable ASCII.
+func printable(k []byte, max int) bool {
+	if len(k) == 0 || len(k) > max {
 		return false
 	}
 	for _, c := range k {

@@ -38,7 +38,8 @@ func (c *Client) Publish(ctx context.Context, req PublishRequest) (Entry, Commit
 	return e, done, err
 }
 
-// InvalidateOption adds to an Invalidate or InvalidateBatch.
+// InvalidateOption adds to an invalidation or scope purge (Invalidate,
+// InvalidateSoft, InvalidateBatch, PurgeScope).
 type InvalidateOption func(transient map[string][]byte)
 
 // WithIdempotencyKey names the invalidation: submitting it again with the
@@ -47,6 +48,14 @@ type InvalidateOption func(transient map[string][]byte)
 // is 1 to ledger.MaxIdempotencyKeyBytes bytes of printable ASCII.
 func WithIdempotencyKey(key string) InvalidateOption {
 	return func(transient map[string][]byte) { transient[ledger.TransientIdempotencyKey] = []byte(key) }
+}
+
+// WithTokenID names the API token the write is made for: the contract
+// records it in the event's TokenID, so the audit trail names the token as
+// well as the org. The ID is 1 to ledger.MaxTokenIDBytes bytes of printable
+// ASCII.
+func WithTokenID(id string) InvalidateOption {
+	return func(transient map[string][]byte) { transient[ledger.TransientTokenID] = []byte(id) }
 }
 
 func transientOf(opts []InvalidateOption) map[string][]byte {

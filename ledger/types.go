@@ -52,6 +52,15 @@ const TransientIdempotencyKey = "idempotency-key"
 // MaxIdempotencyKeyBytes bounds TransientIdempotencyKey's value.
 const MaxIdempotencyKeyBytes = 128
 
+// TransientTokenID is the transient-map key naming the API token a write
+// was made for (the purge API's token ID); the contract records it in the
+// event's TokenID so the audit trail names the token as well as the org.
+// It is 1 to MaxTokenIDBytes bytes of printable ASCII.
+const TransientTokenID = "token-id"
+
+// MaxTokenIDBytes bounds TransientTokenID's value.
+const MaxTokenIDBytes = 64
+
 // Entry is the ledger state of one cache key.
 type Entry struct {
 	Key       string       `json:"key"`
@@ -146,7 +155,7 @@ type Event struct {
 	Actor       string `json:"actor"` // MSP ID of the submitter
 	Traceparent string `json:"traceparent,omitempty"`
 	// TokenID names the API token that asked for the transaction, when it
-	// came through the purge API.
+	// came through the purge API (the transient map's TransientTokenID).
 	TokenID     string       `json:"tokenId,omitempty"`
 	Transitions []Transition `json:"transitions"`
 	Purges      []Generation `json:"purges,omitempty"` // scope purges, at most one

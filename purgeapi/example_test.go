@@ -41,7 +41,7 @@ func ExampleServer() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	// `cachet token create --scope prefix:https://shop.example/assets/ --expires 720h --rate 50/s`
+	// `cachet api token create --scope prefix:https://shop.example/assets/ --expires 720h --rate 50/s`
 	secret, _, err := tokens.Create(purgeapi.TokenSpec{
 		Scopes: "prefix:https://shop.example/assets/", Expires: 720 * time.Hour, Rate: "50/s",
 	}, time.Now())

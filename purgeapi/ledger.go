@@ -55,7 +55,8 @@ type PurgeResult struct {
 	TxID  string `json:"txId"`
 	Block uint64 `json:"block"`
 	// Transactions lists every transaction when a purge took more than one
-	// (a tag purge paged through the tag index); TxID and Block are the last.
+	// (one per scope, or per key of a soft key purge); TxID and Block are the
+	// last.
 	Transactions []Committed `json:"transactions,omitempty"`
 	// Entries are the keys' versions and states after the purge, when the
 	// ledger answers them key by key.

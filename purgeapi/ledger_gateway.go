@@ -2,34 +2,37 @@ package purgeapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"strconv"
 
 	"github.com/cachetsync/cachet/gateway"
 	"github.com/cachetsync/cachet/ledger"
 )
 
 // TransientTokenID is the transient-map key GatewayLedger puts the API
-// token's ID under, beside the idempotency key.
-const TransientTokenID = "token-id"
+// token's ID under (gateway.WithTokenID), beside the idempotency key; the
+// contract records it in the event.
+const TransientTokenID = ledger.TransientTokenID
 
 // gatewayClient is the part of *gateway.Client the adapter uses.
 type gatewayClient interface {
 	InvalidateBatch(ctx context.Context, keys []string, reason string, opts ...gateway.InvalidateOption) (ledger.BatchResult, gateway.Committed, error)
-	InvalidateTag(ctx context.Context, tag, reason string, pageSize int32, progress func(gateway.TagProgress)) (int, error)
+	InvalidateSoft(ctx context.Context, key, reason string, expectedVersion uint64, opts ...gateway.InvalidateOption) (gateway.Entry, gateway.Committed, error)
+	PurgeScope(ctx context.Context, req gateway.PurgeRequest, opts ...gateway.InvalidateOption) (gateway.Generation, gateway.Committed, error)
 	Get(ctx context.Context, key string) (gateway.Entry, error)
 	History(ctx context.Context, key string) ([]gateway.HistoryItem, error)
 }
 
-// GatewayLedger is a Ledger over a gateway client, with what the gateway
-// package offers today: key invalidation (hard), tag purges by paging
-// through the tag index, Get and History. Soft invalidation, prefix, host
-// and origin purges, and transaction status answer a *LedgerError with
-// LedgerNotSupported until the gateway has calls for them (generation-based
-// scope purges are being added there); each is one method to fill in here.
+// GatewayLedger is a Ledger over a gateway client. Hard key invalidations
+// are one InvalidateBatch transaction; soft ones one InvalidateSoft
+// transaction per key (the contract has no soft batch). Tags, prefixes,
+// hosts and an origin are one PurgeScope transaction per scope, of the
+// daemon's org. Transaction status answers a *LedgerError with
+// LedgerNotSupported (the gateway has no transaction-status query).
 type GatewayLedger struct {
 	c gatewayClient
-	// TagPageSize is the page size of a tag purge (0: the contract's default).
-	TagPageSize int32
 }
 
 // NewGatewayLedger adapts c.
@@ -37,56 +40,103 @@ func NewGatewayLedger(c *gateway.Client) *GatewayLedger { return &GatewayLedger{
 
 var _ Ledger = (*GatewayLedger)(nil)
 
-// InvalidateKeys submits one InvalidateBatch transaction.
+// InvalidateKeys submits one InvalidateBatch transaction, or when soft one
+// InvalidateSoft transaction per key in order (all listed in Transactions;
+// a failure part-way leaves the earlier keys committed, and the request may
+// be sent again). A soft key without an entry is Missing.
 func (g *GatewayLedger) InvalidateKeys(ctx context.Context, keys []string, opts SubmitOptions) (PurgeResult, error) {
 	if opts.Soft {
-		return PurgeResult{}, notSupported("InvalidateKeys", "soft invalidations")
+		return g.invalidateSoft(ctx, keys, opts)
 	}
-	r, done, err := g.c.InvalidateBatch(ctx, keys, opts.Reason, transient(opts)...)
+	r, done, err := g.c.InvalidateBatch(ctx, keys, opts.Reason, transient(opts, opts.IdempotencyKey)...)
 	if err != nil {
 		return PurgeResult{}, fromGateway("InvalidateKeys", err)
 	}
 	return PurgeResult{TxID: done.TxID, Block: done.Block, Entries: r.Invalidated, Missing: r.Missing, Invalidated: len(r.Invalidated)}, nil
 }
 
-// PurgeTags runs the gateway's paged InvalidateTag for each tag in turn: a
-// tag purge is as many transactions as pages, and a failure part-way leaves
-// the earlier pages committed (invalidation is idempotent in effect, so the
-// caller may repeat the whole request). Generation-based tag purges in the
-// gateway will make this one transaction.
-func (g *GatewayLedger) PurgeTags(ctx context.Context, tags []string, opts SubmitOptions) (PurgeResult, error) {
-	if opts.Soft {
-		return PurgeResult{}, notSupported("PurgeTags", "soft invalidations")
-	}
+func (g *GatewayLedger) invalidateSoft(ctx context.Context, keys []string, opts SubmitOptions) (PurgeResult, error) {
 	var res PurgeResult
-	for _, tag := range tags {
-		n, err := g.c.InvalidateTag(ctx, tag, opts.Reason, g.TagPageSize, func(p gateway.TagProgress) {
-			res.Transactions = append(res.Transactions, Committed{TxID: p.TxID, Block: p.Block})
-		})
-		res.Invalidated += n
-		if err != nil {
-			return res, fromGateway("PurgeTags", err)
+	for i, key := range keys {
+		e, done, err := g.c.InvalidateSoft(ctx, key, opts.Reason, 0, transient(opts, perKey(opts.IdempotencyKey, i))...)
+		var ge *gateway.Error
+		if errors.As(err, &ge) && ge.Code == gateway.CodeNotFound {
+			res.Missing = append(res.Missing, key)
+			continue
 		}
+		if err != nil {
+			last(&res)
+			return res, fromGateway("InvalidateKeys", err)
+		}
+		res.Transactions = append(res.Transactions, Committed{TxID: done.TxID, Block: done.Block})
+		res.Entries = append(res.Entries, KeyVersion{Key: e.Key, Version: e.Version, State: e.State})
+		res.Invalidated++
 	}
-	if n := len(res.Transactions); n > 0 {
-		res.TxID, res.Block = res.Transactions[n-1].TxID, res.Transactions[n-1].Block
-	}
+	last(&res)
 	return res, nil
 }
 
-// PurgePrefixes is not supported by the gateway client yet.
-func (g *GatewayLedger) PurgePrefixes(context.Context, []string, SubmitOptions) (PurgeResult, error) {
-	return PurgeResult{}, notSupported("PurgePrefixes", "prefix purges")
+// perKey derives the idempotency key of the i-th transaction of a request
+// that takes one per key, so a replay of the request replays each.
+func perKey(idem string, i int) string {
+	if idem == "" || i == 0 {
+		return idem
+	}
+	sum := sha256.Sum256([]byte(idem + "\x00" + strconv.Itoa(i)))
+	return hex.EncodeToString(sum[:])
 }
 
-// PurgeHosts is not supported by the gateway client yet.
-func (g *GatewayLedger) PurgeHosts(context.Context, []string, SubmitOptions) (PurgeResult, error) {
-	return PurgeResult{}, notSupported("PurgeHosts", "host purges")
+// PurgeTags submits one PurgeScope transaction per tag.
+func (g *GatewayLedger) PurgeTags(ctx context.Context, tags []string, opts SubmitOptions) (PurgeResult, error) {
+	return g.purgeScopes(ctx, "PurgeTags", ledger.ScopeTag, tags, opts)
 }
 
-// PurgeOrigin is not supported by the gateway client yet.
-func (g *GatewayLedger) PurgeOrigin(context.Context, string, SubmitOptions) (PurgeResult, error) {
-	return PurgeResult{}, notSupported("PurgeOrigin", "origin purges")
+// PurgePrefixes submits one PurgeScope transaction per prefix.
+func (g *GatewayLedger) PurgePrefixes(ctx context.Context, prefixes []string, opts SubmitOptions) (PurgeResult, error) {
+	return g.purgeScopes(ctx, "PurgePrefixes", ledger.ScopePrefix, prefixes, opts)
+}
+
+// PurgeHosts submits one PurgeScope transaction per host.
+func (g *GatewayLedger) PurgeHosts(ctx context.Context, hosts []string, opts SubmitOptions) (PurgeResult, error) {
+	return g.purgeScopes(ctx, "PurgeHosts", ledger.ScopeHost, hosts, opts)
+}
+
+// PurgeOrigin submits one PurgeScope transaction for the origin.
+func (g *GatewayLedger) PurgeOrigin(ctx context.Context, origin string, opts SubmitOptions) (PurgeResult, error) {
+	return g.purgeScopes(ctx, "PurgeOrigin", ledger.ScopeOrigin, []string{origin}, opts)
+}
+
+// purgeScopes submits one PurgeScope per value, in order; a failure
+// part-way leaves the earlier scopes purged (listed in the result), and the
+// request may be sent again.
+func (g *GatewayLedger) purgeScopes(ctx context.Context, op string, kind ledger.ScopeKind, values []string, opts SubmitOptions) (PurgeResult, error) {
+	var res PurgeResult
+	for i, v := range values {
+		gen, done, err := g.c.PurgeScope(ctx, gateway.PurgeRequest{
+			Scope: ledger.Scope{Kind: kind, Value: v}, Soft: opts.Soft, Reason: opts.Reason,
+		}, transient(opts, perKey(opts.IdempotencyKey, i))...)
+		if err != nil {
+			last(&res)
+			return res, fromGateway(op, err)
+		}
+		res.Transactions = append(res.Transactions, Committed{TxID: done.TxID, Block: done.Block})
+		res.Scopes = append(res.Scopes, ScopeGeneration{Kind: string(gen.Kind), Value: gen.Value, Generation: gen.Generation})
+	}
+	last(&res)
+	return res, nil
+}
+
+// last sets TxID and Block to the last transaction's, and drops
+// Transactions when there was only one.
+func last(res *PurgeResult) {
+	n := len(res.Transactions)
+	if n == 0 {
+		return
+	}
+	res.TxID, res.Block = res.Transactions[n-1].TxID, res.Transactions[n-1].Block
+	if n == 1 {
+		res.Transactions = nil
+	}
 }
 
 // Get evaluates the contract's Get.
@@ -107,14 +157,13 @@ func (g *GatewayLedger) TxStatus(context.Context, string) (TxStatus, error) {
 	return TxStatus{}, notSupported("TxStatus", "transaction status")
 }
 
-func transient(opts SubmitOptions) []gateway.InvalidateOption {
+func transient(opts SubmitOptions, idem string) []gateway.InvalidateOption {
 	var out []gateway.InvalidateOption
-	if opts.IdempotencyKey != "" {
-		out = append(out, gateway.WithIdempotencyKey(opts.IdempotencyKey))
+	if idem != "" {
+		out = append(out, gateway.WithIdempotencyKey(idem))
 	}
 	if opts.TokenID != "" {
-		id := []byte(opts.TokenID)
-		out = append(out, func(t map[string][]byte) { t[TransientTokenID] = id })
+		out = append(out, gateway.WithTokenID(opts.TokenID))
 	}
 	return out
 }

@@ -15,9 +15,10 @@ type fakeGateway struct {
 	transient map[string][]byte
 	keys      []string
 	reason    string
-	tags      []string
-	err       error
-	pages     int // InvalidateTag pages per tag
+	soft      []string               // InvalidateSoft keys
+	scopes    []gateway.PurgeRequest // PurgeScope requests
+	sent      []map[string][]byte    // transient maps of InvalidateSoft and PurgeScope, in order
+	err       error                  // PurgeScope fails from its second call on
 }
 
 func (f *fakeGateway) InvalidateBatch(_ context.Context, keys []string, reason string, opts ...gateway.InvalidateOption) (ledger.BatchResult, gateway.Committed, error) {
@@ -32,14 +33,37 @@ func (f *fakeGateway) InvalidateBatch(_ context.Context, keys []string, reason s
 		gateway.Committed{TxID: "tx1", Block: 9, Attempts: 1}, nil
 }
 
-func (f *fakeGateway) InvalidateTag(_ context.Context, tag, _ string, _ int32, progress func(gateway.TagProgress)) (int, error) {
-	f.tags = append(f.tags, tag)
-	total := 0
-	for i := 0; i < f.pages; i++ {
-		total += 10
-		progress(gateway.TagProgress{Committed: gateway.Committed{TxID: fmt.Sprintf("%s-%d", tag, i), Block: uint64(len(f.tags)*10 + i)}, Invalidated: 10, Total: total})
+func (f *fakeGateway) InvalidateSoft(_ context.Context, key, reason string, _ uint64, opts ...gateway.InvalidateOption) (gateway.Entry, gateway.Committed, error) {
+	f.soft = append(f.soft, key)
+	f.reason = reason
+	f.sent = append(f.sent, apply(opts))
+	if key == "img:missing" {
+		return gateway.Entry{}, gateway.Committed{}, &gateway.Error{Code: gateway.CodeNotFound}
 	}
-	return total, f.err
+	if f.err != nil {
+		return gateway.Entry{}, gateway.Committed{}, f.err
+	}
+	n := len(f.soft)
+	return gateway.Entry{Key: key, Version: uint64(n), State: "STALE"}, gateway.Committed{TxID: fmt.Sprintf("soft-%d", n), Block: uint64(n)}, nil
+}
+
+func (f *fakeGateway) PurgeScope(_ context.Context, req gateway.PurgeRequest, opts ...gateway.InvalidateOption) (gateway.Generation, gateway.Committed, error) {
+	f.scopes = append(f.scopes, req)
+	f.sent = append(f.sent, apply(opts))
+	if f.err != nil && len(f.scopes) > 1 {
+		return gateway.Generation{}, gateway.Committed{}, f.err
+	}
+	n := len(f.scopes)
+	g := gateway.Generation{Purge: ledger.Purge{Scope: req.Scope, Owner: "Org1MSP", Generation: uint64(n + 1), Soft: req.Soft}}
+	return g, gateway.Committed{TxID: fmt.Sprintf("scope-%d", n), Block: uint64(10 + n)}, nil
+}
+
+func apply(opts []gateway.InvalidateOption) map[string][]byte {
+	t := map[string][]byte{}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
 }
 
 func (f *fakeGateway) Get(context.Context, string) (gateway.Entry, error) {
@@ -64,38 +88,95 @@ func TestGatewayLedgerInvalidateKeys(t *testing.T) {
 	}
 }
 
-func TestGatewayLedgerPurgeTagsCollectsPages(t *testing.T) {
-	f := &fakeGateway{pages: 2}
-	g := &GatewayLedger{c: f}
-	res, err := g.PurgeTags(context.Background(), []string{"a", "b"}, SubmitOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Transactions) != 4 || res.TxID != "b-1" || res.Block != 21 || res.Invalidated != 40 {
-		t.Errorf("result %+v", res)
+// Each scope is one PurgeScope transaction of the daemon's org, carrying
+// soft, the reason, the token ID and an idempotency key of its own.
+func TestGatewayLedgerScopePurges(t *testing.T) {
+	ctx := context.Background()
+	opts := SubmitOptions{Soft: true, Reason: "deploy", IdempotencyKey: "k1", TokenID: "t1"}
+	for _, tc := range []struct {
+		name string
+		kind ledger.ScopeKind
+		call func(g *GatewayLedger) (PurgeResult, error)
+		want []string
+	}{
+		{"tags", ledger.ScopeTag, func(g *GatewayLedger) (PurgeResult, error) { return g.PurgeTags(ctx, []string{"a", "b"}, opts) }, []string{"a", "b"}},
+		{"prefixes", ledger.ScopePrefix, func(g *GatewayLedger) (PurgeResult, error) {
+			return g.PurgePrefixes(ctx, []string{"https://a/x/"}, opts)
+		}, []string{"https://a/x/"}},
+		{"hosts", ledger.ScopeHost, func(g *GatewayLedger) (PurgeResult, error) { return g.PurgeHosts(ctx, []string{"a", "b"}, opts) }, []string{"a", "b"}},
+		{"origin", ledger.ScopeOrigin, func(g *GatewayLedger) (PurgeResult, error) { return g.PurgeOrigin(ctx, "https://a", opts) }, []string{"https://a"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeGateway{}
+			res, err := tc.call(&GatewayLedger{c: f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(f.scopes) != len(tc.want) || len(res.Scopes) != len(tc.want) {
+				t.Fatalf("sent %+v, answered %+v", f.scopes, res)
+			}
+			n := len(tc.want)
+			if res.TxID != fmt.Sprintf("scope-%d", n) || res.Block != uint64(10+n) || (n > 1) != (len(res.Transactions) == n) {
+				t.Errorf("result %+v", res)
+			}
+			keys := map[string]bool{}
+			for i, req := range f.scopes {
+				if req.Scope != (ledger.Scope{Kind: tc.kind, Value: tc.want[i]}) || req.Owner != "" || !req.Soft || req.Reason != "deploy" {
+					t.Errorf("request %d: %+v", i, req)
+				}
+				if res.Scopes[i].Kind != string(tc.kind) || res.Scopes[i].Value != tc.want[i] || res.Scopes[i].Generation != uint64(i+2) {
+					t.Errorf("scope %d: %+v", i, res.Scopes[i])
+				}
+				if string(f.sent[i][TransientTokenID]) != "t1" {
+					t.Errorf("request %d token ID %q", i, f.sent[i][TransientTokenID])
+				}
+				keys[string(f.sent[i][ledger.TransientIdempotencyKey])] = true
+			}
+			if !keys["k1"] || len(keys) != n {
+				t.Errorf("idempotency keys %v: want k1 first and one per scope", keys)
+			}
+		})
 	}
 }
 
-// What the gateway cannot do yet is refused before anything is sent.
-func TestGatewayLedgerNotSupported(t *testing.T) {
-	f := &fakeGateway{}
-	g := &GatewayLedger{c: f}
-	ctx := context.Background()
-	soft := SubmitOptions{Soft: true}
-	for name, call := range map[string]func() error{
-		"soft keys":  func() error { _, err := g.InvalidateKeys(ctx, []string{"img:a"}, soft); return err },
-		"soft tags":  func() error { _, err := g.PurgeTags(ctx, []string{"a"}, soft); return err },
-		"prefixes":   func() error { _, err := g.PurgePrefixes(ctx, []string{"https://a/"}, SubmitOptions{}); return err },
-		"hosts":      func() error { _, err := g.PurgeHosts(ctx, []string{"a"}, SubmitOptions{}); return err },
-		"everything": func() error { _, err := g.PurgeOrigin(ctx, "https://a", SubmitOptions{}); return err },
-		"tx status":  func() error { _, err := g.TxStatus(ctx, "x"); return err },
-	} {
-		if err := call(); !errors.Is(err, ErrLedgerNotSupported) {
-			t.Errorf("%s: %v, want not supported", name, err)
-		}
+// A failure on the second scope answers the first one's commit beside the error.
+func TestGatewayLedgerScopePurgeFailsPartWay(t *testing.T) {
+	f := &fakeGateway{err: &gateway.Error{Code: gateway.CodeForbidden}}
+	res, err := (&GatewayLedger{c: f}).PurgeHosts(context.Background(), []string{"a", "b"}, SubmitOptions{})
+	var le *LedgerError
+	if !errors.As(err, &le) || le.Code != LedgerForbidden {
+		t.Fatalf("error %v, want forbidden", err)
 	}
-	if f.keys != nil || f.tags != nil {
-		t.Errorf("sent %v %v", f.keys, f.tags)
+	if len(res.Scopes) != 1 || res.TxID != "scope-1" {
+		t.Errorf("result %+v, want the first scope's commit", res)
+	}
+}
+
+// Soft key purges are one InvalidateSoft per key; a key without an entry is missing.
+func TestGatewayLedgerSoftKeys(t *testing.T) {
+	f := &fakeGateway{}
+	res, err := (&GatewayLedger{c: f}).InvalidateKeys(context.Background(), []string{"img:a", "img:missing", "img:b"},
+		SubmitOptions{Soft: true, Reason: "r", IdempotencyKey: "k1", TokenID: "t1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.keys != nil || len(f.soft) != 3 {
+		t.Fatalf("batch %v, soft %v", f.keys, f.soft)
+	}
+	if res.Invalidated != 2 || len(res.Entries) != 2 || res.Entries[1].State != "STALE" || len(res.Missing) != 1 || res.Missing[0] != "img:missing" ||
+		len(res.Transactions) != 2 || res.TxID != "soft-3" {
+		t.Errorf("result %+v", res)
+	}
+	if string(f.sent[0][ledger.TransientIdempotencyKey]) != "k1" || string(f.sent[2][ledger.TransientIdempotencyKey]) == "k1" ||
+		string(f.sent[2][TransientTokenID]) != "t1" {
+		t.Errorf("transient maps %q", f.sent)
+	}
+}
+
+// Transaction status is refused before anything is sent.
+func TestGatewayLedgerTxStatusNotSupported(t *testing.T) {
+	if _, err := (&GatewayLedger{c: &fakeGateway{}}).TxStatus(context.Background(), "x"); !errors.Is(err, ErrLedgerNotSupported) {
+		t.Errorf("%v, want not supported", err)
 	}
 }
 

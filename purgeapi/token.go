@@ -33,7 +33,7 @@ type Token struct {
 	Hash      string    `json:"sha256"` // hex SHA-256 of the secret
 }
 
-// TokenSpec is what CreateToken needs; the `cachet token create` flags.
+// TokenSpec is what CreateToken needs; the `cachet api token create` flags.
 type TokenSpec struct {
 	Name    string
 	Scopes  string        // ParseScopes grammar, e.g. "purge:tags,prefix:https://shop.example/assets/"

@@ -49,6 +49,24 @@ func badInputCases(t *testing.T, conn []string) []struct {
 		{"expect with many keys", with("invalidate", "--expect", "2", "ns:a", "ns:b"), "--expect goes with one KEY"},
 		{"reason too long", with("invalidate", "--reason", strings.Repeat("r", 300), "ns:a"), "--reason: 300 bytes, at most 256"},
 		{"log format", with("relay", "--log-format", "xml"), `--log-format "xml": want text or json`},
+		{"two scopes", with("purge", "--tag", "a", "--host", "shop.example"), "give exactly one of --tag, --prefix, --host, --origin"},
+		{"scope and KEY", with("purge", "--tag", "a", "ns:x"), `a scope purge takes no KEY (got "ns:x")`},
+		{"neither scope nor KEY", with("purge"), "purge takes a KEY or one of"},
+		{"soft key purge", with("purge", "--soft", "ns:a"), "--soft goes with a scope purge"},
+		{"expect with a scope", with("purge", "--expect", "3", "--tag", "a"), "--expect goes with a KEY"},
+		{"bad tag", with("purge", "--tag", "Bad!"), "--tag: invalid cache key \"Bad!\": bad-tag"},
+		{"prefix with a query", with("purge", "--prefix", "https://shop.example/a/?x=1"), "a prefix has no query"},
+		{"prefix not http", with("purge", "--prefix", "ftp://shop.example/a/"), "unsupported-scheme"},
+		{"prefix not a folder", with("purge", "--prefix", "https://shop.example/a"), "a prefix scope ends in '/'"},
+		{"bad host", with("purge", "--host", "a%20b"), `--host: invalid host "a%20b": forbidden-code-point`},
+		{"origin with a path", with("purge", "--origin", "https://shop.example/p"), "an origin is scheme://host[:port], no path"},
+		{"scope reason too long", with("purge", "--tag", "a", "--reason", strings.Repeat("r", 300)), "--reason: 300 bytes"},
+		{"idempotency key not ASCII", with("purge", "--tag", "a", "--idempotency-key", "\u00e9t\u00e9"), "--idempotency-key: printable ASCII only"},
+		{"soft from file", with("invalidate", "--soft", "--failed-to", "f.txt", "ns:a"), "--soft goes with KEY arguments"},
+		{"claim a URL", with("claim-host", "https://shop.example/"), "forbidden-code-point"},
+		{"release two hosts", with("release-host", "a", "b"), "release-host takes 1 HOST, got 2"},
+		{"api log format", with("api", "--log-format", "xml"), `--log-format "xml": want text or json`},
+		{"api submit timeout", with("api", "--submit-timeout", "0s"), "--submit-timeout 0s: want a positive duration"},
 	}
 }
 
@@ -127,6 +145,68 @@ func TestBadConnectionSettings(t *testing.T) {
 		if code != exitUsage || !strings.Contains(errOut, tc.msg) || out != "" {
 			t.Errorf("cachet %q: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, code, out, errOut, tc.msg)
 		}
+	}
+}
+
+// The token commands refuse bad scopes, rates and expiries with exit 2
+// and leave the store as it was (here: not created).
+func TestTokenBadInput(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "tokens.json")
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"create"}, "token create needs --scope"},
+		{[]string{"create", "--scope", "bogus:x"}, `--scope: scope "bogus:x": unknown-kind`},
+		{[]string{"create", "--scope", "purge:nothing"}, "unknown-purge-kind"},
+		{[]string{"create", "--scope", "prefix:ftp://x/"}, "unsupported-scheme"},
+		{[]string{"create", "--scope", "purge:tags, read"}, "--scope"},
+		{[]string{"create", "--scope", "purge:tags", "--rate", "fast"}, `--rate: rate "fast"`},
+		{[]string{"create", "--scope", "purge:tags", "--rate", "0/s"}, "--rate"},
+		{[]string{"create", "--scope", "purge:tags", "--expires", "-1h"}, "--expires -1h0m0s: want 0 (never) or a positive duration"},
+		{[]string{"create", "--scope", "purge:tags", "extra"}, "takes 0 arguments"},
+		{[]string{"revoke", "0123456789abcdef"}, "token 0123456789abcdef unknown"},
+		{[]string{"revoke"}, "takes 1 ID, got 0"},
+	} {
+		args := append(append([]string{"api", "token"}, tc.args...), "--tokens", store)
+		out, errOut, code := runCachet(t, args...)
+		if code != exitUsage || !strings.Contains(errOut, tc.msg) || out != "" {
+			t.Errorf("cachet %q: exit %d, stdout %q, stderr %q; want exit 2 and %q", args, code, out, errOut, tc.msg)
+		}
+	}
+	if _, err := os.Stat(store); !os.IsNotExist(err) {
+		t.Errorf("refused commands wrote the store: %v", err)
+	}
+}
+
+// A token is created (its secret shown once), listed without its secret and
+// hash, and revoked; it stays listed.
+func TestTokenLifecycle(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "tokens.json")
+	out, errOut, code := runCachet(t, "api", "token", "create", "--tokens", store, "--json", "--name", "deploy",
+		"--scope", "purge:tags,prefix:HTTPS://Shop.Example/assets/", "--expires", "720h", "--rate", "50/s")
+	var created struct {
+		Token, ID string
+		Scopes    []string
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &created) != nil {
+		t.Fatalf("create: exit %d, %q %q", code, out, errOut)
+	}
+	if !strings.HasPrefix(created.Token, "cachet_"+created.ID+"_") || len(created.Scopes) != 2 || created.Scopes[1] != "prefix:https://shop.example/assets/" {
+		t.Fatalf("created %+v", created)
+	}
+	out, _, code = runCachet(t, "api", "token", "list", "--tokens", store)
+	secret := strings.TrimPrefix(created.Token, "cachet_"+created.ID+"_")
+	if code != 0 || !strings.Contains(out, created.ID) || !strings.Contains(out, "rate 50/s") || !strings.Contains(out, "expires ") || strings.Contains(out, secret) {
+		t.Fatalf("list: exit %d, %q", code, out)
+	}
+	if _, errOut, code := runCachet(t, "api", "token", "revoke", "--tokens", store, created.ID); code != 0 {
+		t.Fatalf("revoke: exit %d %s", code, errOut)
+	}
+	out, _, _ = runCachet(t, "api", "token", "list", "--tokens", store, "--json")
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 || list[0]["revokedAt"] == nil || list[0]["sha256"] != "" {
+		t.Fatalf("list after revoke: %q (%v)", out, err)
 	}
 }
 

@@ -19,7 +19,7 @@ func newInvalidateCmd() *cobra.Command {
 		failedTo         string
 		expect           uint64
 		bulk             gateway.BulkConfig
-		progress         bool
+		progress, soft   bool
 	)
 	cmd := ledgerCmd("invalidate [flags] KEY... | --from-file FILE",
 		"Invalidate one key, many keys, or every key in a file; many keys are coalesced into batch transactions",
@@ -34,6 +34,7 @@ func newInvalidateCmd() *cobra.Command {
 	f.StringVar(&failedTo, "failed-to", "", "with many keys: write the keys that failed to FILE, one per line, to retry with --from-file")
 	f.DurationVar(&bulk.Coalescer.Window, "window", 0, "how long a batch waits for more keys (0: the coalescer's default)")
 	f.IntVar(&bulk.Concurrency, "concurrency", gateway.DefaultBulkConcurrency, "keys waiting for their batch at once")
+	f.BoolVar(&soft, "soft", false, "mark the KEYs STALE (serve while revalidating) instead of INVALIDATED: one transaction per key")
 	f.BoolVar(&progress, "progress", false, "print progress on stderr even when it is not a terminal")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if err := checkReason(reason); err != nil {
@@ -60,9 +61,14 @@ func newInvalidateCmd() *cobra.Command {
 			return usagef("--from-file %s holds no keys", fromFile)
 		case expect != 0 && (len(keys) > 1 || fromFile != ""):
 			return usagef("--expect goes with one KEY")
+		case soft && (fromFile != "" || failedTo != ""):
+			return usagef("--soft goes with KEY arguments, not --from-file or --failed-to")
 		}
 		w := cmd.OutOrStdout()
 		return conn.run(cmd, func(ctx context.Context, cl *gateway.Client) error {
+			if soft {
+				return invalidateSoft(ctx, cl, w, conn.asJSON, keys, reason, expect)
+			}
 			if len(keys) == 1 && fromFile == "" {
 				e, done, err := cl.Invalidate(ctx, keys[0], reason, expect)
 				if err != nil {
@@ -81,6 +87,21 @@ func newInvalidateCmd() *cobra.Command {
 		})
 	}
 	return cmd
+}
+
+// invalidateSoft invalidates keys softly, one transaction each, in order;
+// it stops at the first failure.
+func invalidateSoft(ctx context.Context, cl *gateway.Client, w io.Writer, asJSON bool, keys []string, reason string, expect uint64) error {
+	for _, key := range keys {
+		e, done, err := cl.InvalidateSoft(ctx, key, reason, expect)
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		if err := printResult(w, asJSON, map[string]any{"entry": e, "txId": done.TxID, "block": done.Block}, "soft-invalidated "+entryLine(e)+"\n  "+committedLine(done)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // progressPrinter rewrites one progress line about every 10% of the keys.

@@ -110,29 +110,6 @@ func newInvalidateTagCmd() *cobra.Command {
 	return cmd
 }
 
-func newPurgeCmd() *cobra.Command {
-	var conn connFlags
-	var expect uint64
-	cmd := ledgerCmd("purge [flags] KEY", "Delete an entry's state (its history stays)",
-		`  cachet purge --config org1-publisher.json --expect 3 https://shop.example/items/1`,
-		exactArgs(1, "KEY"), &conn)
-	cmd.Flags().Uint64Var(&expect, "expect", 0, "refuse unless the entry is at this version")
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		key, err := canonicalKey(args[0])
-		if err != nil {
-			return err
-		}
-		return conn.run(cmd, func(ctx context.Context, cl *gateway.Client) error {
-			e, done, err := cl.Purge(ctx, key, expect)
-			if err != nil {
-				return err
-			}
-			return printResult(cmd.OutOrStdout(), conn.asJSON, map[string]any{"entry": e, "txId": done.TxID, "block": done.Block}, "purged "+entryLine(e)+"\n  "+committedLine(done))
-		})
-	}
-	return cmd
-}
-
 func newGetCmd() *cobra.Command {
 	var conn connFlags
 	cmd := ledgerCmd("get [flags] KEY...", "Read entries",

@@ -19,6 +19,11 @@ func serveOps(listen string, health http.Handler, routes map[string]http.Handler
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(gocollectors.NewGoCollector(), gocollectors.NewProcessCollector(gocollectors.ProcessCollectorOpts{}))
 	reg.MustRegister(collectors...)
+	return serveOpsFrom(listen, health, reg, routes)
+}
+
+// serveOpsFrom is serveOps over a registry the daemon filled itself.
+func serveOpsFrom(listen string, health http.Handler, reg prometheus.Gatherer, routes map[string]http.Handler) (net.Addr, func(), error) {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, nil, err

@@ -27,12 +27,12 @@ policy, 4 conflict or stale version (re-read and retry), 5 no peer answered.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return asUsage(err) })
 	root.AddGroup(&cobra.Group{ID: "ledger", Title: "Ledger commands:"}, &cobra.Group{ID: "daemons", Title: "Daemons:"})
 	root.SetHelpCommandGroupID("")
-	for _, c := range []*cobra.Command{newPublishCmd(), newInvalidateCmd(), newInvalidateTagCmd(), newPurgeCmd(),
+	for _, c := range []*cobra.Command{newPublishCmd(), newInvalidateCmd(), newInvalidateTagCmd(), newPurgeCmd(), newClaimHostCmd(), newReleaseHostCmd(),
 		newGetCmd(), newAuditHistoryCmd(), newReceiptCmd(), newListCmd(), newWatchCmd()} {
 		c.GroupID = "ledger"
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{newRelayCmd(), newPushCmd(), newAnalyticsCmd(), newDevCmd()} {
+	for _, c := range []*cobra.Command{newRelayCmd(), newAPICmd(), newPushCmd(), newAnalyticsCmd(), newDevCmd()} {
 		c.GroupID = "daemons"
 		root.AddCommand(c)
 	}
