@@ -63,7 +63,7 @@ func TestDevRelayAndWatchKafka(t *testing.T) {
 			}
 		}
 	}
-	_, devOut := run("dev", "dev", "--port", fmt.Sprint(port), "--partitions", "2", "--relay-profile", profPath, "--relay-from", fmt.Sprint(start))
+	_, devOut := run("dev", "dev", "--port", fmt.Sprint(port), "--partitions", "2", "--relay-profile", profPath, "--relay-from", fmt.Sprint(start), "--log-level", "info")
 	waitOut(devOut, "relay: leading from")
 	_, watchOut := run("watch", "watch", "--kafka", "--brokers", fmt.Sprintf("127.0.0.1:%d", port), "--from-beginning")
 	publishN(t, ctx, pub, "img:dv", 0, 5)

@@ -49,7 +49,7 @@ as() { echo --config "$run/$1.json"; }
 step "Starting cachet dev: embedded Kafka, relay, analytics, push server and a demo origin"
 stop_dev
 "$cachet" dev --port 9092 --data-dir "$run/kafka" --relay-profile "$run/org1-auditor.json" \
-  --push-listen 127.0.0.1:8090 --push-allowed-origins "$origin" --origin-listen 127.0.0.1:8080 \
+  --push-listen 127.0.0.1:8090 --push-allowed-origins "$origin" --origin-listen 127.0.0.1:8080 --log-level info \
   >"$run/dev.log" 2>&1 &
 echo $! >"$run/dev.pid"
 wait_for "$run/dev.log" 'push: listening' 60
