@@ -35,7 +35,8 @@ func TestScopePurgeReachesPush(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stack := startDevStack(t, last.Block+1, "")
+	// cachet dev logs at warn; startDevStack waits for the relay's info line.
+	stack := startDevStack(t, last.Block+1, "", "--log-level", "info")
 	byTag := subscribe(t, ctx, stack.push, "tag:"+tag)
 	byOrigin := subscribe(t, ctx, stack.push, "origin:"+site)
 
