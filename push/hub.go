@@ -17,7 +17,7 @@ type item struct {
 	off      int64
 	t        string // TypeTransition or TypePurge
 	channels []string
-	host     string // a host purge: it is also on every origin channel of this host
+	host     string // a host or tag purge: it is also on every origin channel of this host (anyOrigin: of any host)
 	body     []byte // the frame after its position
 }
 
@@ -27,7 +27,7 @@ func (it *item) on(subscribed []string) bool {
 		return true
 	}
 	for _, c := range subscribed {
-		if it.host != "" && originHost(c) == it.host {
+		if onOrigin(it.host, c) {
 			return true
 		}
 	}
@@ -136,7 +136,7 @@ func (h *hub) process(part int32, off int64, value []byte, traceparent string) {
 	chans := it.channels
 	if it.host != "" {
 		for ch := range h.chans {
-			if originHost(ch) == it.host {
+			if onOrigin(it.host, ch) {
 				chans = append(chans, ch)
 			}
 		}

@@ -41,12 +41,13 @@ func encodePurgeBody(g record.Generation) []byte {
 }
 
 // purgeChannels returns the channels a scope purge is published on, and
-// for a host scope the host whose origin channels (http or https, any
-// port) all get it.
+// the host whose origin channels (http or https, any port) all get it:
+// a host scope's host, or anyOrigin for a tag scope, whose entries may be
+// on any origin (the record names the tag, not the keys it covers).
 func purgeChannels(s record.Scope) (chans []string, host string) {
 	switch s.Kind {
 	case record.ScopeTag:
-		return []string{"tag:" + s.Value}, ""
+		return []string{"tag:" + s.Value}, anyOrigin
 	case record.ScopeOrigin:
 		return []string{"origin:" + s.Value}, ""
 	case record.ScopePrefix:
@@ -57,6 +58,19 @@ func purgeChannels(s record.Scope) (chans []string, host string) {
 		return nil, s.Value
 	}
 	return nil, ""
+}
+
+// anyOrigin, as an item's host, puts it on every origin channel.
+const anyOrigin = "*"
+
+// onOrigin reports whether a purge for host (a host name, anyOrigin or "")
+// reaches channel ch.
+func onOrigin(host, ch string) bool {
+	if host == "" {
+		return false
+	}
+	h := originHost(ch)
+	return h != "" && (host == anyOrigin || h == host)
 }
 
 // originHost is the host name (no port) of an http or https origin

@@ -77,9 +77,9 @@ func TestPurgeFramesOnCoveredChannels(t *testing.T) {
 	}
 	want := map[string][]int{ // indexes into sent, in order per scope
 		"tag:catalog":                     {0},
-		"origin:https://shop.example":     {1, 2},
-		"origin:http://shop.example:8080": {2},
-		"origin:https://other.example":    {3},
+		"origin:https://shop.example":     {0, 1, 2},
+		"origin:http://shop.example:8080": {0, 2},
+		"origin:https://other.example":    {0, 3},
 		"tag:other":                       nil,
 	}
 	for ch, idx := range want {
