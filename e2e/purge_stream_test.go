@@ -35,8 +35,7 @@ func TestScopePurgeReachesPush(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// cachet dev logs at warn; startDevStack waits for the relay's info line.
-	stack := startDevStack(t, last.Block+1, "", "--log-level", "info")
+	stack := startDevStack(t, last.Block+1, "")
 	byTag := subscribe(t, ctx, stack.push, "tag:"+tag)
 	byOrigin := subscribe(t, ctx, stack.push, "origin:"+site)
 
