@@ -48,7 +48,8 @@ func startDevStack(t testing.TB, from uint64, otlp string, extra ...string) devS
 		t.Fatal(err)
 	}
 	args := []string{"dev", "--port", "0", "--relay-profile", profPath, "--relay-from", fmt.Sprint(from),
-		"--push-listen", "127.0.0.1:0", "--push-secret", chainSecret, "--origin-listen", ""}
+		"--push-listen", "127.0.0.1:0", "--push-secret", chainSecret, "--origin-listen", "",
+		"--log-level", "info"} // the relay's "leading" line, awaited below, is logged at info
 	if otlp != "" {
 		args = append(args, "--otlp-endpoint", otlp)
 	}

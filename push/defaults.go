@@ -16,6 +16,7 @@ const DefaultAddr = "127.0.0.1:8090"
 func DefaultConfig() Config {
 	return Config{
 		Topic:              record.TopicTransitions,
+		PurgesTopic:        record.TopicPurges,
 		ReadsTopic:         record.TopicReads,
 		AdviceTopic:        record.TopicAdvice,
 		Window:             4096,

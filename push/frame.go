@@ -23,6 +23,7 @@ const (
 	TypeSpan       = "span"
 	TypeWelcome    = "welcome"
 	TypeTransition = "transition"
+	TypePurge      = "purge"
 	TypeReset      = "reset"
 	TypeRefreshed  = "refreshed"
 	TypeError      = "error"
@@ -194,10 +195,13 @@ func encodeTransitionBody(tr record.Transition) []byte {
 	return b[len(prefix):]
 }
 
-func transitionFrameBytes(pos []byte, body []byte) []byte {
-	const head = `{"t":"transition","pos":"`
-	b := make([]byte, 0, len(head)+len(pos)+1+len(body))
+// frameBytes is a transition or purge frame (t) at pos, from its body.
+func frameBytes(t string, pos []byte, body []byte) []byte {
+	const head, mid = `{"t":"`, `","pos":"`
+	b := make([]byte, 0, len(head)+len(t)+len(mid)+len(pos)+1+len(body))
 	b = append(b, head...)
+	b = append(b, t...)
+	b = append(b, mid...)
 	b = append(b, pos...)
 	b = append(b, '"')
 	return append(b, body...)

@@ -10,12 +10,33 @@ import (
 	"github.com/cachetsync/cachet/record"
 )
 
-// item is one consumed transition, kept in the replay window.
+// item is one consumed transition or scope purge, kept in the replay
+// window.
 type item struct {
 	part     int32
 	off      int64
+	t        string // TypeTransition or TypePurge
 	channels []string
-	body     []byte // the transition frame after its position
+	host     string // a host or tag purge: it is also on every origin channel of this host (anyOrigin: of any host)
+	body     []byte // the frame after its position
+}
+
+// on reports whether it is published on any of the subscribed channels.
+func (it *item) on(subscribed []string) bool {
+	if matches(it.channels, subscribed) {
+		return true
+	}
+	for _, c := range subscribed {
+		if onOrigin(it.host, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// frame is it's frame at position pos.
+func (it *item) frame(pos string) frame {
+	return frame{t: it.t, pos: pos, data: frameBytes(it.t, []byte(pos), it.body)}
 }
 
 // ring is one partition's replay window, oldest first.
@@ -58,16 +79,18 @@ type hub struct {
 	chans    map[string]map[*session]struct{}
 	sessions map[*session]struct{}
 	seq      uint64
-	m        *metrics
-	frames   map[uint32]frame // per-record cache of shared frames by channel hash
-	now      func() time.Time
+	// purgesFrom is the position index of the purges topic's partition 0.
+	purgesFrom int32
+	m          *metrics
+	frames     map[uint32]frame // per-record cache of shared frames by channel hash
+	now        func() time.Time
 	// unwoken are the sessions process queued frames for since the last
 	// wake (each once).
 	unwoken []*session
 }
 
-func newHub(epoch string, start []int64, windowSize int, m *metrics) *hub {
-	h := &hub{epoch: epoch, next: append([]int64(nil), start...), complete: append([]int64(nil), start...),
+func newHub(epoch string, start []int64, purgesFrom int32, windowSize int, m *metrics) *hub {
+	h := &hub{epoch: epoch, purgesFrom: purgesFrom, next: append([]int64(nil), start...), complete: append([]int64(nil), start...),
 		window: make([]ring, len(start)), chans: map[string]map[*session]struct{}{},
 		sessions: map[*session]struct{}{}, m: m, frames: map[uint32]frame{}, now: time.Now}
 	for i := range h.window {
@@ -91,20 +114,18 @@ func channelsOf(tr record.Transition) []string {
 // process applies one record at (part, off) and fans it out. traceparent
 // is the record's traceparent header ("" when it has none).
 func (h *hub) process(part int32, off int64, value []byte, traceparent string) {
-	tr, err := record.DecodeTransition(value)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if int(part) >= len(h.next) || off < h.next[part] {
+	if part < 0 || int(part) >= len(h.next) || off < h.next[part] {
 		return // a partition we do not know, or a record already processed
 	}
 	h.next[part] = off + 1
+	it, span, err := h.decodeTraced(part, off, value, traceparent)
 	if err != nil {
 		h.m.badRecords.Inc()
 		return
 	}
-	span := startFanout(&tr, traceparent, part, off)
 	defer span.End()
-	it := &item{part: part, off: off, channels: channelsOf(tr), body: encodeTransitionBody(tr)}
 	if ev := h.window[part].push(it); ev != nil {
 		h.complete[part] = ev.off + 1
 	}
@@ -112,7 +133,15 @@ func (h *hub) process(part int32, off int64, value []byte, traceparent string) {
 	clear(h.frames)
 	n := 0
 	now := h.now()
-	for _, ch := range it.channels {
+	chans := it.channels
+	if it.host != "" {
+		for ch := range h.chans {
+			if onOrigin(it.host, ch) {
+				chans = append(chans, ch)
+			}
+		}
+	}
+	for _, ch := range chans {
 		for s := range h.chans[ch] {
 			if s.stamp == h.seq {
 				continue
@@ -142,7 +171,7 @@ func (h *hub) deliverLocked(s *session, it *item, now time.Time) bool {
 		var ok bool
 		if f, ok = h.frames[s.chash]; !ok {
 			pos := Position{Epoch: h.epoch, Channels: s.chash, Offsets: h.next}.String()
-			f = frame{t: TypeTransition, pos: pos, data: transitionFrameBytes([]byte(pos), it.body)}
+			f = it.frame(pos)
 			h.frames[s.chash] = f
 		}
 	}
@@ -197,7 +226,7 @@ func (h *hub) customFrame(s *session, it *item) frame {
 	if it == nil {
 		return frame{pos: pos}
 	}
-	return frame{t: TypeTransition, pos: pos, data: transitionFrameBytes([]byte(pos), it.body)}
+	return it.frame(pos)
 }
 
 // posLocked is the session's position: the hub's, raised to its floor.

@@ -27,7 +27,7 @@ func BenchmarkProcess(b *testing.B) {
 				otel.SetTracerProvider(tp)
 				defer func() { otel.SetTracerProvider(prev); tp.Shutdown(b.Context()) }()
 			}
-			h := newHub(Epoch("bench", 1), []int64{0}, 4096, newMetrics())
+			h := newHub(Epoch("bench", 1), []int64{0}, 1, 4096, newMetrics())
 			for i := range tc.sessions {
 				s := newSession(fmt.Sprint(i), "ws", []string{"origin:https://shop.example"}, 1<<30, time.Hour)
 				h.registerLocked(s)

@@ -12,7 +12,7 @@ import (
 // any writer is woken, and each writer is woken once for the run; a
 // session on no channel of the records is not woken.
 func TestHubWakesAfterRun(t *testing.T) {
-	h := newHub(Epoch("test", 1), []int64{0}, 16, newMetrics())
+	h := newHub(Epoch("test", 1), []int64{0}, 1, 16, newMetrics())
 	kicks := map[string]int{}
 	var sessions []*session
 	for _, ch := range []string{"origin:https://shop.example", "origin:https://shop.example", "origin:https://news.example"} {

@@ -3,8 +3,6 @@ package push
 import (
 	"context"
 	"time"
-
-	"github.com/cachetsync/cachet/record"
 )
 
 // subscribe registers ss with the hub and queues its welcome, then either
@@ -52,7 +50,7 @@ func (s *Server) subscribe(ctx context.Context, ss *session, posStr string, exp 
 	for i, o := range p.Offsets {
 		switch {
 		case o > next[i]:
-			_, high, err := s.src.watermarks(ctx, int32(i))
+			_, high, err := s.src.watermarks(ctx, i)
 			if err != nil {
 				return err
 			}
@@ -61,7 +59,7 @@ func (s *Server) subscribe(ctx context.Context, ss *session, posStr string, exp 
 				return nil
 			}
 		case o < complete[i]:
-			low, _, err := s.src.watermarks(ctx, int32(i))
+			low, _, err := s.src.watermarks(ctx, i)
 			if err != nil {
 				return err
 			}
@@ -96,7 +94,7 @@ func (s *Server) subscribe(ctx context.Context, ss *session, posStr string, exp 
 	} else {
 		for i := range h.window {
 			h.window[i].from(p.Offsets[i], func(it *item) {
-				if matches(it.channels, ss.channels) {
+				if it.on(ss.channels) {
 					items = append(items, it)
 				}
 			})
@@ -150,7 +148,7 @@ func (s *Server) replayWindow(ctx context.Context, ss *session, from []int64, it
 		}
 		vec[it.part] = it.off + 1
 		pos := Position{Epoch: s.hub.epoch, Channels: ss.chash, Offsets: vec}.String()
-		ss.enqueue(frame{t: TypeTransition, pos: pos, data: transitionFrameBytes([]byte(pos), it.body)}, time.Now())
+		ss.enqueue(it.frame(pos), time.Now())
 	}
 	return nil
 }
@@ -165,17 +163,17 @@ func (s *Server) catchUpSession(ctx context.Context, ss *session, from, to []int
 	defer func() { <-s.sem }()
 	vec := startVector(ss, from)
 	var werr error
-	err := catchUp(ctx, s.cfg.Kafka, s.cfg.Topic, from, to, func(part int32, off int64, value []byte) {
+	err := s.src.catchUp(ctx, s.cfg.Kafka, from, to, func(part int32, off int64, value []byte) {
 		vec[part] = off + 1
-		tr, err := record.DecodeTransition(value)
-		if err != nil || !matches(channelsOf(tr), ss.channels) || werr != nil {
+		it, err := s.hub.decode(part, off, value)
+		if err != nil || !it.on(ss.channels) || werr != nil {
 			return
 		}
 		if werr = ss.waitRoom(ctx); werr != nil {
 			return
 		}
 		pos := Position{Epoch: s.hub.epoch, Channels: ss.chash, Offsets: vec}.String()
-		ss.enqueue(frame{t: TypeTransition, pos: pos, data: transitionFrameBytes([]byte(pos), encodeTransitionBody(tr))}, time.Now())
+		ss.enqueue(it.frame(pos), time.Now())
 	})
 	if werr != nil {
 		return werr

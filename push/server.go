@@ -21,6 +21,10 @@ import (
 type Config struct {
 	Kafka kafka.Config
 	Topic string // default record.TopicTransitions
+	// PurgesTopic carries the scope purges (record.Generation), fanned out
+	// as purge frames with the transitions' positions (default
+	// record.TopicPurges; "-" reads no purges).
+	PurgesTopic string
 	// ReadsTopic receives the browsers' reads and eviction receipts
 	// (default record.TopicReads).
 	ReadsTopic string
@@ -72,6 +76,7 @@ func (c *Config) defaults() error {
 		}
 	}
 	defStr(&c.Topic, d.Topic)
+	defStr(&c.PurgesTopic, d.PurgesTopic)
 	defStr(&c.ReadsTopic, d.ReadsTopic)
 	defStr(&c.AdviceTopic, d.AdviceTopic)
 	def(&c.Window, d.Window)
@@ -120,7 +125,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	m := newMetrics()
-	src, epoch, start, err := openSource(ctx, cfg.Kafka, cfg.Topic, cfg.Window)
+	purges := cfg.PurgesTopic
+	if purges == "-" {
+		purges = ""
+	}
+	src, epoch, start, err := openSource(ctx, cfg.Kafka, []string{cfg.Topic, purges}, cfg.Window)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +149,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		return nil, err
 	}
-	s := &Server{cfg: cfg, hub: newHub(epoch, start, cfg.Window, m), src: src, advice: adv, prod: prod, m: m,
+	s := &Server{cfg: cfg, hub: newHub(epoch, start, src.purgesFrom(), cfg.Window, m), src: src, advice: adv, prod: prod, m: m,
 		posts: postLimiter{perSec: cfg.FramesPerSecond},
 		sem:   make(chan struct{}, cfg.CatchUpConcurrency), stopped: make(chan struct{}), perIP: map[string]int{}}
 	s.healthy.Store(true)

@@ -4,26 +4,42 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 )
 
-// source is the consumer every push instance runs on the transitions topic:
-// all partitions assigned (no group balancing), read_committed.
+// source is the consumer every push instance runs on the transitions and
+// purges topics: all partitions assigned (no group balancing),
+// read_committed. Positions number the partitions of both topics in one
+// vector: the transitions topic's first, then the purges topic's.
 type source struct {
 	c     *kafka.Consumer
-	topic string
-	parts int
+	parts []kafka.TopicPartition // by position index: topic and partition
+	first map[string]int         // position index of each topic's partition 0
 }
 
-// openSource describes the topic, derives the epoch and starts reading each
-// partition window records before its end, so the replay window is warm.
-func openSource(ctx context.Context, cfg kafka.Config, topic string, window int) (*source, string, []int64, error) {
-	info, err := kafka.DescribeTopic(ctx, cfg, topic)
-	if err != nil {
-		return nil, "", nil, err
+// openSource describes the topics, derives the epoch and starts reading
+// each partition window records before its end, so the replay window is
+// warm. An empty topic name is not read.
+func openSource(ctx context.Context, cfg kafka.Config, topics []string, window int) (*source, string, []int64, error) {
+	s := &source{first: map[string]int{}}
+	var ids []string
+	for _, topic := range topics {
+		if topic == "" {
+			continue
+		}
+		info, err := kafka.DescribeTopic(ctx, cfg, topic)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		s.first[topic] = len(s.parts)
+		ids = append(ids, info.ID)
+		for p := range info.Partitions {
+			s.parts = append(s.parts, kafka.TopicPartition{Topic: topic, Partition: int32(p)})
+		}
 	}
 	// An offset gone past retention must surface as an error, never as a
 	// silent jump to the earliest record (see skipDeleted).
@@ -32,34 +48,61 @@ func openSource(ctx context.Context, cfg kafka.Config, topic string, window int)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	s := &source{c: c, topic: topic, parts: info.Partitions}
-	start := make([]int64, info.Partitions)
-	tps := make([]kafka.TopicPartition, info.Partitions)
+	s.c = c
+	start := make([]int64, len(s.parts))
+	tps := make([]kafka.TopicPartition, len(s.parts))
 	for p := range start {
-		low, high, err := s.watermarks(ctx, int32(p))
+		low, high, err := s.watermarks(ctx, p)
 		if err != nil {
 			c.Close()
 			return nil, "", nil, err
 		}
 		start[p] = max(low, high-int64(window))
-		tps[p] = kafka.TopicPartition{Topic: s.topic, Partition: int32(p), Offset: start[p]}
+		tps[p] = s.at(p, start[p])
 	}
 	if err := c.Assign(tps); err != nil {
 		c.Close()
-		return nil, "", nil, fmt.Errorf("push: assign %s: %w", topic, err)
+		return nil, "", nil, fmt.Errorf("push: assign %v: %w", topics, err)
 	}
-	return s, Epoch(info.ID, info.Partitions), start, nil
+	return s, Epoch(strings.Join(ids, "+"), len(s.parts)), start, nil
 }
 
-// watermarks asks the broker for a partition's low and high watermarks.
-func (s *source) watermarks(ctx context.Context, part int32) (low, high int64, err error) {
+// purgesFrom is the position index of the purges topic's first partition:
+// the number of partitions of the transitions topic.
+func (s *source) purgesFrom() int32 {
+	for i, tp := range s.parts {
+		if tp.Topic != s.parts[0].Topic {
+			return int32(i)
+		}
+	}
+	return int32(len(s.parts))
+}
+
+// at is position index p's partition at offset off.
+func (s *source) at(p int, off int64) kafka.TopicPartition {
+	return kafka.TopicPartition{Topic: s.parts[p].Topic, Partition: s.parts[p].Partition, Offset: off}
+}
+
+// index is the position index of a record's partition; -1 if unknown.
+func (s *source) index(topic string, part int32) int32 {
+	first, ok := s.first[topic]
+	if !ok {
+		return -1
+	}
+	return int32(first) + part
+}
+
+// watermarks asks the broker for the low and high watermarks of position
+// index p's partition.
+func (s *source) watermarks(ctx context.Context, p int) (low, high int64, err error) {
 	timeout := 10 * time.Second
 	if d, ok := ctx.Deadline(); ok {
 		timeout = max(time.Millisecond, time.Until(d))
 	}
-	low, high, err = s.c.QueryWatermarkOffsets(s.topic, part, timeout)
+	tp := s.parts[p]
+	low, high, err = s.c.QueryWatermarkOffsets(tp.Topic, tp.Partition, timeout)
 	if err != nil {
-		return 0, 0, fmt.Errorf("push: watermarks of %s/%d: %w", s.topic, part, err)
+		return 0, 0, fmt.Errorf("push: watermarks of %s/%d: %w", tp.Topic, tp.Partition, err)
 	}
 	return low, high, nil
 }
@@ -103,7 +146,7 @@ func (s *source) run(ctx context.Context, h *hub, m *metrics, onErr func(error))
 			next, _ := h.snapshot()
 			var lag int64
 			for p, n := range next {
-				if _, high, err := s.c.GetWatermarkOffsets(s.topic, int32(p)); err == nil && high > n {
+				if _, high, err := s.c.GetWatermarkOffsets(s.parts[p].Topic, s.parts[p].Partition); err == nil && high > n {
 					lag += high - n
 				}
 			}
@@ -115,17 +158,17 @@ func (s *source) run(ctx context.Context, h *hub, m *metrics, onErr func(error))
 // record hands one polled record to h.
 func (s *source) record(h *hub, m *metrics, ev *kafka.Message) {
 	m.consumed.Inc()
-	h.process(ev.Partition, ev.Offset, ev.Value, string(ev.Header(record.HeaderTraceparent)))
+	h.process(s.index(ev.Topic, ev.Partition), ev.Offset, ev.Value, string(ev.Header(record.HeaderTraceparent)))
 }
 
 // ErrCatchUp is wrapped by catch-up failures (the records are gone or
 // Kafka is unreachable); the client reconnects and is resumed or reset.
 var ErrCatchUp = errors.New("catch-up from Kafka failed")
 
-// catchUp reads each partition p from from[p] up to to[p] (exclusive) with
-// a dedicated consumer and calls fn for every record, in offset order per
-// partition.
-func catchUp(ctx context.Context, cfg kafka.Config, topic string, from, to []int64, fn func(part int32, off int64, value []byte)) error {
+// catchUp reads each partition of position index p from from[p] up to
+// to[p] (exclusive) with a dedicated consumer and calls fn for every
+// record, in offset order per partition.
+func (s *source) catchUp(ctx context.Context, cfg kafka.Config, from, to []int64, fn func(part int32, off int64, value []byte)) error {
 	// Records gone past retention must fail the catch-up, never be skipped.
 	cfg.Extra = withOffsetResetError(cfg.Extra)
 	cfg.Extra["enable.partition.eof"] = true
@@ -138,7 +181,7 @@ func catchUp(ctx context.Context, cfg kafka.Config, topic string, from, to []int
 	left := map[int32]bool{}
 	for p := range from {
 		if from[p] < to[p] {
-			tps = append(tps, kafka.TopicPartition{Topic: topic, Partition: int32(p), Offset: from[p]})
+			tps = append(tps, s.at(p, from[p]))
 			left[int32(p)] = true
 		}
 	}
@@ -154,7 +197,7 @@ func catchUp(ctx context.Context, cfg kafka.Config, topic string, from, to []int
 		}
 		switch ev := c.Poll(100 * time.Millisecond).(type) {
 		case *kafka.Message:
-			p, off := ev.Partition, ev.Offset
+			p, off := s.index(ev.Topic, ev.Partition), ev.Offset
 			if !left[p] || off >= to[p] {
 				delete(left, p)
 				continue
@@ -164,8 +207,8 @@ func catchUp(ctx context.Context, cfg kafka.Config, topic string, from, to []int
 				delete(left, p)
 			}
 		case kafka.PartitionEOF:
-			if ev.Offset >= to[ev.Partition] {
-				delete(left, ev.Partition)
+			if p := s.index(ev.Topic, ev.Partition); p >= 0 && ev.Offset >= to[p] {
+				delete(left, p)
 			}
 		case *kafka.Error:
 			if ev.Code == kafka.CodeAutoOffsetReset || ev.Fatal {
@@ -199,7 +242,7 @@ func withOffsetResetError(extra kafka.ConfigMap) kafka.ConfigMap {
 func (s *source) skipDeleted(ctx context.Context, h *hub, m *metrics, onErr func(error)) {
 	next, _ := h.snapshot()
 	for p := range next {
-		low, _, err := s.watermarks(ctx, int32(p))
+		low, _, err := s.watermarks(ctx, p)
 		if err != nil {
 			onErr(err)
 			continue
@@ -207,15 +250,15 @@ func (s *source) skipDeleted(ctx context.Context, h *hub, m *metrics, onErr func
 		if low > next[p] {
 			h.skipTo(int32(p), low)
 			m.retentionSkips.Inc()
-			onErr(fmt.Errorf("push: %s/%d: offsets %d to %d were deleted before they were read; subscribers reset", s.topic, p, next[p], low-1))
+			onErr(fmt.Errorf("push: %s/%d: offsets %d to %d were deleted before they were read; subscribers reset", s.parts[p].Topic, s.parts[p].Partition, next[p], low-1))
 		}
 	}
 	next, _ = h.snapshot()
 	tps := make([]kafka.TopicPartition, len(next))
 	for p, off := range next {
-		tps[p] = kafka.TopicPartition{Topic: s.topic, Partition: int32(p), Offset: off}
+		tps[p] = s.at(p, off)
 	}
 	if err := s.c.Assign(tps); err != nil {
-		onErr(fmt.Errorf("push: reassign %s at %v: %w", s.topic, next, err))
+		onErr(fmt.Errorf("push: reassign at %v: %w", next, err))
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/cachetsync/cachet/record"
 	"github.com/cachetsync/cachet/telemetry"
 )
 
@@ -102,16 +101,17 @@ func (s *Server) exportSpan(f ClientFrame) string {
 	return reason
 }
 
-// startFanout starts the push.fanout span of a transition, a child of the
-// record's traceparent header (or, without one, of the transition's
-// traceparent field), and puts the span's own traceparent into tr so the
-// browser's eviction span becomes its child. Without a valid parent, or
-// when the span is not recorded (no exporter, parent not sampled), tr is
-// left alone and the browser's span joins the record's span directly.
-func startFanout(tr *record.Transition, header string, part int32, off int64) trace.Span {
+// startFanout starts the push.fanout span of a transition or purge, a
+// child of the record's traceparent header (or, without one, of the
+// record's traceparent field *recordTP), and puts the span's own
+// traceparent into *recordTP so the browser's eviction span becomes its
+// child. Without a valid parent, or when the span is not recorded (no
+// exporter, parent not sampled), *recordTP is left alone and the browser's
+// span joins the record's span directly.
+func startFanout(recordTP *string, header string, part int32, off int64, attrs ...attribute.KeyValue) trace.Span {
 	parent := header
 	if parent == "" {
-		parent = tr.Traceparent
+		parent = *recordTP
 	}
 	ctx := telemetry.WithTraceparent(context.Background(), parent)
 	if !trace.SpanContextFromContext(ctx).IsValid() {
@@ -121,11 +121,10 @@ func startFanout(tr *record.Transition, header string, part int32, off int64) tr
 	if !span.IsRecording() {
 		return span
 	}
-	span.SetAttributes(attribute.String("cache.key", tr.Key), attribute.Int64("cache.version", int64(tr.Version)),
-		attribute.String("cache.state", string(tr.State)), attribute.Int("messaging.kafka.partition", int(part)),
-		attribute.Int64("messaging.kafka.offset", off))
+	span.SetAttributes(append(attrs, attribute.Int("messaging.kafka.partition", int(part)),
+		attribute.Int64("messaging.kafka.offset", off))...)
 	if tp := telemetry.Traceparent(ctx); tp != "" {
-		tr.Traceparent = tp
+		*recordTP = tp
 	}
 	return span
 }

@@ -28,6 +28,15 @@ func tx(block uint64, idx uint32, keys ...string) gateway.Transaction {
 	return gateway.Transaction{Position: record.Position{Block: block, TxIndex: idx}, TxID: ev.TxID, Channel: "cachet", Valid: true, Event: ev}
 }
 
+// purgeTx is a valid committed transaction purging tag scope tag at
+// generation gen: one generation record, no transitions.
+func purgeTx(block uint64, idx uint32, tag string, gen uint64) gateway.Transaction {
+	ev := &ledger.Event{TxID: fmt.Sprintf("tx-%d-%d", block, idx), Timestamp: "2026-11-25T06:41:00.5Z", Actor: "Org1MSP", Traceparent: tp,
+		Purges: []ledger.Generation{{Purge: record.Purge{Scope: record.Scope{Kind: record.ScopeTag, Value: tag}, Owner: "Org1MSP",
+			Generation: gen, Soft: gen%2 == 0, Reason: "r"}, TxID: fmt.Sprintf("tx-%d-%d", block, idx), Timestamp: "2026-11-25T06:41:00.5Z"}}}
+	return gateway.Transaction{Position: record.Position{Block: block, TxIndex: idx}, TxID: ev.TxID, Channel: "cachet", Valid: true, Event: ev}
+}
+
 // fakeLedger is a fake Source: a growing list of committed transactions that
 // every follower reads from its checkpoint on, waiting for more at the end.
 type fakeLedger struct {
@@ -54,6 +63,29 @@ func (l *fakeLedger) add(n int, prefix string) []string {
 	close(l.grew)
 	l.grew = make(chan struct{})
 	return keys
+}
+
+// addMixed appends n blocks alternating one key's transition and a purge
+// of tag scope prefix (generations counting up from 1); it returns the
+// keys and the purges' ids (scope:value@generation).
+func (l *fakeLedger) addMixed(n int, prefix string, gen *uint64) (keys, purges []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for range n {
+		block := uint64(len(l.txs) + 1)
+		if block%2 == 0 {
+			*gen++
+			l.txs = append(l.txs, purgeTx(block, 0, prefix, *gen))
+			purges = append(purges, fmt.Sprintf("tag:%s@%d", prefix, *gen))
+			continue
+		}
+		k := fmt.Sprintf("%s-%d", prefix, block)
+		l.txs = append(l.txs, tx(block, 0, k))
+		keys = append(keys, k)
+	}
+	close(l.grew)
+	l.grew = make(chan struct{})
+	return keys, purges
 }
 
 func (l *fakeLedger) append(t gateway.Transaction) {
@@ -156,6 +188,14 @@ func readCommitted(t *testing.T, cfg kafka.Config, topic string, want []string, 
 		s.records++
 		s.msgs = append(s.msgs, m)
 		id := string(m.Key)
+		if topic == record.TopicPurges {
+			g, err := record.DecodeGeneration(m.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id = fmt.Sprintf("%s@%d", g.Scope, g.Generation)
+			s.order[g.Scope.String()] = append(s.order[g.Scope.String()], g.Generation)
+		}
 		if topic == record.TopicTransitions {
 			tr, err := record.DecodeTransition(m.Value)
 			if err != nil {

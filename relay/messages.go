@@ -26,7 +26,8 @@ const SpanName = "relay.transition"
 func tracer() trace.Tracer { return otel.Tracer("github.com/cachetsync/cachet/relay") }
 
 // Messages turns one committed transaction into its Kafka records: one per
-// transition, or one dead letter carrying the position when the contract's
+// transition on cachet.transitions and one per scope purge on cachet.purges
+// (keyed by the scope, so a scope stays on one partition), or one dead letter carrying the position when the contract's
 // event could not be read. Transactions without a Cachet event yield none.
 //
 // Each transition gets a "relay.transition" span whose parent is the
@@ -53,8 +54,9 @@ func Messages(ctx context.Context, tx gateway.Transaction) ([]*kafka.Message, []
 	}
 	parent := telemetry.WithTraceparent(ctx, tx.Event.Traceparent)
 	pos := positionHeaders(tx)
-	msgs := make([]*kafka.Message, 0, len(tx.Event.Transitions))
-	spans := make([]trace.Span, 0, len(tx.Event.Transitions))
+	n := len(tx.Event.Transitions) + len(tx.Event.Purges)
+	msgs := make([]*kafka.Message, 0, n)
+	spans := make([]trace.Span, 0, n)
 	// With tracing off every span carries its parent's context: format the
 	// traceparent once, not per transition.
 	var lastSpan trace.SpanID
@@ -94,7 +96,43 @@ func Messages(ctx context.Context, tx gateway.Transaction) ([]*kafka.Message, []
 		}
 		msgs = append(msgs, &kafka.Message{Topic: topic, Partition: kafka.PartitionAny, Key: []byte(t.Key), Value: v, Headers: h})
 	}
+	for _, g := range tx.Event.Purges {
+		sctx, span := tracer().Start(parent, SpanName, trace.WithSpanKind(trace.SpanKindProducer))
+		if span.IsRecording() {
+			span.SetAttributes(attribute.String("cachet.scope", g.Scope.String()), attribute.Int64("cachet.generation", int64(g.Generation)),
+				attribute.Int64("cachet.block", int64(tx.Position.Block)), attribute.Int64("cachet.tx_index", int64(tx.Position.TxIndex)),
+				attribute.String("messaging.destination.name", record.TopicPurges))
+		}
+		spans = append(spans, span)
+		rec := Generation(tx, ts, g)
+		if tp := telemetry.Traceparent(sctx); tp != "" {
+			rec.Traceparent = tp
+		}
+		v, err := rec.Marshal()
+		if err != nil {
+			endSpans(spans, err)
+			return nil, nil, err
+		}
+		h := make([]kafka.Header, len(pos), len(pos)+2)
+		copy(h, pos)
+		if g.Owner != "" {
+			h = append(h, kafka.Header{Key: record.HeaderOwner, Value: []byte(g.Owner)})
+		}
+		if rec.Traceparent != "" {
+			h = append(h, kafka.Header{Key: record.HeaderTraceparent, Value: []byte(rec.Traceparent)})
+		}
+		msgs = append(msgs, &kafka.Message{Topic: record.TopicPurges, Partition: kafka.PartitionAny,
+			Key: []byte(g.Scope.String()), Value: v, Headers: h})
+	}
 	return msgs, spans, nil
+}
+
+// Generation is the record of one scope purge of a committed transaction.
+func Generation(tx gateway.Transaction, ts time.Time, g ledger.Generation) record.Generation {
+	return record.Generation{
+		V: record.Version, Channel: tx.Channel, Position: tx.Position, TxID: tx.TxID, Timestamp: ts.UTC(),
+		Purge: g.Purge, Actor: tx.Event.Actor, Traceparent: tx.Event.Traceparent,
+	}
 }
 
 // Transition is the record of one transition of a committed transaction.

@@ -20,6 +20,7 @@ func (r *Relay) Collectors() []prometheus.Collector {
 	s := &r.Stats
 	return []prometheus.Collector{
 		counter("cachet_relay_records_total", "Transition records committed to cachet.transitions.", s.Records.Load),
+		counter("cachet_relay_purges_total", "Generation records (scope purges) committed to cachet.purges.", s.Purges.Load),
 		counter("cachet_relay_ledger_transactions_total", "Ledger transactions whose records were committed.", s.Transactions.Load),
 		counter("cachet_relay_kafka_transactions_total", "Kafka transactions committed.", s.KafkaTransactions.Load),
 		counter("cachet_relay_retries_total", "Leading sessions ended by a Kafka failure and retried.", s.Retries.Load),

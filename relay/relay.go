@@ -1,6 +1,7 @@
 // Package relay turns committed ledger transitions into Kafka records: one
 // record per transition on cachet.transitions, keyed by the cache key so a
-// key stays on one partition, in ledger order.
+// key stays on one partition, in ledger order; and one record.Generation per
+// scope purge on cachet.purges, keyed by the scope (not one per covered key).
 //
 // Delivery is exactly-once for read_committed consumers. The relay writes a
 // group of ledger transactions' records and the new ledger position (on the
@@ -84,6 +85,7 @@ type Config struct {
 type Stats struct {
 	Transactions      atomic.Uint64 // ledger transactions whose records were committed
 	Records           atomic.Uint64 // transition records committed
+	Purges            atomic.Uint64 // generation records (scope purges) committed
 	KafkaTransactions atomic.Uint64 // Kafka transactions committed
 	Invalid           atomic.Uint64 // invalid ledger transactions skipped
 	DeadLetters       atomic.Uint64 // unreadable events sent to cachet.deadletter

@@ -75,6 +75,52 @@ func TestMessagesCarryTheRelaySpan(t *testing.T) {
 	}
 }
 
+// TestMessagesScopePurge checks that a scope purge yields one generation
+// record on cachet.purges keyed by its scope, with the transitions' headers,
+// however many keys it covers.
+func TestMessagesScopePurge(t *testing.T) {
+	ptx := purgeTx(43, 2, "catalog", 4)
+	mixed := tx(43, 2, "img:a")
+	mixed.Event.Purges, mixed.Event.Actor = ptx.Event.Purges, ptx.Event.Actor
+	for _, c := range []struct {
+		name     string
+		tx       gateway.Transaction
+		wantMsgs int
+	}{
+		{"purge alone", ptx, 1},
+		{"purge after a transition", mixed, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			msgs, spans, err := relay.Messages(context.Background(), c.tx)
+			if err != nil || len(msgs) != c.wantMsgs || len(spans) != c.wantMsgs {
+				t.Fatalf("%d messages, %d spans, %v; want %d", len(msgs), len(spans), err, c.wantMsgs)
+			}
+			m := msgs[len(msgs)-1]
+			if m.Topic != record.TopicPurges || string(m.Key) != "tag:catalog" {
+				t.Fatalf("record topic %s key %q, want %s keyed tag:catalog", m.Topic, m.Key, record.TopicPurges)
+			}
+			g, err := record.DecodeGeneration(m.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.Position != (record.Position{Block: 43, TxIndex: 2}) || g.TxID != "tx-43-2" || g.Generation != 4 || !g.Soft ||
+				g.Owner != "Org1MSP" || g.Actor != "Org1MSP" || g.Scope != (record.Scope{Kind: record.ScopeTag, Value: "catalog"}) ||
+				g.Channel != "cachet" || !g.Timestamp.Equal(time.Date(2026, 11, 25, 6, 41, 0, 5e8, time.UTC)) {
+				t.Fatalf("record %+v", g)
+			}
+			for k, want := range map[string]string{record.HeaderBlock: "43", record.HeaderTxIndex: "2", record.HeaderChannel: "cachet",
+				record.HeaderOwner: "Org1MSP", record.HeaderTraceparent: g.Traceparent} {
+				if header(m, k) != want || want == "" {
+					t.Errorf("header %s = %q, want %q", k, header(m, k), want)
+				}
+			}
+			for _, s := range spans {
+				s.End()
+			}
+		})
+	}
+}
+
 func TestMessagesDeadLetterAndNoEvent(t *testing.T) {
 	ctx := context.Background()
 	bad := gateway.Transaction{Position: record.Position{Block: 7, TxIndex: 1}, TxID: "t7", Channel: "cachet", Valid: true, EventErr: errors.New("payload does not parse")}
@@ -159,6 +205,44 @@ func TestExactlyOnceAcrossRestarts(t *testing.T) {
 	}
 	if r.Stats.Records.Load() < 10 || r.Stats.Records.Load() >= 250 {
 		t.Fatalf("the last relay produced %d records: it did not resume from the committed position", r.Stats.Records.Load())
+	}
+}
+
+// TestPurgesExactlyOnceAcrossRestarts stops the relay at arbitrary points
+// while the ledger grows with transitions and scope purges: every
+// generation record reaches cachet.purges once, in generation order, and
+// the metrics count both kinds apart.
+func TestPurgesExactlyOnceAcrossRestarts(t *testing.T) {
+	b := startBroker(t)
+	l := newLedger()
+	var keys, purges []string
+	var gen uint64
+	var committed uint64
+	for round := range 4 {
+		r, stop := start(t, relay.Config{Source: l, Kafka: b.Config("relay"), StartBlock: 1, MaxRecords: 5})
+		k, p := l.addMixed(40, "catalog", &gen)
+		keys, purges = append(keys, k...), append(purges, p...)
+		waitFor(t, "progress", func() bool { return r.Stats.Purges.Load() >= uint64(5+round*3) })
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		committed += r.Stats.Purges.Load()
+	}
+	r, _ := start(t, relay.Config{Source: l, Kafka: b.Config("relay")})
+	k, p := l.addMixed(10, "catalog", &gen)
+	keys, purges = append(keys, k...), append(purges, p...)
+	s := readCommitted(t, b.Config("check"), record.TopicPurges, purges, time.Second)
+	exactlyOnce(t, s, purges)
+	for i, g := range s.order["tag:catalog"] {
+		if g != uint64(i+1) {
+			t.Fatalf("generations arrived in order %v, want 1..%d", s.order["tag:catalog"], len(purges))
+		}
+	}
+	want := ids(l, keys)
+	exactlyOnce(t, readCommitted(t, b.Config("check"), record.TopicTransitions, want, time.Second), want)
+	waitFor(t, "the last relay to finish", func() bool { return r.Stats.Relayed.Load() == 170 })
+	if committed+r.Stats.Purges.Load() != uint64(len(purges)) || r.Stats.Records.Load()+r.Stats.Purges.Load() == 0 {
+		t.Fatalf("relays counted %d purges committed, want %d", committed+r.Stats.Purges.Load(), len(purges))
 	}
 }
 

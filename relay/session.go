@@ -23,6 +23,7 @@ type item struct {
 	invalid bool
 	dead    bool
 	weight  int // budget tokens held: its records, at least 1
+	purges  int // of msgs, the generation records (the last ones)
 }
 
 // budget bounds the records read from the ledger but not yet committed:
@@ -221,7 +222,8 @@ fill:
 		case it.dead:
 			r.Stats.DeadLetters.Add(1)
 		default:
-			r.Stats.Records.Add(uint64(len(it.msgs)))
+			r.Stats.Records.Add(uint64(len(it.msgs) - it.purges))
+			r.Stats.Purges.Add(uint64(it.purges))
 		}
 		r.Stats.Transactions.Add(1)
 		if it.ts.After(newest) {
@@ -254,6 +256,7 @@ func (r *Relay) follow(ctx context.Context, cp gateway.Checkpointer, room budget
 				return err
 			}
 			if tx.Event != nil {
+				it.purges = len(tx.Event.Purges)
 				it.ts, _ = time.Parse(time.RFC3339Nano, tx.Event.Timestamp)
 			}
 		}

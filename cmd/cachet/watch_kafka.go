@@ -31,7 +31,7 @@ func runWatchKafka(ctx context.Context, kf *kafkaFlags, fromBeginning, asJSON bo
 		return err
 	}
 	defer c.Close()
-	if err := c.Subscribe([]string{record.TopicTransitions}, nil); err != nil {
+	if err := c.Subscribe([]string{record.TopicTransitions, record.TopicPurges}, nil); err != nil {
 		return err
 	}
 	return printRecords(ctx, c, w, asJSON)
@@ -43,7 +43,8 @@ type poller interface {
 }
 
 func printRecords(ctx context.Context, c poller, w io.Writer, asJSON bool) error {
-	newest := map[string]uint64{} // key → highest version printed
+	newest := map[string]uint64{}      // key → highest version printed
+	generations := map[string]uint64{} // owner and scope → highest generation printed
 	enc := json.NewEncoder(w)
 	for ctx.Err() == nil {
 		var m *kafka.Message
@@ -57,6 +58,12 @@ func printRecords(ctx context.Context, c poller, w io.Writer, asJSON bool) error
 			slog.Debug("watch kafka", "err", e)
 			continue
 		default:
+			continue
+		}
+		if m.Topic == record.TopicPurges {
+			if err := printGeneration(w, enc, m, generations, asJSON); err != nil {
+				return err
+			}
 			continue
 		}
 		tr, err := record.DecodeTransition(m.Value)
@@ -78,4 +85,24 @@ func printRecords(ctx context.Context, c poller, w io.Writer, asJSON bool) error
 		}
 	}
 	return nil
+}
+
+// printGeneration prints one record of cachet.purges, unless a generation
+// as new of its (owner, scope) was printed already.
+func printGeneration(w io.Writer, enc *json.Encoder, m *kafka.Message, newest map[string]uint64, asJSON bool) error {
+	g, err := record.DecodeGeneration(m.Value)
+	if err != nil {
+		_, err = fmt.Fprintf(w, "# %v[%d]@%d: %v\n", m.Topic, m.Partition, m.Offset, err)
+		return err
+	}
+	id := g.Owner + " " + g.Scope.String()
+	if g.Generation <= newest[id] {
+		return nil
+	}
+	newest[id] = g.Generation
+	if asJSON {
+		return enc.Encode(g)
+	}
+	_, err = fmt.Fprintf(w, "%-8s %-11s %s  generation %d  soft=%v  owner %s  by %s  %s\n", g.Position, "PURGE", g.Scope, g.Generation, g.Soft, g.Owner, g.Actor, g.Reason)
+	return err
 }

@@ -128,7 +128,7 @@ func orNone(pos string) string {
 }
 
 // print writes one line for the frames a person watches: transitions,
-// advice, resets, welcomes and errors (pings and acks are left out).
+// purges, advice, resets, welcomes and errors (pings and acks are left out).
 func (wp *watchPush) print(f client.Frame) error {
 	var latency time.Duration
 	if tr := f.Transition; tr != nil && !tr.Timestamp.IsZero() {
@@ -151,6 +151,9 @@ func (wp *watchPush) print(f client.Frame) error {
 	case f.Transition != nil:
 		tr := f.Transition
 		line = fmt.Sprintf("%-12s %s  v%d %s  latency %s", f.Type, tr.Key, tr.Version, tr.State, latency.Round(time.Millisecond))
+	case f.Purge != nil:
+		g := f.Purge
+		line = fmt.Sprintf("%-12s %s  generation %d  soft=%v", f.Type, g.Scope, g.Generation, g.Soft)
 	case f.Advice != nil:
 		a := f.Advice
 		line = fmt.Sprintf("%-12s %s  %s  max-age %ds  pStale %.3f", f.Type, a.Key, a.Action, a.RecommendedMaxAge, a.PStale)

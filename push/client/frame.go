@@ -25,11 +25,14 @@ type Frame struct {
 
 	Welcome    *push.WelcomeFrame
 	Transition *Transition
-	Reset      *push.ResetFrame
-	Advice     *record.Advice
-	Error      *push.ErrorFrame
-	Refreshed  *push.RefreshedFrame
-	Receipted  *push.ReceiptedFrame
+	// Purge is a purge frame: the generation record's fields the server
+	// sends (record.Generation without v and channel); Pos covers it.
+	Purge     *record.Generation
+	Reset     *push.ResetFrame
+	Advice    *record.Advice
+	Error     *push.ErrorFrame
+	Refreshed *push.RefreshedFrame
+	Receipted *push.ReceiptedFrame
 
 	// Raw is the frame's JSON as received.
 	Raw []byte
@@ -56,6 +59,9 @@ func ParseFrame(b []byte) (Frame, error) {
 	case push.TypeTransition:
 		f.Transition = new(Transition)
 		dst = f.Transition
+	case push.TypePurge:
+		f.Purge = new(record.Generation)
+		dst = f.Purge
 	case push.TypeReset:
 		f.Reset = new(push.ResetFrame)
 		dst = f.Reset

@@ -22,6 +22,12 @@ func TestParseFrame(t *testing.T) {
 			return tr != nil && tr.Pos == "p1" && tr.Key == "https://shop.example/a" && tr.Version == 7 &&
 				tr.State == record.StateInvalidated && tr.Block == 7 && tr.TxID == "tx7"
 		}},
+		{`{"t":"purge","pos":"p5","scope":"tag","value":"catalog","owner":"Org1MSP","generation":4,"soft":true,"actor":"Org1MSP",` +
+			`"ts":"2026-11-25T06:41:00Z","txId":"tx9","block":9,"txIndex":1}`, func(f client.Frame) bool {
+			g := f.Purge
+			return g != nil && f.Pos == "p5" && g.Scope == (record.Scope{Kind: record.ScopeTag, Value: "catalog"}) && g.Generation == 4 &&
+				g.Soft && g.TxID == "tx9" && g.Block == 9 && g.TxIndex == 1 && g.Owner == "Org1MSP"
+		}},
 		{`{"t":"reset","reason":"epoch","pos":"p2"}`, func(f client.Frame) bool {
 			return f.Reset != nil && f.Reset.Reason == push.ResetEpoch && f.Pos == "p2"
 		}},
@@ -38,7 +44,7 @@ func TestParseFrame(t *testing.T) {
 			t.Errorf("ParseFrame(%s) = %+v, %v", tc.in, f, err)
 		}
 	}
-	for _, bad := range []string{``, `[]`, `{"pos":"p"}`, `{"t":"transition","version":"seven"}`} {
+	for _, bad := range []string{``, `[]`, `{"pos":"p"}`, `{"t":"transition","version":"seven"}`, `{"t":"purge","generation":"four"}`} {
 		var fe *push.FrameError
 		if _, err := client.ParseFrame([]byte(bad)); !errors.As(err, &fe) {
 			t.Errorf("ParseFrame(%s): %v, want a *push.FrameError", bad, err)

@@ -1,0 +1,124 @@
+package push
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/cachetsync/cachet/cachekey"
+	"github.com/cachetsync/cachet/record"
+)
+
+// purgeFrame is the purge frame's JSON: the generation record's fields
+// plus the position.
+type purgeFrame struct {
+	T           string           `json:"t"`
+	Pos         string           `json:"pos"`
+	Scope       record.ScopeKind `json:"scope"`
+	Value       string           `json:"value"`
+	Owner       string           `json:"owner"`
+	Generation  uint64           `json:"generation"`
+	Soft        bool             `json:"soft,omitempty"`
+	Reason      string           `json:"reason,omitempty"`
+	Actor       string           `json:"actor"`
+	Timestamp   time.Time        `json:"ts"`
+	TxID        string           `json:"txId"`
+	Block       uint64           `json:"block"`
+	TxIndex     uint32           `json:"txIndex"`
+	Traceparent string           `json:"traceparent,omitempty"`
+}
+
+// encodePurgeBody encodes everything of the frame after the position.
+func encodePurgeBody(g record.Generation) []byte {
+	b, _ := json.Marshal(purgeFrame{T: TypePurge, Scope: g.Kind, Value: g.Value, Owner: g.Owner, Generation: g.Generation,
+		Soft: g.Soft, Reason: g.Reason, Actor: g.Actor, Timestamp: g.Timestamp, TxID: g.TxID, Block: g.Block,
+		TxIndex: g.TxIndex, Traceparent: g.Traceparent})
+	const prefix = `{"t":"purge","pos":""`
+	return b[len(prefix):]
+}
+
+// purgeChannels returns the channels a scope purge is published on, and
+// the host whose origin channels (http or https, any port) all get it:
+// a host scope's host, or anyOrigin for a tag scope, whose entries may be
+// on any origin (the record names the tag, not the keys it covers).
+func purgeChannels(s record.Scope) (chans []string, host string) {
+	switch s.Kind {
+	case record.ScopeTag:
+		return []string{"tag:" + s.Value}, anyOrigin
+	case record.ScopeOrigin:
+		return []string{"origin:" + s.Value}, ""
+	case record.ScopePrefix:
+		if o := cachekey.Origin(s.Value); o != "" {
+			return []string{"origin:" + o}, ""
+		}
+	case record.ScopeHost:
+		return nil, s.Value
+	}
+	return nil, ""
+}
+
+// anyOrigin, as an item's host, puts it on every origin channel.
+const anyOrigin = "*"
+
+// onOrigin reports whether a purge for host (a host name, anyOrigin or "")
+// reaches channel ch.
+func onOrigin(host, ch string) bool {
+	if host == "" {
+		return false
+	}
+	h := originHost(ch)
+	return h != "" && (host == anyOrigin || h == host)
+}
+
+// originHost is the host name (no port) of an http or https origin
+// channel; "" for any other channel.
+func originHost(ch string) string {
+	var rest string
+	switch {
+	case strings.HasPrefix(ch, "origin:https://"):
+		rest = ch[len("origin:https://"):]
+	case strings.HasPrefix(ch, "origin:http://"):
+		rest = ch[len("origin:http://"):]
+	default:
+		return ""
+	}
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.Contains(rest[i:], "]") {
+		rest = rest[:i]
+	}
+	return rest
+}
+
+// decode turns the record at (part, off) into an item: a transition below
+// h.purgesFrom, a scope purge from it on.
+func (h *hub) decode(part int32, off int64, value []byte) (*item, error) {
+	it, span, err := h.decodeTraced(part, off, value, "")
+	if err == nil {
+		span.End()
+	}
+	return it, err
+}
+
+// decodeTraced is decode that also starts the push.fanout span, a child of
+// traceparent (the record's header) or of the record's own traceparent.
+func (h *hub) decodeTraced(part int32, off int64, value []byte, traceparent string) (*item, trace.Span, error) {
+	if part >= h.purgesFrom {
+		g, err := record.DecodeGeneration(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		span := startFanout(&g.Traceparent, traceparent, part, off, attribute.String("cachet.scope", g.Scope.String()),
+			attribute.Int64("cachet.generation", int64(g.Generation)))
+		chans, host := purgeChannels(g.Scope)
+		return &item{part: part, off: off, t: TypePurge, channels: chans, host: host, body: encodePurgeBody(g)}, span, nil
+	}
+	tr, err := record.DecodeTransition(value)
+	if err != nil {
+		return nil, nil, err
+	}
+	span := startFanout(&tr.Traceparent, traceparent, part, off, attribute.String("cache.key", tr.Key),
+		attribute.Int64("cache.version", int64(tr.Version)), attribute.String("cache.state", string(tr.State)))
+	return &item{part: part, off: off, t: TypeTransition, channels: channelsOf(tr), body: encodeTransitionBody(tr)}, span, nil
+}
