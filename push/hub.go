@@ -17,8 +17,9 @@ type item struct {
 	off      int64
 	t        string // TypeTransition or TypePurge
 	channels []string
-	host     string // a host or tag purge: it is also on every origin channel of this host (anyOrigin: of any host)
-	body     []byte // the frame after its position
+	host     string    // a host or tag purge: it is also on every origin channel of this host (anyOrigin: of any host)
+	body     []byte    // the frame after its position
+	ts       time.Time // the transaction's timestamp, for the delivery-latency histogram
 }
 
 // on reports whether it is published on any of the subscribed channels.
@@ -153,8 +154,8 @@ func (h *hub) process(part int32, off int64, value []byte, traceparent string) {
 		}
 	}
 	h.m.deliveries.Add(float64(n))
-	if n > 0 && !tr.Timestamp.IsZero() {
-		h.m.latency.Observe(max(now.Sub(tr.Timestamp), 0).Seconds())
+	if n > 0 && !it.ts.IsZero() {
+		h.m.latency.Observe(max(now.Sub(it.ts), 0).Seconds())
 	}
 	span.SetAttributes(attribute.Int("cachet.push.deliveries", n))
 }

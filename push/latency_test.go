@@ -18,7 +18,7 @@ import (
 func TestDeliveryLatency(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	m := newMetrics()
-	h := newHub(Epoch("test", 1), []int64{0}, 16, m)
+	h := newHub(Epoch("test", 1), []int64{0}, 1, 16, m)
 	h.now = func() time.Time { return now }
 	for i, ch := range []string{"origin:https://shop.example", "origin:https://shop.example"} {
 		s := newSession(fmt.Sprint(i), "ws", []string{ch}, 100, time.Minute)

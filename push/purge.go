@@ -112,7 +112,7 @@ func (h *hub) decodeTraced(part int32, off int64, value []byte, traceparent stri
 		span := startFanout(&g.Traceparent, traceparent, part, off, attribute.String("cachet.scope", g.Scope.String()),
 			attribute.Int64("cachet.generation", int64(g.Generation)))
 		chans, host := purgeChannels(g.Scope)
-		return &item{part: part, off: off, t: TypePurge, channels: chans, host: host, body: encodePurgeBody(g)}, span, nil
+		return &item{part: part, off: off, t: TypePurge, channels: chans, host: host, body: encodePurgeBody(g), ts: g.Timestamp}, span, nil
 	}
 	tr, err := record.DecodeTransition(value)
 	if err != nil {
@@ -120,5 +120,5 @@ func (h *hub) decodeTraced(part int32, off int64, value []byte, traceparent stri
 	}
 	span := startFanout(&tr.Traceparent, traceparent, part, off, attribute.String("cache.key", tr.Key),
 		attribute.Int64("cache.version", int64(tr.Version)), attribute.String("cache.state", string(tr.State)))
-	return &item{part: part, off: off, t: TypeTransition, channels: channelsOf(tr), body: encodeTransitionBody(tr)}, span, nil
+	return &item{part: part, off: off, t: TypeTransition, channels: channelsOf(tr), body: encodeTransitionBody(tr), ts: tr.Timestamp}, span, nil
 }
