@@ -111,8 +111,9 @@ func (k *KafkaProducer) Flush(ctx context.Context) error {
 func (k *KafkaProducer) Close() { k.p.Close() }
 
 // ReadAdvice reads cachet.advice from the start, in a consumer group of its
-// own, until wait passes without a new record or ctx ends. It returns each
-// key's latest advice and how many records could not be decoded.
+// own, until wait passes without a record written before the read began, or
+// ctx ends. It returns each key's latest advice and how many records could
+// not be decoded.
 func ReadAdvice(ctx context.Context, cfg kafka.Config, wait time.Duration) (latest map[string]record.Advice, bad int, err error) {
 	c, err := kafka.NewConsumer(cfg, fmt.Sprintf("cachet-top-%d", time.Now().UnixNano()), "earliest")
 	if err != nil {
@@ -123,13 +124,19 @@ func ReadAdvice(ctx context.Context, cfg kafka.Config, wait time.Duration) (late
 		return nil, 0, fmt.Errorf("subscribe: %w", err)
 	}
 	latest = map[string]record.Advice{}
-	last := time.Now()
+	// Only records written before the read began keep it going: a running
+	// analytics daemon publishes advice every round, so waiting for the
+	// topic to fall quiet would never end.
+	start := time.Now()
+	last := start
 	for time.Since(last) < wait && ctx.Err() == nil {
 		m, ok := c.Poll(100 * time.Millisecond).(*kafka.Message)
 		if !ok {
 			continue
 		}
-		last = time.Now()
+		if m.Timestamp.Before(start) {
+			last = time.Now()
+		}
 		a, err := record.DecodeAdvice(m.Value)
 		if err != nil {
 			bad++

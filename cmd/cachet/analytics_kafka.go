@@ -33,7 +33,7 @@ func newAnalyticsTopCmd() *cobra.Command {
 	kf.register(f, kafka.DefaultBrokers)
 	f.IntVarP(&n, "n", "n", 20, "how many keys")
 	f.StringVar(&by, "by", "stale", "order: stale (expected stale reads) or conflict")
-	f.DurationVar(&wait, "wait", 3*time.Second, "stop reading advice after this long without a new record")
+	f.DurationVar(&wait, "wait", 3*time.Second, "stop reading advice after this long without a record written before the read began")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if n < 1 {
 			return usagef("-n %d: want at least 1", n)
