@@ -53,7 +53,7 @@ func readQuickStart(t *testing.T) quickStart {
 // are changed.
 func TestReadmeQuickStart(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds cachet and runs cachet dev")
+		t.Skip("-short: this test builds cachet and runs cachet dev for about a minute; make test runs it")
 	}
 	q := readQuickStart(t)
 	repo, err := filepath.Abs(filepath.Join("..", ".."))

@@ -203,7 +203,7 @@ func TestMetricNames(t *testing.T) {
 // show on an idle system.
 func TestQueriesNameExportedMetrics(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs cachet: not in -short")
+		t.Skip("-short: this test builds cachet and scrapes running daemons; make test-ops runs it")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
