@@ -17,24 +17,7 @@ import (
 // deliver them), and checks that `cachet analytics top` on the dev broker
 // shows the hot key first.
 func TestDevRunsAnalytics(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- cachet(ctx, []string{"dev", "--port", "0", "--push-listen", "", "--origin-listen", "", "--analytics-engine", "auto", "--analytics-interval", "200ms"}, &out)
-	}()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("cachet dev: %v", err)
-			}
-		case <-time.After(time.Minute):
-			t.Error("cachet dev did not stop")
-		}
-	}()
+	ctx, out := startDev(t, "--port", "0", "--push-listen", "", "--origin-listen", "", "--analytics-engine", "auto", "--analytics-interval", "200ms")
 	re := regexp.MustCompile(`embedded broker on (127\.0\.0\.1:\d+)`)
 	var addr string
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
@@ -94,4 +77,27 @@ func TestDevRunsAnalytics(t *testing.T) {
 		}
 	}
 	t.Errorf("analytics top on the dev broker:\n%s\nwant the hot key first, advised invalidate-early", top)
+}
+
+// startDev runs `cachet dev` with args until the test ends (stopping it
+// then, and failing the test if it errs or does not stop within a minute)
+// and returns a context that lives as long and the command's output.
+func startDev(t *testing.T, args ...string) (context.Context, *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- cachet(ctx, append([]string{"dev"}, args...), out) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("cachet dev: %v", err)
+			}
+		case <-time.After(time.Minute):
+			t.Error("cachet dev did not stop")
+		}
+	})
+	return ctx, out
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -22,24 +21,7 @@ import (
 // three clients and their lags, as text and as JSON, and that an unknown
 // transaction exits 1 with the daemon's explanation.
 func TestDevCoverage(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- cachet(ctx, []string{"dev", "--port", "0", "--push-listen", "", "--origin-listen", "", "--analytics-engine", "cpu", "--analytics-listen", "127.0.0.1:0"}, &out)
-	}()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("cachet dev: %v", err)
-			}
-		case <-time.After(time.Minute):
-			t.Error("cachet dev did not stop")
-		}
-	}()
+	ctx, out := startDev(t, "--port", "0", "--push-listen", "", "--origin-listen", "", "--analytics-engine", "cpu", "--analytics-listen", "127.0.0.1:0")
 	brokerRe := regexp.MustCompile(`embedded broker on (127\.0\.0\.1:\d+)`)
 	covRe := regexp.MustCompile(`coverage on (http://\S+)/v1/coverage/`)
 	var addr, base string
