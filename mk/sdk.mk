@@ -25,11 +25,10 @@ sdk: sdk-deps ## type-check and bundle the SDK into sdk/dist (page client, Servi
 # and a helper that writes advice records as analytics would.
 sdk-cachet:
 	go build -ldflags "$(CACHET_LDFLAGS)" -o $(BIN)/cachet ./cmd/cachet
-	go build -o $(BIN)/cachet-e2e-advice ./sdk/e2e/advice
 
 test-sdk: sdk chromium sdk-cachet ## SDK: size budget, golden vectors under node, browser tests in Chromium
 	cd sdk && node --test --test-reporter=spec dist/test/
-	cd sdk && CACHET_BIN=$(BIN)/cachet CACHET_ADVICE_BIN=$(BIN)/cachet-e2e-advice node --test --test-concurrency=1 --test-timeout=180000 --test-reporter=spec dist/e2e/
+	cd sdk && CACHET_BIN=$(BIN)/cachet node --test --test-concurrency=1 --test-timeout=180000 --test-reporter=spec dist/e2e/
 
 sdk-screenshot: sdk chromium sdk-cachet ## SDK: run the demo page's browser test and save its screenshot to docs/demo.png
 	mkdir -p docs

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/cachetsync/cachet/record"
 )
@@ -163,33 +162,21 @@ func ValidChannel(c string) error {
 	return nil
 }
 
-// transitionFrame is the transition frame's JSON: the record's fields the
-// browser needs plus the position.
+// transitionFrame is the transition frame's JSON: the record and the
+// position. The record's schema version and channel are the connection's,
+// not the frame's: the zero fields here shadow them and are omitted.
 type transitionFrame struct {
-	T           string       `json:"t"`
-	Pos         string       `json:"pos"`
-	Key         string       `json:"key"`
-	Version     uint64       `json:"version"`
-	State       record.State `json:"state"`
-	ETag        string       `json:"etag,omitempty"`
-	MaxAge      uint32       `json:"maxAge,omitempty"`
-	Tags        []string     `json:"tags,omitempty"`
-	Owner       string       `json:"owner"`
-	Actor       string       `json:"actor"`
-	Timestamp   time.Time    `json:"ts"`
-	TxID        string       `json:"txId"`
-	Block       uint64       `json:"block"`
-	TxIndex     uint32       `json:"txIndex"`
-	Reason      string       `json:"reason,omitempty"`
-	Traceparent string       `json:"traceparent,omitempty"`
+	T   string `json:"t"`
+	Pos string `json:"pos"`
+	record.Transition
+	V       int    `json:"v,omitempty"`
+	Channel string `json:"channel,omitempty"`
 }
 
 // encodeTransitionBody encodes everything of the frame after the position:
 // `,"key":...}`. A delivery is then `{"t":"transition","pos":"` + pos + `"` + body.
 func encodeTransitionBody(tr record.Transition) []byte {
-	b, _ := json.Marshal(transitionFrame{T: TypeTransition, Key: tr.Key, Version: tr.Version, State: tr.State,
-		ETag: tr.ETag, MaxAge: tr.MaxAge, Tags: tr.Tags, Owner: tr.Owner, Actor: tr.Actor, Timestamp: tr.Timestamp,
-		TxID: tr.TxID, Block: tr.Block, TxIndex: tr.TxIndex, Reason: tr.Reason, Traceparent: tr.Traceparent})
+	b, _ := json.Marshal(transitionFrame{T: TypeTransition, Transition: tr})
 	// b starts with {"t":"transition","pos":"", ; keep from the comma on.
 	const prefix = `{"t":"transition","pos":""`
 	return b[len(prefix):]

@@ -1,9 +1,14 @@
 package push
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
+	"time"
+
+	"github.com/cachetsync/cachet/record"
 )
 
 func TestParseClientFrame(t *testing.T) {
@@ -99,4 +104,41 @@ func FuzzParseClientFrame(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFrameBodiesCarryTheRecord checks that transition and purge frames
+// carry every field of their record except the schema version and channel,
+// which belong to the connection.
+func TestFrameBodiesCarryTheRecord(t *testing.T) {
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tr := record.Transition{V: record.Version, Channel: "cachet", Position: record.Position{Block: 7, TxIndex: 2}, TxID: "tx",
+		Timestamp: ts, Key: "https://shop.example/a", Version: 3, State: record.StateInvalidated, ETag: `"e"`, MaxAge: 60,
+		Tags: []string{"t"}, Owner: "Org1MSP", Actor: "Org2MSP", Reason: "r", Traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+	g := record.Generation{V: record.Version, Channel: "cachet", Position: record.Position{Block: 8}, TxID: "tx2", Timestamp: ts,
+		Purge: record.Purge{Scope: record.Scope{Kind: record.ScopeTag, Value: "t"}, Owner: "Org1MSP", Generation: 4, Soft: true, Reason: "r"},
+		Actor: "Org1MSP"}
+	for _, c := range []struct {
+		typ  string
+		body []byte
+		rec  any
+		into any
+	}{
+		{TypeTransition, encodeTransitionBody(tr), tr, &record.Transition{}},
+		{TypePurge, encodePurgeBody(g), g, &record.Generation{}},
+	} {
+		b := frameBytes(c.typ, []byte("p1~x"), c.body)
+		if bytes.Contains(b, []byte(`"v":`)) || bytes.Contains(b, []byte(`"channel":`)) {
+			t.Errorf("%s frame carries v or channel: %s", c.typ, b)
+		}
+		if err := json.Unmarshal(b, c.into); err != nil {
+			t.Fatalf("%s frame %s: %v", c.typ, b, err)
+		}
+		want := reflect.ValueOf(c.rec)
+		got := reflect.ValueOf(c.into).Elem()
+		got.FieldByName("V").SetInt(record.Version)
+		got.FieldByName("Channel").SetString("cachet")
+		if !reflect.DeepEqual(got.Interface(), want.Interface()) {
+			t.Errorf("%s frame decodes to %+v, want %+v", c.typ, got.Interface(), want.Interface())
+		}
+	}
 }

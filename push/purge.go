@@ -3,7 +3,6 @@ package push
 import (
 	"encoding/json"
 	"strings"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -12,30 +11,20 @@ import (
 	"github.com/cachetsync/cachet/record"
 )
 
-// purgeFrame is the purge frame's JSON: the generation record's fields
-// plus the position.
+// purgeFrame is the purge frame's JSON: the generation record and the
+// position, without the record's schema version and channel (as
+// transitionFrame).
 type purgeFrame struct {
-	T           string           `json:"t"`
-	Pos         string           `json:"pos"`
-	Scope       record.ScopeKind `json:"scope"`
-	Value       string           `json:"value"`
-	Owner       string           `json:"owner"`
-	Generation  uint64           `json:"generation"`
-	Soft        bool             `json:"soft,omitempty"`
-	Reason      string           `json:"reason,omitempty"`
-	Actor       string           `json:"actor"`
-	Timestamp   time.Time        `json:"ts"`
-	TxID        string           `json:"txId"`
-	Block       uint64           `json:"block"`
-	TxIndex     uint32           `json:"txIndex"`
-	Traceparent string           `json:"traceparent,omitempty"`
+	T   string `json:"t"`
+	Pos string `json:"pos"`
+	record.Generation
+	V       int    `json:"v,omitempty"`
+	Channel string `json:"channel,omitempty"`
 }
 
 // encodePurgeBody encodes everything of the frame after the position.
 func encodePurgeBody(g record.Generation) []byte {
-	b, _ := json.Marshal(purgeFrame{T: TypePurge, Scope: g.Kind, Value: g.Value, Owner: g.Owner, Generation: g.Generation,
-		Soft: g.Soft, Reason: g.Reason, Actor: g.Actor, Timestamp: g.Timestamp, TxID: g.TxID, Block: g.Block,
-		TxIndex: g.TxIndex, Traceparent: g.Traceparent})
+	b, _ := json.Marshal(purgeFrame{T: TypePurge, Generation: g})
 	const prefix = `{"t":"purge","pos":""`
 	return b[len(prefix):]
 }

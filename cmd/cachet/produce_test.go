@@ -8,24 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cachetsync/cachet/produce"
 	"github.com/cachetsync/cachet/record"
 )
-
-func TestWithVersion(t *testing.T) {
-	cases := []struct{ in, want string }{
-		{`{"key":"ns:a"}`, `{"v":1,"key":"ns:a"}`},
-		{`{"v":2,"key":"ns:a"}`, `{"v":2,"key":"ns:a"}`},
-		{`{}`, `{"v":1}`},
-		{` { } `, `{"v":1 }`},
-		{`[1]`, `[1]`},
-		{`not json`, `not json`},
-	}
-	for _, c := range cases {
-		if got := string(withVersion([]byte(c.in))); got != c.want {
-			t.Errorf("withVersion(%s) = %s, want %s", c.in, got, c.want)
-		}
-	}
-}
 
 // TestProduceRefusesBadLines checks that a bad line stops the command with
 // its line number and a typed cause, before any broker is contacted.
@@ -52,9 +37,9 @@ func TestProduceRefusesBadLines(t *testing.T) {
 			setStdin(t, "\n"+c.line+"\n")
 			var out strings.Builder
 			err := cachet(context.Background(), []string{"produce", "--brokers", "127.0.0.1:1"}, &out)
-			var pe *produceError
+			var pe *produce.LineError
 			if !errors.As(err, &pe) || pe.Line != 2 || !c.check(err) {
-				t.Fatalf("err = %v, want a produceError on line 2 with the right cause", err)
+				t.Fatalf("err = %v, want a produce.LineError on line 2 with the right cause", err)
 			}
 			if out.Len() != 0 {
 				t.Fatalf("printed %q for a refused line", out.String())

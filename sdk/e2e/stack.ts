@@ -2,7 +2,7 @@
 // (`cachet dev`), a real `cachet push` built from this repository, a
 // producer writing record.Transition records (`cachet produce`), and a TCP
 // proxy in front of push so a test can cut the browser off and heal it.
-// Advice records are written by a small helper (sdk/e2e/advice), as
+// Advice records are written by `cachet produce --topic cachet.advice`, as
 // analytics would publish them.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createHmac } from "node:crypto";
@@ -13,7 +13,6 @@ import { createInterface } from "node:readline";
 const BIN = process.env.CACHET_BIN ?? "../.bin/cachet";
 // CACHET_PUSH_BIN runs another build of the push server (same flags).
 export const PUSH_BIN = process.env.CACHET_PUSH_BIN ?? BIN;
-const ADVICE_BIN = process.env.CACHET_ADVICE_BIN ?? "../.bin/cachet-e2e-advice";
 
 export const SECRET = "sdk-browser-tests-secret-0123456789";
 export const AUDIENCE = "cachet-push";
@@ -63,8 +62,8 @@ class Proc {
   }
 }
 
-function run(name: string, args: string[], env: Record<string, string> = {}, bin = BIN): Proc {
-  return new Proc(name, spawn(bin, args, { env: { ...process.env, ...env }, stdio: "pipe" }));
+function run(name: string, args: string[], env: Record<string, string> = {}): Proc {
+  return new Proc(name, spawn(BIN, args, { env: { ...process.env, ...env }, stdio: "pipe" }));
 }
 
 /** cachet runs a cachet command to completion and returns its output; it throws on a non-zero exit. */
@@ -244,7 +243,7 @@ export class Stack {
 
   /** advise writes advice records to cachet.advice and resolves once the broker has them. */
   async advise(...advice: AdviceIn[]): Promise<void> {
-    const a = (this.advisor ??= run("advice", ["--brokers", this.brokers], {}, ADVICE_BIN));
+    const a = (this.advisor ??= run("advice", ["produce", "--topic", "cachet.advice", "--brokers", this.brokers]));
     for (const x of advice) {
       const before = a.lines.filter((l) => l.startsWith("ok ")).length;
       const line = { writeRate: 0.5, readRate: 2, pStale: 0.4, expectedStaleReads: 0.8, conflictRisk: 0, engine: "cpu", at: new Date().toISOString(), ...x };
