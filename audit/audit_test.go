@@ -18,14 +18,15 @@ import (
 // block 5, Org2's invalidation endorsed by Org1 in block 6); other blocks
 // below its height are empty.
 type fakeLedger struct {
-	blocks   map[uint64]*common.Block
-	byTx     map[string]uint64
-	history  []ledger.HistoryItem
-	receipts map[string]*receipt.Receipt
-	entry    *ledger.Entry
-	height   uint64
-	fetched  []uint64
-	err      error
+	blocks    map[uint64]*common.Block
+	byTx      map[string]uint64
+	history   []ledger.HistoryItem
+	receipts  map[string]*receipt.Receipt
+	purges    []ledger.Generation
+	purgesErr error
+	height    uint64
+	fetched   []uint64
+	err       error
 }
 
 const key = "https://shop.example/receipt/item?id=7"
@@ -198,35 +199,34 @@ func TestTrailErrors(t *testing.T) {
 	}
 }
 
-func (l *fakeLedger) Get(_ context.Context, k string) (ledger.Entry, error) {
-	if l.entry == nil {
-		return ledger.Entry{}, errMissing
+func (l *fakeLedger) ScopePurges(_ context.Context, k string) ([]ledger.Generation, error) {
+	if l.purgesErr != nil {
+		return nil, l.purgesErr
 	}
-	return *l.entry, nil
+	return l.purges, nil
 }
 
-var errMissing = errors.New("NOT_FOUND")
-
-// The purge deciding the effective state is read from its block; the
-// recorded invalidation's block stands in for a purge's.
-func TestCurrentPurge(t *testing.T) {
+// Each purge the contract lists is read from its block; the recorded
+// invalidation's block stands in for a purge's.
+func TestCoveringPurges(t *testing.T) {
 	l := recorded(t)
 	stand := l.history[1].TxID
-	g := &ledger.Generation{Purge: ledger.Purge{Scope: ledger.Scope{Kind: ledger.ScopeTag, Value: "receipt"}, Owner: "Org1MSP", Generation: 1, Reason: "reset"}, TxID: stand}
-	notFound := func(err error) bool { return errors.Is(err, errMissing) }
+	g := ledger.Generation{Purge: ledger.Purge{Scope: ledger.Scope{Kind: ledger.ScopeTag, Value: "receipt"}, Owner: "Org1MSP", Generation: 1, Reason: "reset"}, TxID: stand}
+	soft := g
+	soft.Generation, soft.Soft = 2, true
 	tests := []struct {
-		name  string
-		entry *ledger.Entry
-		want  int
+		name   string
+		purges []ledger.Generation
+		want   int
 	}{
-		{"no entry", nil, 0},
-		{"not purged", &ledger.Entry{Key: key, Effective: &ledger.Effective{State: "VALID"}}, 0},
-		{"purged", &ledger.Entry{Key: key, Effective: &ledger.Effective{State: "INVALIDATED", Purge: g}}, 1},
+		{"none", nil, 0},
+		{"hard", []ledger.Generation{g}, 1},
+		{"hard then soft", []ledger.Generation{g, soft}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l.entry = tt.entry
-			recs, err := Trail(context.Background(), l, key, Options{ScopePurges: CurrentPurge(l, "", notFound)})
+			l.purges = tt.purges
+			recs, err := Trail(context.Background(), l, key, Options{ScopePurges: CoveringPurges(l, "")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -239,12 +239,18 @@ func TestCurrentPurge(t *testing.T) {
 			if len(purges) != tt.want {
 				t.Fatalf("%d scope purge records, want %d", len(purges), tt.want)
 			}
-			if tt.want == 1 {
-				p := purges[0]
+			for i, p := range purges {
 				if p.Scope != "tag:receipt" || p.Op != ledger.OpPurge || p.Reason != "reset" || p.Block != 6 || p.Submitter.Org != "Org2MSP" || p.Policy != (Policy{}) {
 					t.Errorf("purge record %+v", p)
 				}
+				if want := []string{"INVALIDATED", "STALE"}[i]; p.State != want {
+					t.Errorf("purge %d state %s, want %s", i, p.State, want)
+				}
 			}
 		})
+	}
+	l.purges, l.purgesErr = nil, errors.New("peer down")
+	if _, err := Trail(context.Background(), l, key, Options{ScopePurges: CoveringPurges(l, "")}); !errors.Is(err, l.purgesErr) {
+		t.Errorf("a failed listing: %v", err)
 	}
 }

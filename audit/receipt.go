@@ -47,6 +47,7 @@ func Receipt(ctx context.Context, l ReceiptLedger, txID string, opts Options) (*
 		if err != nil {
 			return nil, fmt.Errorf("receipt of %s, which set the policy of %q: %w", setBy, t.Key, err)
 		}
+		src.ConfigBlock = nil // a source is verified under its receipt's configuration
 		r.KeyPolicies = append(r.KeyPolicies, receipt.KeyPolicySource{Key: t.Key, Receipt: src})
 	}
 	return r, nil

@@ -286,3 +286,33 @@ func TestPurgeScopeRefusesBadScopes(t *testing.T) {
 		e.refused(org1Pub, tt.code, tt.want, "PurgeScope", tt.kind, tt.value, "", "false", "")
 	}
 }
+
+// ScopePurges lists every purge that covered a key while it had an entry,
+// across republishes, and none of the purges before its first write or of
+// scopes that do not cover it.
+func TestScopePurgesOfAKey(t *testing.T) {
+	e := newEnv(t)
+	e.publish(org1Pub, "img:a", "catalog")
+	e.publish(org1Pub, "img:b", "other")
+	first, _ := e.purgeScope(org1Pub, "tag", "catalog", false)
+	e.purgeScope(org1Pub, "tag", "other", false)
+	e.purgeScope(org1Pub, "tag", "late", false)
+	e.publish(org1Pub, "img:a", "catalog")
+	e.publish(org1Pub, "img:c", "late")
+	second, _ := e.purgeScope(org1Pub, "tag", "catalog", true)
+
+	var got []ledger.Generation
+	e.ok(org1Aud, &got, "ScopePurges", "img:a")
+	if len(got) != 2 || got[0].TxID != first.TxID || got[1].TxID != second.TxID || !got[1].Soft || got[1].Generation != 2 {
+		t.Fatalf("ScopePurges(img:a) = %+v, want the two catalog purges, oldest first", got)
+	}
+	e.ok(org1Aud, &got, "ScopePurges", "img:c")
+	if len(got) != 0 {
+		t.Fatalf("ScopePurges(img:c) = %+v, want none: the late purge came before its first write", got)
+	}
+	e.ok(org1Aud, &got, "ScopePurges", "img:unknown")
+	if len(got) != 0 {
+		t.Fatalf("ScopePurges of a key never written = %+v", got)
+	}
+	e.refused(org1Aud, ledger.CodeInvalidArgument, "", "ScopePurges", "ftp://x/")
+}

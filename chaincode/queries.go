@@ -2,11 +2,13 @@ package chaincode
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sort"
 	"time"
 
 	"github.com/cachetsync/cachet/ledger"
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
@@ -71,15 +73,31 @@ func (c *Contract) History(ctx contractapi.TransactionContextInterface, key stri
 	if err != nil {
 		return nil, err
 	}
-	it, err := ctx.GetStub().GetHistoryForKey(key)
+	mods, err := keyHistory(ctx.GetStub(), key)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]ledger.HistoryItem, len(mods))
+	entries := make([]*ledger.Entry, len(mods))
+	for i, m := range mods {
+		items[i], entries[i] = m.item, m.item.Entry
+	}
+	return items, (&txn{stub: ctx.GetStub()}).withEffective(entries)
+}
+
+// stamped is one modification of a key and its transaction time.
+type stamped struct {
+	at   time.Time
+	item ledger.HistoryItem
+}
+
+// keyHistory returns every committed modification of key, oldest first.
+func keyHistory(stub shim.ChaincodeStubInterface, key string) ([]stamped, error) {
+	it, err := stub.GetHistoryForKey(key)
 	if err != nil {
 		return nil, err
 	}
 	defer it.Close()
-	type stamped struct {
-		at   time.Time
-		item ledger.HistoryItem
-	}
 	var mods []stamped
 	for it.HasNext() {
 		m, err := it.Next()
@@ -100,12 +118,92 @@ func (c *Contract) History(ctx contractapi.TransactionContextInterface, key stri
 	// first. Reverse, then order by transaction time in case a peer differs.
 	slices.Reverse(mods)
 	sort.SliceStable(mods, func(i, j int) bool { return mods[i].at.Before(mods[j].at) })
-	items := make([]ledger.HistoryItem, len(mods))
-	entries := make([]*ledger.Entry, len(mods))
-	for i, m := range mods {
-		items[i], entries[i] = m.item, m.item.Entry
+	return mods, nil
+}
+
+// ScopePurges returns every committed scope purge that covered key while
+// it had an entry, oldest first: for each version, the purges of the
+// scopes covering it (under its owner) committed after that version was
+// written and before the next one. Publishers, invalidators and auditors
+// may read it.
+func (c *Contract) ScopePurges(ctx contractapi.TransactionContextInterface, key string) ([]ledger.Generation, error) {
+	if err := requireReader(ctx, "ScopePurges"); err != nil {
+		return nil, err
 	}
-	return items, (&txn{stub: ctx.GetStub()}).withEffective(entries)
+	key, err := canonicalKey(key)
+	if err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	mods, err := keyHistory(stub, key)
+	if err != nil {
+		return nil, err
+	}
+	gens := map[string][]ledger.Generation{} // per generation record key, oldest first
+	seen := map[string]bool{}                // scope and transaction of a purge listed
+	out := []ledger.Generation{}
+	for i, m := range mods {
+		e := m.item.Entry
+		if e == nil {
+			continue
+		}
+		var until time.Time
+		if i+1 < len(mods) {
+			until = mods[i+1].at
+		}
+		for _, s := range covering(e) {
+			k := generationKey(e.Owner, s)
+			h, ok := gens[k]
+			if !ok {
+				if h, err = generationHistory(stub, k); err != nil {
+					return nil, err
+				}
+				gens[k] = h
+			}
+			for _, g := range h {
+				at, err := time.Parse(time.RFC3339Nano, g.Timestamp)
+				if err != nil {
+					return nil, fmt.Errorf("generation record %q: %w", k, err)
+				}
+				id := g.Scope.String() + " " + g.TxID
+				if g.Generation <= e.Generations[s.String()] || at.Before(m.at) || !until.IsZero() && !at.Before(until) || seen[id] {
+					continue
+				}
+				seen[id] = true
+				out = append(out, g)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return later(out[j].Timestamp, out[i].Timestamp) })
+	return out, nil
+}
+
+// generationHistory returns every generation written to the generation
+// record k, oldest first.
+func generationHistory(stub shim.ChaincodeStubInterface, k string) ([]ledger.Generation, error) {
+	it, err := stub.GetHistoryForKey(k)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []ledger.Generation
+	for it.HasNext() {
+		m, err := it.Next()
+		if err != nil {
+			return nil, err
+		}
+		if m.GetIsDelete() {
+			continue
+		}
+		g, err := decodeGeneration(k, m.GetValue())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *g)
+	}
+	slices.Reverse(out)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Generation < out[j].Generation })
+	return out, nil
 }
 
 // ListByTag returns one page of the entries carrying tag, with their

@@ -119,7 +119,7 @@ func TestAuditTrailAndOfflineReceipts(t *testing.T) {
 	}
 
 	// The receipts, by transaction ID and by KEY@VERSION.
-	files := map[string]string{"publish": published.TxID, "invalidate": e.Key + "@2", "refused": ref.TxID}
+	files := map[string]string{"publish": published.TxID, "invalidate": e.Key + "@2", "refused": ref.TxID, "purge": purged.TxID}
 	for name, ref := range files {
 		path := filepath.Join(dir, name+".json")
 		if _, errOut, code := cachetRun(t, withProfile, "receipt", "-o", path, ref); code != 0 {
@@ -153,16 +153,55 @@ func TestAuditTrailAndOfflineReceipts(t *testing.T) {
 
 	// Offline: no profile, no peers.
 	offline := []string{"CACHET_CONFIG=", "CACHET_PEERS="}
-	for _, name := range []string{"publish", "invalidate"} {
+	cas := networkCADir(t)
+	for _, name := range []string{"publish", "invalidate", "purge"} {
 		out, errOut, code := cachetRun(t, offline, "verify", "--trust", trust, files[name])
 		if code != 0 || !strings.Contains(out, "proven: transaction") {
 			t.Errorf("cachet verify %s: exit %d\n%s%s", name, code, out, errOut)
 		}
 		t.Logf("cachet verify %s:\n%s", name, out)
+		if out2, errOut, code := cachetRun(t, offline, "verify", "--ca-dir", cas, files[name]); code != 0 || out2 != out {
+			t.Errorf("cachet verify --ca-dir %s: exit %d\n%s%s", name, code, out2, errOut)
+		}
+	}
+	if out, _, _ := cachetRun(t, offline, "verify", "--trust", trust, files["purge"]); !strings.Contains(out, "purge tag:"+tag) {
+		t.Errorf("the tag purge's proof does not name the scope:\n%s", out)
 	}
 	out, errOut, code = cachetRun(t, offline, "verify", "--trust", trust, files["refused"])
 	if code != 1 || !strings.Contains(errOut, "validation-flag check") || !strings.Contains(errOut, "ENDORSEMENT_POLICY_FAILURE") {
 		t.Errorf("cachet verify refused: exit %d\n%s%s", code, out, errOut)
 	}
 	t.Logf("cachet verify refused: exit %d: %s", code, errOut)
+}
+
+// networkCADir lays out the local network's root CAs as cachet verify
+// --ca-dir reads them: one folder per MSP ID, as each org's MSP folder.
+func networkCADir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	orgs, _ := filepath.Glob(filepath.Join(netDir, "crypto", "peerOrganizations", "*.example.com"))
+	msps := map[string]string{"OrdererMSP": filepath.Join(netDir, "crypto", "ordererOrganizations", "example.com")}
+	for _, o := range orgs {
+		name := strings.TrimSuffix(filepath.Base(o), ".example.com")
+		msps[strings.ToUpper(name[:1])+name[1:]+"MSP"] = o
+	}
+	for id, org := range msps {
+		pems, _ := filepath.Glob(filepath.Join(org, "msp", "cacerts", "*.pem"))
+		if len(pems) == 0 {
+			t.Fatalf("no CA certificate under %s", org)
+		}
+		for _, p := range pems {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(filepath.Join(dir, id), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, id, filepath.Base(p)), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return dir
 }

@@ -173,6 +173,13 @@ func (c *Client) History(ctx context.Context, key string) ([]HistoryItem, error)
 	return h, c.evaluateJSON(ctx, &h, ledger.TxHistory, key)
 }
 
+// ScopePurges returns every scope purge that covered key while it had an
+// entry, oldest first.
+func (c *Client) ScopePurges(ctx context.Context, key string) ([]ledger.Generation, error) {
+	var g []ledger.Generation
+	return g, c.evaluateJSON(ctx, &g, ledger.TxScopePurges, key)
+}
+
 // ListByTag returns one page of the entries carrying tag.
 func (c *Client) ListByTag(ctx context.Context, tag, bookmark string, pageSize int32) (Page, error) {
 	var p Page

@@ -33,7 +33,11 @@ func (c *Client) Receipt(ctx context.Context, txID string) (*receipt.Receipt, er
 	if err != nil {
 		return nil, err
 	}
-	return receipt.New(block, idx, cfg)
+	r, err := receipt.New(block, idx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return r, r.EmbedConfig(cfg)
 }
 
 // ConfigBlock fetches the channel configuration block that block's

@@ -34,6 +34,7 @@ const (
 	TxPurgeScope      = "PurgeScope"
 	TxClaimHost       = "ClaimHost"
 	TxReleaseHost     = "ReleaseHost"
+	TxScopePurges     = "ScopePurges"
 )
 
 // EventName is the name of the one chaincode event every transaction emits.

@@ -29,6 +29,10 @@ type Receipt struct {
 	TxIndex  int       `json:"txIndex"`
 	Block    Block     `json:"block"`
 	Config   ConfigRef `json:"config"`
+	// ConfigBlock, when present, is the channel configuration block Config
+	// names (protobuf), so a verifier that trusts certificate authorities
+	// rather than a configuration block can check the receipt (TrustCAs).
+	ConfigBlock []byte `json:"configBlock,omitempty"`
 	// KeyPolicies carry, for keys the transaction writes without setting
 	// their endorsement policy, the receipt of an earlier transaction that
 	// set it. A source's own KeyPolicies must be empty.
@@ -92,6 +96,19 @@ func New(block *common.Block, txIndex int, configBlock *common.Block) (*Receipt,
 		},
 		Config: ConfigRef{Number: last, HeaderHash: HeaderHash(configBlock.GetHeader())},
 	}, nil
+}
+
+// EmbedConfig stores configBlock, the configuration block r names, in r.
+func (r *Receipt) EmbedConfig(configBlock *common.Block) error {
+	if n, h := configBlock.GetHeader().GetNumber(), HeaderHash(configBlock.GetHeader()); n != r.Config.Number || !bytes.Equal(h, r.Config.HeaderHash) {
+		return fmt.Errorf("receipt: names config block %d, got block %d", r.Config.Number, n)
+	}
+	b, err := proto.Marshal(configBlock)
+	if err != nil {
+		return err
+	}
+	r.ConfigBlock = b
+	return nil
 }
 
 // Decode parses a receipt's JSON. It checks the format, not the proof:

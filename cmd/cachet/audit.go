@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -55,7 +54,7 @@ func newAuditHistoryCmd() *cobra.Command {
 		return conn.run(cmd, func(ctx context.Context, cl *gateway.Client) error {
 			opts := scan.options(cmd, cl)
 			opts.IncludeInvalid = invalid
-			opts.ScopePurges = audit.CurrentPurge(cl, cl.Chaincode(), func(err error) bool { return errors.Is(err, gateway.ErrNotFound) })
+			opts.ScopePurges = audit.CoveringPurges(cl, cl.Chaincode())
 			recs, err := audit.Trail(ctx, cl, key, opts)
 			if err != nil {
 				return err

@@ -2,11 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hyperledger/fabric-protos-go-apiv2/common"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/cachetsync/cachet/audit"
 	"github.com/cachetsync/cachet/receipt"
@@ -65,7 +70,13 @@ func TestVerifyOffline(t *testing.T) {
 			r.Block.Data[r.TxIndex] = r.Envelope
 		})}, exitFailure, "", "receipt block-data check"},
 		{"another network's trust", []string{"--trust", fixture("other-network-config.block"), fixture("publish.json")}, exitFailure, "", "receipt channel-config check"},
-		{"no trust", []string{fixture("publish.json")}, exitUsage, "", "--trust is required"},
+		{"trusted CAs, configuration carried", []string{"--ca-dir", caDir(t, "config.block"), carryingConfig(t, "invalidate.json")}, 0,
+			"endorser:  Org1MSP peer CN=peer0.org1.example.com", ""},
+		{"another network's CAs", []string{"--ca-dir", caDir(t, "other-network-config.block"), carryingConfig(t, "invalidate.json")}, exitFailure, "", "receipt certificate check"},
+		{"trusted CAs, no configuration carried", []string{"--ca-dir", caDir(t, "config.block"), fixture("publish.json")}, exitFailure, "", "carries no channel configuration block"},
+		{"CA folder without MSP folders", []string{"--ca-dir", t.TempDir(), fixture("publish.json")}, exitUsage, "", "--ca-dir"},
+		{"both trusts", []string{"--ca-dir", t.TempDir(), "--trust", trust, fixture("publish.json")}, exitUsage, "", "none of the others can be"},
+		{"no trust", []string{fixture("publish.json")}, exitUsage, "", "--trust or --ca-dir is required"},
 		{"unreadable receipt", []string{"--trust", trust, filepath.Join(t.TempDir(), "missing.json")}, exitUsage, "", "missing.json"},
 		{"trust not a block", []string{"--trust", fixture("publish.json"), fixture("publish.json")}, exitUsage, "", "not a block"},
 		{"two receipts", []string{"--trust", trust, fixture("publish.json"), fixture("invalidate.json")}, exitUsage, "", "takes 1 RECEIPT"},
@@ -79,6 +90,53 @@ func TestVerifyOffline(t *testing.T) {
 			}
 		})
 	}
+}
+
+// caDir writes the root CAs of a recorded configuration block as a
+// --ca-dir folder (one MSP folder each, certificates in cacerts/).
+func caDir(t *testing.T, configBlock string) string {
+	t.Helper()
+	cfg, err := receipt.ParseConfigBlock(readBlockFixture(t, configBlock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for id, m := range cfg.MSPs {
+		d := filepath.Join(dir, id, "cacerts")
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range m.Roots {
+			pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+			if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("ca%d.pem", i)), pemBytes, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return dir
+}
+
+func readBlockFixture(t *testing.T, name string) *common.Block {
+	t.Helper()
+	b, err := os.ReadFile(fixture(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blk common.Block
+	if err := proto.Unmarshal(b, &blk); err != nil {
+		t.Fatal(err)
+	}
+	return &blk
+}
+
+// carryingConfig is a recorded receipt with its configuration block in it,
+// as cachet receipt writes them.
+func carryingConfig(t *testing.T, name string) string {
+	return tampered(t, name, func(r *receipt.Receipt) {
+		if err := r.EmbedConfig(readBlockFixture(t, "config.block")); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func TestVerifyJSONProof(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	"fmt"
 	"os"
 	"strings"
@@ -13,27 +14,41 @@ import (
 )
 
 func newVerifyCmd() *cobra.Command {
-	var trustFile string
+	var trustFile, caDir string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "verify [flags] RECEIPT.json",
-		Short: "Check a receipt offline against a trusted channel configuration block",
+		Short: "Check a receipt offline against a trusted channel configuration block or trusted CAs",
 		Long: `verify checks a receipt without any network: the block's orderer signatures
-under the trusted configuration's block validation policy, the submitter's and
+under the configuration's block validation policy, the submitter's and
 endorsers' signatures and certificates, the endorsement policies of the keys
 written, and the validation flag. It prints what was proven or the first
-check that failed. Exit status: 0 proven, 1 refused, 2 usage.`,
+check that failed. Exit status: 0 proven, 1 refused, 2 usage.
+
+Trust either a channel configuration block (--trust), or the organizations'
+root CAs (--ca-dir): the receipt then brings its configuration block, and
+every signer must chain to a CA listed for its own MSP ID.`,
 		Example: `  cachet verify --trust config.block publish.json
-  cachet verify --trust config.block --json invalidate.json`,
+  cachet verify --trust config.block --json invalidate.json
+  cachet verify --ca-dir trusted-cas/ purge.json   # trusted-cas/Org1MSP/cacerts/*.pem, …`,
 		Args: exactArgs(1, "RECEIPT"),
 	}
 	cmd.Flags().StringVar(&trustFile, "trust", "", "the channel configuration block you trust (protobuf, as peer channel fetch config writes)")
+	cmd.Flags().StringVar(&caDir, "ca-dir", "", "a folder of trusted root CAs, one folder per MSP ID holding PEM files (directly or in cacerts/)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the proof, and errors, as JSON")
+	cmd.MarkFlagsMutuallyExclusive("trust", "ca-dir")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if trustFile == "" {
-			return usagef("--trust is required: a channel configuration block you trust")
+		if trustFile == "" && caDir == "" {
+			return usagef("--trust or --ca-dir is required: a channel configuration block or the CAs you trust")
 		}
-		cfg, err := readTrust(trustFile)
+		var cfg *receipt.ChannelConfig
+		var roots map[string][]*x509.Certificate
+		var err error
+		if trustFile != "" {
+			cfg, err = readTrust(trustFile)
+		} else if roots, err = receipt.ReadCADir(caDir); err != nil {
+			err = usagef("--ca-dir: %v", err)
+		}
 		if err != nil {
 			return err
 		}
@@ -45,7 +60,13 @@ check that failed. Exit status: 0 proven, 1 refused, 2 usage.`,
 		if err != nil {
 			return err
 		}
-		p, err := receipt.Verify(r, receipt.Trust{Config: cfg})
+		trust := receipt.Trust{Config: cfg}
+		if roots != nil {
+			if trust, err = receipt.TrustCAs(r, roots); err != nil {
+				return err
+			}
+		}
+		p, err := receipt.Verify(r, trust)
 		if err != nil {
 			return err
 		}
@@ -81,6 +102,16 @@ func proofText(p *receipt.Proof) string {
 			fmt.Fprintf(&b, "what:      %s %s → version %d %s, owner %s", t.Op, t.Key, t.Version, t.State, t.Owner)
 			if t.Reason != "" {
 				fmt.Fprintf(&b, ", reason %q", t.Reason)
+			}
+			b.WriteString("\n")
+		}
+		for _, g := range p.Event.Purges {
+			fmt.Fprintf(&b, "what:      purge %s → generation %d, owner %s", g.Scope, g.Generation, g.Owner)
+			if g.Soft {
+				b.WriteString(", soft")
+			}
+			if g.Reason != "" {
+				fmt.Fprintf(&b, ", reason %q", g.Reason)
 			}
 			b.WriteString("\n")
 		}
