@@ -269,3 +269,21 @@ func validationFlags(b *common.Block) []byte {
 	}
 	return md[common.BlockMetadataIndex_TRANSACTIONS_FILTER]
 }
+
+// ValidationCode returns the validation code the committing peer gave
+// transaction txID in block b (VALID, MVCC_READ_CONFLICT, …), and false
+// when b does not hold it.
+func ValidationCode(b *common.Block, txID string) (string, bool) {
+	flags := validationFlags(b)
+	for i, data := range b.GetData().GetData() {
+		if tx, err := receipt.Describe(data); err != nil || tx.TxID != txID {
+			continue
+		}
+		code := peer.TxValidationCode_NOT_VALIDATED
+		if i < len(flags) {
+			code = peer.TxValidationCode(flags[i])
+		}
+		return code.String(), true
+	}
+	return "", false
+}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cachetsync/cachet/gateway"
+	"github.com/cachetsync/cachet/audit"
 	"github.com/cachetsync/cachet/ledger"
 )
 
@@ -142,11 +143,38 @@ func TestPurgeAPIDaemon(t *testing.T) {
 	// The tags token purges a tag.
 	const tagged = "https://shop.example/assets/tagged.js"
 	publish(tagged, "api-e2e-tag")
-	if code, r := purge(tagsTok, `{"tags":["api-e2e-tag"]}`); code != 200 || !txID.MatchString(r.TxID) {
-		t.Errorf("tag purge: %d %+v", code, r)
+	code, tagPurge := purge(tagsTok, `{"tags":["api-e2e-tag"]}`)
+	if code != 200 || !txID.MatchString(tagPurge.TxID) {
+		t.Errorf("tag purge: %d %+v", code, tagPurge)
 	}
 	if e := effective(tagged); e.Effective.State != "INVALIDATED" {
 		t.Errorf("%s after its tag's purge: %+v", tagged, e.Effective)
+	}
+
+	// The key's audit trail names the purge, its scope and the API token
+	// that asked for it; the transaction's status is read from its block.
+	code, b := apiDo(t, "GET", base+"/v1/history/"+url.PathEscape(tagged), prefixTok, "")
+	var trail []audit.Record
+	if code != 200 || json.Unmarshal(b, &trail) != nil || len(trail) < 2 {
+		t.Fatalf("GET history %s: %d %s", tagged, code, b)
+	}
+	last := trail[len(trail)-1]
+	if tokenID := strings.Split(tagsTok, "_")[1]; last.TxID != tagPurge.TxID || last.Scope != "tag:api-e2e-tag" || last.TokenID != tokenID ||
+		last.Op != ledger.OpPurge || last.Submitter.Org != "Org1MSP" || len(last.Endorsers) == 0 || trail[0].Op != ledger.OpPublish {
+		t.Errorf("history of %s ends with %+v, want the tag purge by token %s", tagged, last, tokenID)
+	}
+	code, b = apiDo(t, "GET", base+"/v1/tx/"+tagPurge.TxID, prefixTok, "")
+	var st struct {
+		State          string `json:"state"`
+		Block          uint64 `json:"block"`
+		ValidationCode string `json:"validationCode"`
+	}
+	if code != 200 || json.Unmarshal(b, &st) != nil || st.State != "committed" || st.Block != tagPurge.Block || st.ValidationCode != "VALID" {
+		t.Errorf("GET tx %s: %d %s", tagPurge.TxID, code, b)
+	}
+	code, b = apiDo(t, "GET", base+"/v1/tx/"+strings.Repeat("ab", 32), prefixTok, "")
+	if code != 200 || json.Unmarshal(b, &st) != nil || st.State != "unknown" {
+		t.Errorf("GET tx of a transaction never sent: %d %s", code, b)
 	}
 
 	// Refusals that send nothing.

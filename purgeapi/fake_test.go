@@ -3,6 +3,7 @@ package purgeapi
 import (
 	"context"
 	"fmt"
+	"github.com/cachetsync/cachet/ledger"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -85,14 +86,16 @@ func (f *fakeLedger) Get(_ context.Context, key string) (Entry, error) {
 	return e, nil
 }
 
-func (f *fakeLedger) History(_ context.Context, key string) ([]HistoryItem, error) {
+func (f *fakeLedger) History(_ context.Context, key string) ([]HistoryRecord, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
 		return nil, f.err
 	}
 	if e, ok := f.entries[key]; ok {
-		return []HistoryItem{{TxID: e.TxID, Timestamp: e.UpdatedAt, Entry: &e}}, nil
+		at, _ := time.Parse(time.RFC3339Nano, e.UpdatedAt)
+		return []HistoryRecord{{TxID: e.TxID, Timestamp: at, Valid: true, Validation: "VALID", Op: ledger.OpPublish, Version: e.Version,
+			State: string(e.State), Owner: e.Owner, Submitter: Party{Org: e.Owner}, Policy: Policy{Source: "chaincode"}}}, nil
 	}
 	return nil, nil
 }

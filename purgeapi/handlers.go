@@ -100,7 +100,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, g Grant) *apiEr
 		return fromLedger(err)
 	}
 	if h == nil {
-		h = []HistoryItem{}
+		h = []HistoryRecord{}
 	}
 	writeJSON(w, http.StatusOK, h)
 	return nil

@@ -4,13 +4,18 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/cachetsync/cachet/audit"
 	"github.com/cachetsync/cachet/ledger"
 )
 
-// Entry and HistoryItem are the contract's answers, defined in ledger.
+// Entry is the contract's answer, defined in ledger; a HistoryRecord is
+// one transaction of a key's audit trail, read from the ledger's blocks,
+// and Party and Policy its parts, defined in audit.
 type (
-	Entry       = ledger.Entry
-	HistoryItem = ledger.HistoryItem
+	Entry         = ledger.Entry
+	HistoryRecord = audit.Record
+	Party         = audit.Party
+	Policy        = audit.Policy
 )
 
 // Ledger is what the purge API needs from the ledger. Every write names the
@@ -30,8 +35,10 @@ type Ledger interface {
 	PurgeOrigin(ctx context.Context, origin string, opts SubmitOptions) (PurgeResult, error)
 	// Get reads one entry; a missing key is a *LedgerError with LedgerNotFound.
 	Get(ctx context.Context, key string) (Entry, error)
-	// History returns every committed modification of key.
-	History(ctx context.Context, key string) ([]HistoryItem, error)
+	// History returns key's audit trail, oldest first: every committed
+	// transaction that wrote it and every scope purge that covered it,
+	// with submitter, endorsers, policy, reason and API token.
+	History(ctx context.Context, key string) ([]HistoryRecord, error)
 	// TxStatus reports what became of a transaction.
 	TxStatus(ctx context.Context, txID string) (TxStatus, error)
 }

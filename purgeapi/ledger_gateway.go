@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/cachetsync/cachet/audit"
 	"github.com/cachetsync/cachet/gateway"
 	"github.com/cachetsync/cachet/ledger"
 )
@@ -22,15 +23,17 @@ type gatewayClient interface {
 	InvalidateSoft(ctx context.Context, key, reason string, expectedVersion uint64, opts ...gateway.InvalidateOption) (gateway.Entry, gateway.Committed, error)
 	PurgeScope(ctx context.Context, req gateway.PurgeRequest, opts ...gateway.InvalidateOption) (gateway.Generation, gateway.Committed, error)
 	Get(ctx context.Context, key string) (gateway.Entry, error)
-	History(ctx context.Context, key string) ([]gateway.HistoryItem, error)
+	audit.Ledger
+	audit.PurgeLedger
+	Chaincode() string
 }
 
 // GatewayLedger is a Ledger over a gateway client. Hard key invalidations
 // are one InvalidateBatch transaction; soft ones one InvalidateSoft
 // transaction per key (the contract has no soft batch). Tags, prefixes,
 // hosts and an origin are one PurgeScope transaction per scope, of the
-// daemon's org. Transaction status answers a *LedgerError with
-// LedgerNotSupported (the gateway has no transaction-status query).
+// daemon's org. History is the key's audit trail read from the blocks, and
+// a transaction's status is read from the block that holds it.
 type GatewayLedger struct {
 	c gatewayClient
 }
@@ -145,16 +148,34 @@ func (g *GatewayLedger) Get(ctx context.Context, key string) (Entry, error) {
 	return e, fromGateway("Get", err)
 }
 
-// History evaluates the contract's History.
-func (g *GatewayLedger) History(ctx context.Context, key string) ([]HistoryItem, error) {
-	h, err := g.c.History(ctx, key)
-	return h, fromGateway("History", err)
+// History reads key's audit trail from the blocks (audit.Trail), with
+// every scope purge that covered it.
+func (g *GatewayLedger) History(ctx context.Context, key string) ([]HistoryRecord, error) {
+	recs, err := audit.Trail(ctx, g.c, key, audit.Options{Chaincode: g.c.Chaincode(), ScopePurges: audit.CoveringPurges(g.c, g.c.Chaincode())})
+	return recs, fromGateway("History", err)
 }
 
-// TxStatus is not supported by the gateway client yet (it has no
-// transaction-status query).
-func (g *GatewayLedger) TxStatus(context.Context, string) (TxStatus, error) {
-	return TxStatus{}, notSupported("TxStatus", "transaction status")
+// TxStatus reads the block holding txID and its validation code there. A
+// transaction no peer has in a block is unknown: the ledger cannot tell one
+// still being ordered from one never sent.
+func (g *GatewayLedger) TxStatus(ctx context.Context, txID string) (TxStatus, error) {
+	b, err := g.c.BlockByTxID(ctx, txID)
+	if err != nil {
+		var ge *gateway.Error
+		if errors.As(err, &ge) && ge.Code == gateway.CodeUnavailable || errors.Is(err, context.DeadlineExceeded) {
+			return TxStatus{}, fromGateway("TxStatus", err)
+		}
+		return TxStatus{TxID: txID, State: TxUnknown}, nil
+	}
+	code, ok := audit.ValidationCode(b, txID)
+	if !ok {
+		return TxStatus{}, &LedgerError{Code: LedgerFailed, Op: "TxStatus", Message: "the block the peer names does not hold " + txID}
+	}
+	st := TxStatus{TxID: txID, State: TxCommitted, Block: b.GetHeader().GetNumber(), ValidationCode: code}
+	if code != "VALID" {
+		st.State = TxInvalid
+	}
+	return st, nil
 }
 
 func transient(opts SubmitOptions, idem string) []gateway.InvalidateOption {
@@ -166,10 +187,6 @@ func transient(opts SubmitOptions, idem string) []gateway.InvalidateOption {
 		out = append(out, gateway.WithTokenID(opts.TokenID))
 	}
 	return out
-}
-
-func notSupported(op, what string) error {
-	return &LedgerError{Code: LedgerNotSupported, Op: op, Message: what + " are not supported by this ledger client"}
 }
 
 // fromGateway classifies a gateway error; nil stays nil.

@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 
 	"github.com/cachetsync/cachet/gateway"
 	"github.com/cachetsync/cachet/ledger"
+	"github.com/cachetsync/cachet/receipt"
 )
 
 // fakeGateway stands in for *gateway.Client.
@@ -15,10 +20,12 @@ type fakeGateway struct {
 	transient map[string][]byte
 	keys      []string
 	reason    string
-	soft      []string               // InvalidateSoft keys
-	scopes    []gateway.PurgeRequest // PurgeScope requests
-	sent      []map[string][]byte    // transient maps of InvalidateSoft and PurgeScope, in order
-	err       error                  // PurgeScope fails from its second call on
+	soft      []string                 // InvalidateSoft keys
+	scopes    []gateway.PurgeRequest   // PurgeScope requests
+	sent      []map[string][]byte      // transient maps of InvalidateSoft and PurgeScope, in order
+	err       error                    // PurgeScope fails from its second call on
+	blocks    map[string]*common.Block // BlockByTxID answers; a missing one is an evaluation error
+	blockErr  error                    // BlockByTxID fails with it when set
 }
 
 func (f *fakeGateway) InvalidateBatch(_ context.Context, keys []string, reason string, opts ...gateway.InvalidateOption) (ledger.BatchResult, gateway.Committed, error) {
@@ -72,6 +79,23 @@ func (f *fakeGateway) Get(context.Context, string) (gateway.Entry, error) {
 func (f *fakeGateway) History(context.Context, string) ([]gateway.HistoryItem, error) {
 	return nil, f.err
 }
+func (f *fakeGateway) ScopePurges(context.Context, string) ([]ledger.Generation, error) {
+	return nil, f.err
+}
+func (f *fakeGateway) BlockByTxID(_ context.Context, id string) (*common.Block, error) {
+	if f.blockErr != nil {
+		return nil, f.blockErr
+	}
+	if b, ok := f.blocks[id]; ok {
+		return b, nil
+	}
+	return nil, &gateway.Error{Code: gateway.CodeInvalidArgument, Stage: gateway.StageEvaluate, Message: "no such transaction ID"}
+}
+func (f *fakeGateway) BlockByNumber(context.Context, uint64) (*common.Block, error) {
+	return nil, errors.New("not recorded")
+}
+func (f *fakeGateway) Height(context.Context) (uint64, error) { return 0, f.err }
+func (f *fakeGateway) Chaincode() string                      { return "cachet" }
 
 func TestGatewayLedgerInvalidateKeys(t *testing.T) {
 	f := &fakeGateway{}
@@ -173,10 +197,44 @@ func TestGatewayLedgerSoftKeys(t *testing.T) {
 	}
 }
 
-// Transaction status is refused before anything is sent.
-func TestGatewayLedgerTxStatusNotSupported(t *testing.T) {
-	if _, err := (&GatewayLedger{c: &fakeGateway{}}).TxStatus(context.Background(), "x"); !errors.Is(err, ErrLedgerNotSupported) {
-		t.Errorf("%v, want not supported", err)
+// Transaction status is read from the block holding the transaction: the
+// recorded receipts' blocks hold a valid publish and a transaction refused
+// at commit.
+func TestGatewayLedgerTxStatus(t *testing.T) {
+	f := &fakeGateway{blocks: map[string]*common.Block{}}
+	ids := map[string]string{}
+	for _, name := range []string{"publish.json", "refused.json"} {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "receipt", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := receipt.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = r.TxID
+		f.blocks[r.TxID] = &common.Block{Header: &common.BlockHeader{Number: r.Block.Number, PreviousHash: r.Block.PreviousHash, DataHash: r.Block.DataHash},
+			Data: &common.BlockData{Data: r.Block.Data}, Metadata: &common.BlockMetadata{Metadata: r.Block.Metadata}}
+	}
+	g := &GatewayLedger{c: f}
+	ctx := context.Background()
+	if st, err := g.TxStatus(ctx, ids["publish.json"]); err != nil || st.State != TxCommitted || st.ValidationCode != "VALID" || st.Block == 0 {
+		t.Errorf("publish: %+v, %v", st, err)
+	}
+	if st, err := g.TxStatus(ctx, ids["refused.json"]); err != nil || st.State != TxInvalid || st.ValidationCode != "ENDORSEMENT_POLICY_FAILURE" {
+		t.Errorf("refused: %+v, %v", st, err)
+	}
+	if st, err := g.TxStatus(ctx, "0000"); err != nil || st.State != TxUnknown {
+		t.Errorf("unknown: %+v, %v", st, err)
+	}
+	f.blocks["other"] = f.blocks[ids["publish.json"]]
+	if _, err := g.TxStatus(ctx, "other"); err == nil {
+		t.Error("a block that does not hold the transaction gave a status")
+	}
+	f.blockErr = &gateway.Error{Code: gateway.CodeUnavailable, Stage: gateway.StageEvaluate}
+	var le *LedgerError
+	if _, err := g.TxStatus(ctx, ids["publish.json"]); !errors.As(err, &le) || le.Code != LedgerUnavailable {
+		t.Errorf("no peer: %v, want unavailable", err)
 	}
 }
 

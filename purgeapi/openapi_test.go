@@ -90,7 +90,9 @@ var schemaTypes = map[string]reflect.Type{
 	"ScopeGeneration": reflect.TypeFor[ScopeGeneration](),
 	"State":           reflect.TypeFor[string](),
 	"Entry":           reflect.TypeFor[Entry](),
-	"HistoryItem":     reflect.TypeFor[HistoryItem](),
+	"HistoryRecord":   reflect.TypeFor[HistoryRecord](),
+	"Party":           reflect.TypeFor[Party](),
+	"Policy":          reflect.TypeFor[Policy](),
 	"TxStatus":        reflect.TypeFor[TxStatus](),
 	"Problem":         reflect.TypeFor[Problem](),
 }
