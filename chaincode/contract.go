@@ -194,15 +194,25 @@ func (t *txn) invalidate(entries []*ledger.Entry, reason string, soft bool) erro
 // malformed key refuses the whole batch. An idempotency key in the transient
 // map makes a replay answer the first result.
 func (c *Contract) InvalidateBatch(ctx contractapi.TransactionContextInterface, keys []string, reason string) (*ledger.BatchResult, error) {
+	return invalidateBatch(ctx, ledger.TxInvalidateBatch, keys, reason, false)
+}
+
+// InvalidateBatchSoft is InvalidateBatch, softly: each entry becomes STALE
+// (INVALIDATED ones stay INVALIDATED), as InvalidateSoft does for one key.
+func (c *Contract) InvalidateBatchSoft(ctx contractapi.TransactionContextInterface, keys []string, reason string) (*ledger.BatchResult, error) {
+	return invalidateBatch(ctx, ledger.TxInvalidateBatchSoft, keys, reason, true)
+}
+
+func invalidateBatch(ctx contractapi.TransactionContextInterface, name string, keys []string, reason string, soft bool) (*ledger.BatchResult, error) {
 	t, err := begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.caller.require("InvalidateBatch", RolePublisher, RoleInvalidator); err != nil {
+	if err := t.caller.require(name, RolePublisher, RoleInvalidator); err != nil {
 		return nil, err
 	}
 	if len(keys) == 0 {
-		return nil, refuse(ledger.CodeInvalidArgument, "InvalidateBatch needs at least one key")
+		return nil, refuse(ledger.CodeInvalidArgument, "%s needs at least one key", name)
 	}
 	if len(keys) > ledger.MaxBatchKeys {
 		return nil, refuse(ledger.CodeLimitExceeded, "batch of %d keys, limit %d", len(keys), ledger.MaxBatchKeys)
@@ -226,14 +236,14 @@ func (c *Contract) InvalidateBatch(ctx contractapi.TransactionContextInterface, 
 		}
 	}
 	var first ledger.BatchResult
-	if done, err := t.replayed(ledger.TxInvalidateBatch, &first); done || err != nil {
+	if done, err := t.replayed(name, &first); done || err != nil {
 		return &first, err
 	}
 	entries, err := t.getMany(canon)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.invalidate(entries, reason, false); err != nil {
+	if err := t.invalidate(entries, reason, soft); err != nil {
 		return nil, err
 	}
 	res := &ledger.BatchResult{}
@@ -244,7 +254,7 @@ func (c *Contract) InvalidateBatch(ctx contractapi.TransactionContextInterface, 
 			res.Missing = append(res.Missing, key)
 		}
 	}
-	if err := t.remember(ledger.TxInvalidateBatch, res); err != nil {
+	if err := t.remember(name, res); err != nil {
 		return nil, err
 	}
 	return res, t.emit()

@@ -167,6 +167,29 @@ func TestSoftPurgeAndInvalidateSoft(t *testing.T) {
 	}
 }
 
+// InvalidateBatchSoft marks each key STALE in one transaction, keeps an
+// INVALIDATED one INVALIDATED, and reports keys without an entry missing.
+func TestInvalidateBatchSoft(t *testing.T) {
+	e := newEnv(t)
+	e.publish(org1Pub, "img:a")
+	e.publish(org1Pub, "img:b")
+	e.ok(org1Inv, nil, "Invalidate", "img:b", "", "0")
+	var res ledger.BatchResult
+	r := e.ok(org2Inv, &res, "InvalidateBatchSoft", `["img:a","img:b","img:none","img:a"]`, "price feed")
+	want := []ledger.Summary{{Key: "img:a", Version: 2, State: record.StateStale}, {Key: "img:b", Version: 3, State: record.StateInvalidated}}
+	if !reflect.DeepEqual(res.Invalidated, want) || len(res.Missing) != 1 || res.Missing[0] != "img:none" {
+		t.Fatalf("answer %+v", res)
+	}
+	if tr := event(t, r).Transitions; len(tr) != 2 || tr[0].State != record.StateStale || tr[0].Reason != "price feed" {
+		t.Fatalf("event %+v", tr)
+	}
+	if got := e.get("img:a"); got.State != record.StateStale || got.Effective.State != record.StateStale {
+		t.Fatalf("img:a after the soft batch: %+v", got)
+	}
+	e.refused(org1Aud, ledger.CodeForbidden, "", "InvalidateBatchSoft", `["img:a"]`, "")
+	e.refused(org1Inv, ledger.CodeInvalidArgument, "InvalidateBatchSoft needs at least one key", "InvalidateBatchSoft", `[]`, "")
+}
+
 // Scopes are owned: an org purges only its own tags and the scopes of the
 // hosts it claims; only admins claim, and a claimed host refuses other
 // orgs' publishes.

@@ -92,12 +92,22 @@ func (c *Client) InvalidateSoft(ctx context.Context, key, reason string, expecte
 // InvalidateBatch invalidates up to ledger.MaxBatchKeys keys in one
 // transaction; every key with an entry gets a new version.
 func (c *Client) InvalidateBatch(ctx context.Context, keys []string, reason string, opts ...InvalidateOption) (ledger.BatchResult, Committed, error) {
+	return c.invalidateBatch(ctx, ledger.TxInvalidateBatch, keys, reason, opts)
+}
+
+// InvalidateBatchSoft is InvalidateBatch, softly: every key with an entry
+// becomes STALE (an INVALIDATED one stays INVALIDATED), in one transaction.
+func (c *Client) InvalidateBatchSoft(ctx context.Context, keys []string, reason string, opts ...InvalidateOption) (ledger.BatchResult, Committed, error) {
+	return c.invalidateBatch(ctx, ledger.TxInvalidateBatchSoft, keys, reason, opts)
+}
+
+func (c *Client) invalidateBatch(ctx context.Context, name string, keys []string, reason string, opts []InvalidateOption) (ledger.BatchResult, Committed, error) {
 	var r ledger.BatchResult
 	b, err := json.Marshal(keys)
 	if err != nil {
 		return r, Committed{}, err
 	}
-	done, err := c.submitJSON(ctx, &r, transientOf(opts), ledger.TxInvalidateBatch, string(b), reason)
+	done, err := c.submitJSON(ctx, &r, transientOf(opts), name, string(b), reason)
 	return r, done, err
 }
 

@@ -20,21 +20,22 @@ const (
 
 // Transaction names: the contract's functions as a client invokes them.
 const (
-	TxPublish         = "Publish"
-	TxInvalidate      = "Invalidate"
-	TxInvalidateBatch = "InvalidateBatch"
-	TxInvalidateTag   = "InvalidateTag"
-	TxPurge           = "Purge"
-	TxGet             = "Get"
-	TxGetMany         = "GetMany"
-	TxHistory         = "History"
-	TxListByTag       = "ListByTag"
-	TxListByOwner     = "ListByOwner"
-	TxInvalidateSoft  = "InvalidateSoft"
-	TxPurgeScope      = "PurgeScope"
-	TxClaimHost       = "ClaimHost"
-	TxReleaseHost     = "ReleaseHost"
-	TxScopePurges     = "ScopePurges"
+	TxPublish             = "Publish"
+	TxInvalidate          = "Invalidate"
+	TxInvalidateBatch     = "InvalidateBatch"
+	TxInvalidateTag       = "InvalidateTag"
+	TxPurge               = "Purge"
+	TxGet                 = "Get"
+	TxGetMany             = "GetMany"
+	TxHistory             = "History"
+	TxListByTag           = "ListByTag"
+	TxListByOwner         = "ListByOwner"
+	TxInvalidateSoft      = "InvalidateSoft"
+	TxPurgeScope          = "PurgeScope"
+	TxClaimHost           = "ClaimHost"
+	TxReleaseHost         = "ReleaseHost"
+	TxScopePurges         = "ScopePurges"
+	TxInvalidateBatchSoft = "InvalidateBatchSoft"
 )
 
 // EventName is the name of the one chaincode event every transaction emits.

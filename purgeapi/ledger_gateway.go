@@ -20,7 +20,7 @@ const TransientTokenID = ledger.TransientTokenID
 // gatewayClient is the part of *gateway.Client the adapter uses.
 type gatewayClient interface {
 	InvalidateBatch(ctx context.Context, keys []string, reason string, opts ...gateway.InvalidateOption) (ledger.BatchResult, gateway.Committed, error)
-	InvalidateSoft(ctx context.Context, key, reason string, expectedVersion uint64, opts ...gateway.InvalidateOption) (gateway.Entry, gateway.Committed, error)
+	InvalidateBatchSoft(ctx context.Context, keys []string, reason string, opts ...gateway.InvalidateOption) (ledger.BatchResult, gateway.Committed, error)
 	PurgeScope(ctx context.Context, req gateway.PurgeRequest, opts ...gateway.InvalidateOption) (gateway.Generation, gateway.Committed, error)
 	Get(ctx context.Context, key string) (gateway.Entry, error)
 	audit.Ledger
@@ -28,9 +28,8 @@ type gatewayClient interface {
 	Chaincode() string
 }
 
-// GatewayLedger is a Ledger over a gateway client. Hard key invalidations
-// are one InvalidateBatch transaction; soft ones one InvalidateSoft
-// transaction per key (the contract has no soft batch). Tags, prefixes,
+// GatewayLedger is a Ledger over a gateway client. Key invalidations are
+// one InvalidateBatch (or InvalidateBatchSoft) transaction. Tags, prefixes,
 // hosts and an origin are one PurgeScope transaction per scope, of the
 // daemon's org. History is the key's audit trail read from the blocks, and
 // a transaction's status is read from the block that holds it.
@@ -44,39 +43,17 @@ func NewGatewayLedger(c *gateway.Client) *GatewayLedger { return &GatewayLedger{
 var _ Ledger = (*GatewayLedger)(nil)
 
 // InvalidateKeys submits one InvalidateBatch transaction, or when soft one
-// InvalidateSoft transaction per key in order (all listed in Transactions;
-// a failure part-way leaves the earlier keys committed, and the request may
-// be sent again). A soft key without an entry is Missing.
+// InvalidateBatchSoft transaction.
 func (g *GatewayLedger) InvalidateKeys(ctx context.Context, keys []string, opts SubmitOptions) (PurgeResult, error) {
+	batch := g.c.InvalidateBatch
 	if opts.Soft {
-		return g.invalidateSoft(ctx, keys, opts)
+		batch = g.c.InvalidateBatchSoft
 	}
-	r, done, err := g.c.InvalidateBatch(ctx, keys, opts.Reason, transient(opts, opts.IdempotencyKey)...)
+	r, done, err := batch(ctx, keys, opts.Reason, transient(opts, opts.IdempotencyKey)...)
 	if err != nil {
 		return PurgeResult{}, fromGateway("InvalidateKeys", err)
 	}
 	return PurgeResult{TxID: done.TxID, Block: done.Block, Entries: r.Invalidated, Missing: r.Missing, Invalidated: len(r.Invalidated)}, nil
-}
-
-func (g *GatewayLedger) invalidateSoft(ctx context.Context, keys []string, opts SubmitOptions) (PurgeResult, error) {
-	var res PurgeResult
-	for i, key := range keys {
-		e, done, err := g.c.InvalidateSoft(ctx, key, opts.Reason, 0, transient(opts, perKey(opts.IdempotencyKey, i))...)
-		var ge *gateway.Error
-		if errors.As(err, &ge) && ge.Code == gateway.CodeNotFound {
-			res.Missing = append(res.Missing, key)
-			continue
-		}
-		if err != nil {
-			last(&res)
-			return res, fromGateway("InvalidateKeys", err)
-		}
-		res.Transactions = append(res.Transactions, Committed{TxID: done.TxID, Block: done.Block})
-		res.Entries = append(res.Entries, KeyVersion{Key: e.Key, Version: e.Version, State: e.State})
-		res.Invalidated++
-	}
-	last(&res)
-	return res, nil
 }
 
 // perKey derives the idempotency key of the i-th transaction of a request

@@ -40,18 +40,21 @@ func (f *fakeGateway) InvalidateBatch(_ context.Context, keys []string, reason s
 		gateway.Committed{TxID: "tx1", Block: 9, Attempts: 1}, nil
 }
 
-func (f *fakeGateway) InvalidateSoft(_ context.Context, key, reason string, _ uint64, opts ...gateway.InvalidateOption) (gateway.Entry, gateway.Committed, error) {
-	f.soft = append(f.soft, key)
-	f.reason = reason
+func (f *fakeGateway) InvalidateBatchSoft(_ context.Context, keys []string, reason string, opts ...gateway.InvalidateOption) (ledger.BatchResult, gateway.Committed, error) {
+	f.soft, f.reason = keys, reason
 	f.sent = append(f.sent, apply(opts))
-	if key == "img:missing" {
-		return gateway.Entry{}, gateway.Committed{}, &gateway.Error{Code: gateway.CodeNotFound}
-	}
 	if f.err != nil {
-		return gateway.Entry{}, gateway.Committed{}, f.err
+		return ledger.BatchResult{}, gateway.Committed{}, f.err
 	}
-	n := len(f.soft)
-	return gateway.Entry{Key: key, Version: uint64(n), State: "STALE"}, gateway.Committed{TxID: fmt.Sprintf("soft-%d", n), Block: uint64(n)}, nil
+	var r ledger.BatchResult
+	for i, k := range keys {
+		if k == "img:missing" {
+			r.Missing = append(r.Missing, k)
+			continue
+		}
+		r.Invalidated = append(r.Invalidated, ledger.Summary{Key: k, Version: uint64(i + 2), State: "STALE"})
+	}
+	return r, gateway.Committed{TxID: "soft-1", Block: 12}, nil
 }
 
 func (f *fakeGateway) PurgeScope(_ context.Context, req gateway.PurgeRequest, opts ...gateway.InvalidateOption) (gateway.Generation, gateway.Committed, error) {
@@ -176,7 +179,8 @@ func TestGatewayLedgerScopePurgeFailsPartWay(t *testing.T) {
 	}
 }
 
-// Soft key purges are one InvalidateSoft per key; a key without an entry is missing.
+// Soft key purges are one InvalidateBatchSoft transaction; a key without an
+// entry is missing.
 func TestGatewayLedgerSoftKeys(t *testing.T) {
 	f := &fakeGateway{}
 	res, err := (&GatewayLedger{c: f}).InvalidateKeys(context.Background(), []string{"img:a", "img:missing", "img:b"},
@@ -184,15 +188,14 @@ func TestGatewayLedgerSoftKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.keys != nil || len(f.soft) != 3 {
-		t.Fatalf("batch %v, soft %v", f.keys, f.soft)
+	if f.keys != nil || len(f.soft) != 3 || len(f.sent) != 1 {
+		t.Fatalf("batch %v, soft %v in %d transactions", f.keys, f.soft, len(f.sent))
 	}
 	if res.Invalidated != 2 || len(res.Entries) != 2 || res.Entries[1].State != "STALE" || len(res.Missing) != 1 || res.Missing[0] != "img:missing" ||
-		len(res.Transactions) != 2 || res.TxID != "soft-3" {
+		res.TxID != "soft-1" || res.Block != 12 {
 		t.Errorf("result %+v", res)
 	}
-	if string(f.sent[0][ledger.TransientIdempotencyKey]) != "k1" || string(f.sent[2][ledger.TransientIdempotencyKey]) == "k1" ||
-		string(f.sent[2][TransientTokenID]) != "t1" {
+	if string(f.sent[0][ledger.TransientIdempotencyKey]) != "k1" || string(f.sent[0][TransientTokenID]) != "t1" {
 		t.Errorf("transient maps %q", f.sent)
 	}
 }

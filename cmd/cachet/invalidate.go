@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cachetsync/cachet/gateway"
+	"github.com/cachetsync/cachet/ledger"
 )
 
 func newInvalidateCmd() *cobra.Command {
@@ -34,7 +36,7 @@ func newInvalidateCmd() *cobra.Command {
 	f.StringVar(&failedTo, "failed-to", "", "with many keys: write the keys that failed to FILE, one per line, to retry with --from-file")
 	f.DurationVar(&bulk.Coalescer.Window, "window", 0, "how long a batch waits for more keys (0: the coalescer's default)")
 	f.IntVar(&bulk.Concurrency, "concurrency", gateway.DefaultBulkConcurrency, "keys waiting for their batch at once")
-	f.BoolVar(&soft, "soft", false, "mark the KEYs STALE (serve while revalidating) instead of INVALIDATED: one transaction per key")
+	f.BoolVar(&soft, "soft", false, "mark the KEYs STALE (serve while revalidating) instead of INVALIDATED: several KEYs go as one transaction")
 	f.BoolVar(&progress, "progress", false, "print progress on stderr even when it is not a terminal")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if err := checkReason(reason); err != nil {
@@ -89,15 +91,31 @@ func newInvalidateCmd() *cobra.Command {
 	return cmd
 }
 
-// invalidateSoft invalidates keys softly, one transaction each, in order;
-// it stops at the first failure.
+// invalidateSoft invalidates keys softly: one key with InvalidateSoft
+// (which checks --expect), several as InvalidateBatchSoft transactions of
+// at most ledger.MaxBatchKeys keys, in order; it stops at the first failure.
 func invalidateSoft(ctx context.Context, cl *gateway.Client, w io.Writer, asJSON bool, keys []string, reason string, expect uint64) error {
-	for _, key := range keys {
-		e, done, err := cl.InvalidateSoft(ctx, key, reason, expect)
+	if len(keys) == 1 {
+		e, done, err := cl.InvalidateSoft(ctx, keys[0], reason, expect)
 		if err != nil {
-			return fmt.Errorf("%s: %w", key, err)
+			return err
 		}
-		if err := printResult(w, asJSON, map[string]any{"entry": e, "txId": done.TxID, "block": done.Block}, "soft-invalidated "+entryLine(e)+"\n  "+committedLine(done)); err != nil {
+		return printResult(w, asJSON, map[string]any{"entry": e, "txId": done.TxID, "block": done.Block}, "soft-invalidated "+entryLine(e)+"\n  "+committedLine(done))
+	}
+	for chunk := range slices.Chunk(keys, ledger.MaxBatchKeys) {
+		r, done, err := cl.InvalidateBatchSoft(ctx, chunk, reason)
+		if err != nil {
+			return err
+		}
+		var text strings.Builder
+		for _, e := range r.Invalidated {
+			fmt.Fprintf(&text, "soft-invalidated %s  v%d  %s\n", e.Key, e.Version, e.State)
+		}
+		for _, k := range r.Missing {
+			fmt.Fprintf(&text, "missing %s (no entry)\n", k)
+		}
+		text.WriteString("  " + committedLine(done))
+		if err := printResult(w, asJSON, map[string]any{"invalidated": r.Invalidated, "missing": r.Missing, "txId": done.TxID, "block": done.Block}, text.String()); err != nil {
 			return err
 		}
 	}
