@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -50,7 +51,7 @@ func newAPICmd() *cobra.Command {
 			return asUsage(err)
 		}
 		return conn.run(cmd, func(ctx context.Context, cl *gateway.Client) error {
-			return runAPI(ctx, cl, store, listen, metricsListen, submitTimeout, log, cmd)
+			return runAPI(ctx, cl, store, listen, metricsListen, submitTimeout, log, cmd.OutOrStdout())
 		})
 	}
 	cmd.AddCommand(newTokenCmd())
@@ -58,14 +59,13 @@ func newAPICmd() *cobra.Command {
 }
 
 func runAPI(ctx context.Context, cl *gateway.Client, store *purgeapi.TokenStore, listen, metricsListen string,
-	submitTimeout time.Duration, log *slog.Logger, cmd *cobra.Command) error {
+	submitTimeout time.Duration, log *slog.Logger, w io.Writer) error {
 	reg := prometheus.NewRegistry()
 	srv, err := purgeapi.New(purgeapi.Config{Addr: listen, Ledger: purgeapi.NewGatewayLedger(cl), Tokens: store,
 		SubmitTimeout: submitTimeout, Registerer: reg, Logger: log})
 	if err != nil {
 		return asUsage(err)
 	}
-	w := cmd.OutOrStdout()
 	if metricsListen != "" {
 		health := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 		addr, stop, err := serveOpsFrom(metricsListen, health, reg, nil)

@@ -40,7 +40,7 @@ var errDevOff = errors.New("off")
 
 // devServices lists the daemons `cachet dev` can start.
 func devServices() []devService {
-	return []devService{relayDevService(), pushDevService(), analyticsDevService(), originDevService()}
+	return []devService{relayDevService(), pushDevService(), analyticsDevService(), originDevService(), apiDevService()}
 }
 
 type runningService struct {
@@ -56,9 +56,10 @@ func newDevCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "dev [flags]",
-		Short: "Run an embedded Kafka broker and the daemons (relay, push, analytics, demo origin) for development",
+		Short: "Run an embedded Kafka broker and the daemons (relay, push, analytics, demo origin, purge API) for development",
 		Example: `  cachet dev
   cachet dev --port 0 --relay-profile org1-auditor.json --log-level debug
+  cachet dev --relay-profile org1-auditor.json --api-profile org1-publisher.json --api-tokens tokens.json
   cachet dev --push-listen "" --origin-listen ""   # the broker alone`,
 		Args: cobra.NoArgs,
 	}
