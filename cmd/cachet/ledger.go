@@ -27,6 +27,9 @@ func entryLine(e gateway.Entry) string {
 	if len(e.Tags) > 0 {
 		s += "  tags " + strings.Join(e.Tags, ",")
 	}
+	if eff := e.Effective; eff != nil && eff.Purge != nil {
+		s += fmt.Sprintf("  effective %s by purge %s generation %d (tx %.12s…)", eff.State, eff.Purge.Scope, eff.Purge.Generation, eff.Purge.TxID)
+	}
 	return s
 }
 
