@@ -229,7 +229,7 @@ func waitHTTP(t *testing.T, u string, logs *bytes.Buffer) {
 }
 
 // apiDo sends one request with a stock client and returns its status and body.
-func apiDo(t *testing.T, method, u, token, body string) (int, []byte) {
+func apiDo(t testing.TB, method, u, token, body string) (int, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # make demo: the whole chain on its embedded defaults. A Fabric network with the
 # contract deployed; `cachet dev` running an embedded Kafka broker with the relay,
-# analytics, push server and a demo origin in process; then a short session:
-# publish, invalidate (one key, a tag, a batch), a refused cross-org write, what
-# arrived on Kafka and over WebSocket, and analytics' advice. Everything keeps
+# analytics, push server, HTTP purge API and a demo origin in process; then a
+# short session: publish, invalidate one key, purge a tag in one transaction, a
+# cross-org invalidation and a refused cross-org write, a prefix purge through
+# the HTTP API with a scoped token, what arrived on Kafka and over WebSocket,
+# and analytics' advice. Everything keeps
 # running afterwards: `scripts/demo.sh stop` (make demo-down) stops it, and
 # --down (make demo DEMO_DOWN=1) stops it at the end of the session.
 set -euo pipefail
@@ -14,6 +16,7 @@ net=$root/network/network.sh
 run=${CACHET_DEMO_DIR:-$root/.run/demo}
 cachet=$root/.bin/cachet
 origin=http://127.0.0.1:8080
+api=http://127.0.0.1:8088
 export CACHET_BROKERS=127.0.0.1:9092 CACHET_PUSH_SECRET=cachet-dev-secret
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -41,20 +44,22 @@ if [[ ! -f ${CACHET_NET_DIR:-$root/.run/network}/chaincode.id ]]; then
   step "Deploying the cache-state contract as a service"
   "$net" deploy
 fi
-for who in "org1 publisher" "org1 invalidator" "org1 auditor" "org2 publisher" "org2 invalidator"; do
+for who in "org1 publisher" "org1 invalidator" "org1 auditor" "org1 admin" "org2 publisher" "org2 invalidator"; do
   "$net" profile $who >"$run/${who/ /-}.json"
 done
 as() { echo --config "$run/$1.json"; }
 
-step "Starting cachet dev: embedded Kafka, relay, analytics, push server and a demo origin"
+step "Starting cachet dev: embedded Kafka, relay, analytics, push server, HTTP purge API (as Org1's publisher) and a demo origin"
 stop_dev
 "$cachet" dev --port 9092 --data-dir "$run/kafka" --relay-profile "$run/org1-auditor.json" \
-  --push-listen 127.0.0.1:8090 --push-allowed-origins "$origin" --origin-listen 127.0.0.1:8080 --log-level info \
+  --push-listen 127.0.0.1:8090 --push-allowed-origins "$origin" --origin-listen 127.0.0.1:8080 \
+  --api-profile "$run/org1-publisher.json" --api-listen "${api#http://}" --api-tokens "$run/api-tokens.json" --log-level info \
   >"$run/dev.log" 2>&1 &
 echo $! >"$run/dev.pid"
 wait_for "$run/dev.log" 'push: listening' 60
 wait_for "$run/dev.log" 'relay: leading' 60
-grep -E '^(kafka|relay|push|analytics|origin):' "$run/dev.log" | head -n 12
+wait_for "$run/dev.log" 'api: purge API on' 60
+grep -E '^(kafka|relay|push|analytics|origin|api):' "$run/dev.log" | head -n 12
 
 step "Watching the stream twice: from Kafka (what the relay wrote) and over WebSocket (what browsers get)"
 "$cachet" watch --kafka --brokers "$CACHET_BROKERS" >"$run/watch-kafka.log" 2>&1 &
@@ -76,9 +81,9 @@ for p in "${pids[@]}"; do wait "$p"; done
 step "Org1's invalidator invalidates one page (its version goes up by one)"
 "$cachet" invalidate $(as org1-invalidator) --reason "price change" "$origin/items/1"
 
-step "Invalidating everything tagged 'catalog', one bounded page per transaction"
-"$cachet" publish $(as org1-publisher) --tag catalog --max-age 300 --etag '"v1b"' "$origin/items/1" >/dev/null
-"$cachet" invalidate-tag $(as org1-invalidator) --reason "catalog rebuild" catalog
+step "Purging everything tagged 'catalog' in one transaction: a new generation of the tag, however many entries carry it"
+"$cachet" purge $(as org1-publisher) --tag catalog --reason "catalog rebuild"
+"$cachet" get $(as org1-auditor) "$origin/items/4"
 
 step "Org2's invalidator invalidates an Org1 page: the gateway gathers Org1's endorsement, as the key's policy demands"
 "$cachet" publish $(as org1-publisher) --tag catalog --max-age 300 --etag '"v2"' "$origin/items/2" >/dev/null
@@ -90,6 +95,20 @@ if "$cachet" publish $(as org2-publisher) --tag catalog --max-age 300 --etag '"o
 else
   echo "refused (exit status $?): the ledger did not change"
 fi
+
+step "An application without a Fabric identity purges through the HTTP API: Org1's admin claims the host, a token may purge one prefix"
+"$cachet" claim-host $(as org1-admin) 127.0.0.1
+"$cachet" publish $(as org1-publisher) --tag catalog --max-age 300 --etag '"v5b"' "$origin/items/5" >/dev/null
+token=$("$cachet" api token create --tokens "$run/api-tokens.json" --scope "prefix:$origin/items/" --expires 1h --rate 10/s --name demo --json |
+  sed -n 's/.*"token": *"\([^"]*\)".*/\1/p')
+echo "POST $api/v1/purge {\"prefixes\":[\"$origin/items/\"]}"
+curl -sS -X POST "$api/v1/purge" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d "{\"prefixes\":[\"$origin/items/\"],\"reason\":\"deploy\"}"
+echo
+echo "The same token on another prefix:"
+curl -sS -X POST "$api/v1/purge" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "{\"prefixes\":[\"$origin/\"]}" -w ' (HTTP %{http_code})'
+echo
+"$cachet" history $(as org1-auditor) "$origin/items/5"
 
 sleep 2
 step "What the relay wrote to Kafka (cachet watch --kafka)"
