@@ -48,6 +48,10 @@ type Config struct {
 	CommitTimeout   time.Duration // default 60s
 
 	Retry RetryPolicy // for MVCC conflicts and endorsement mismatches
+
+	// Observer, when set, is told of every submitted transaction: its
+	// latency, attempts and outcome (a process's submit metrics).
+	Observer Observer
 }
 
 // ConfigError reports configuration that cannot work; it names the field.

@@ -60,11 +60,12 @@ type Committed struct {
 // submit runs name through endorse, submit and commit, carrying transient
 // and the caller's trace context to the contract in the transient map, and re-runs
 // it on MVCC conflicts and endorsement mismatches as the retry policy
-// allows.
+// allows. Config.Observer, when set, is told of the outcome.
 func (c *Client) submit(ctx context.Context, transient map[string][]byte, name string, args ...string) ([]byte, Committed, error) {
 	ctx, span := tracer().Start(ctx, "cachet.submit "+name, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attribute.String("cachet.transaction", name)))
 	defer span.End()
+	start := time.Now()
 	result, done, err := retryConflicts(ctx, c.cfg.Retry, func(ctx context.Context) ([]byte, Committed, error) {
 		var result []byte
 		var done Committed
@@ -75,6 +76,9 @@ func (c *Client) submit(ctx context.Context, transient map[string][]byte, name s
 		})
 		return result, done, err
 	})
+	if c.cfg.Observer != nil {
+		c.cfg.Observer.ObserveSubmit(SubmitObservation{Transaction: name, Duration: time.Since(start), Attempts: done.Attempts, Err: err})
+	}
 	if err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())

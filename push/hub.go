@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/cachetsync/cachet/cachekey"
+	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 )
 
@@ -82,9 +83,12 @@ type hub struct {
 	seq      uint64
 	// purgesFrom is the position index of the purges topic's partition 0.
 	purgesFrom int32
-	m          *metrics
-	frames     map[uint32]frame // per-record cache of shared frames by channel hash
-	now        func() time.Time
+	// parts names each position index's topic and partition on the
+	// push.fanout spans (nil: not named).
+	parts  []kafka.TopicPartition
+	m      *metrics
+	frames map[uint32]frame // per-record cache of shared frames by channel hash
+	now    func() time.Time
 	// unwoken are the sessions process queued frames for since the last
 	// wake (each once).
 	unwoken []*session

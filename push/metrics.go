@@ -46,7 +46,7 @@ func newMetrics() *metrics {
 			Help: "Records consumed from the transitions topic."}),
 		badRecords: prometheus.NewCounter(prometheus.CounterOpts{Name: "cachet_push_bad_records_total",
 			Help: "Records that did not decode as transitions (skipped)."}),
-		lag: prometheus.NewGauge(prometheus.GaugeOpts{Name: "cachet_push_consume_lag",
+		lag: prometheus.NewGauge(prometheus.GaugeOpts{Name: "cachet_push_consume_lag_records",
 			Help: "Records behind the high watermark, summed over partitions."}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cachet_push_refused_total",
 			Help: "Requests refused before a session started, by reason."}, []string{"reason"}),

@@ -8,7 +8,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cachetsync/cachet/cachekey"
+	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
+	"github.com/cachetsync/cachet/telemetry"
 )
 
 // purgeFrame is the purge frame's JSON: the generation record and the
@@ -93,12 +95,18 @@ func (h *hub) decode(part int32, off int64, value []byte) (*item, error) {
 // decodeTraced is decode that also starts the push.fanout span, a child of
 // traceparent (the record's header) or of the record's own traceparent.
 func (h *hub) decodeTraced(part int32, off int64, value []byte, traceparent string) (*item, trace.Span, error) {
+	var at kafka.TopicPartition // where the record was read, when known
+	if part >= 0 && int(part) < len(h.parts) {
+		at = h.parts[part]
+		at.Offset = off
+	}
 	if part >= h.purgesFrom {
 		g, err := record.DecodeGeneration(value)
 		if err != nil {
 			return nil, nil, err
 		}
-		span := startFanout(&g.Traceparent, traceparent, part, off, attribute.String("cachet.scope", g.Scope.String()),
+		scope := g.Scope.String()
+		span := startFanout(&g.Traceparent, traceparent, at, scope, attribute.String("cachet.scope", scope),
 			attribute.Int64("cachet.generation", int64(g.Generation)))
 		chans, host := purgeChannels(g.Scope)
 		return &item{part: part, off: off, t: TypePurge, channels: chans, host: host, body: encodePurgeBody(g), ts: g.Timestamp}, span, nil
@@ -107,7 +115,7 @@ func (h *hub) decodeTraced(part int32, off int64, value []byte, traceparent stri
 	if err != nil {
 		return nil, nil, err
 	}
-	span := startFanout(&tr.Traceparent, traceparent, part, off, attribute.String("cache.key", tr.Key),
-		attribute.Int64("cache.version", int64(tr.Version)), attribute.String("cache.state", string(tr.State)))
+	span := startFanout(&tr.Traceparent, traceparent, at, tr.Key, telemetry.AttrCacheKey.String(tr.Key),
+		telemetry.AttrCacheVersion.Int64(int64(tr.Version)), attribute.String("cache.state", string(tr.State)))
 	return &item{part: part, off: off, t: TypeTransition, channels: channelsOf(tr), body: encodeTransitionBody(tr), ts: tr.Timestamp}, span, nil
 }

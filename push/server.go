@@ -149,7 +149,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		return nil, err
 	}
-	s := &Server{cfg: cfg, hub: newHub(epoch, start, src.purgesFrom(), cfg.Window, m), src: src, advice: adv, prod: prod, m: m,
+	h := newHub(epoch, start, src.purgesFrom(), cfg.Window, m)
+	h.parts = src.parts
+	s := &Server{cfg: cfg, hub: h, src: src, advice: adv, prod: prod, m: m,
 		posts: postLimiter{perSec: cfg.FramesPerSecond},
 		sem:   make(chan struct{}, cfg.CatchUpConcurrency), stopped: make(chan struct{}), perIP: map[string]int{}}
 	s.healthy.Store(true)

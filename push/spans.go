@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/telemetry"
 )
 
@@ -107,8 +108,10 @@ func (s *Server) exportSpan(f ClientFrame) string {
 // traceparent into *recordTP so the browser's eviction span becomes its
 // child. Without a valid parent, or when the span is not recorded (no
 // exporter, parent not sampled), *recordTP is left alone and the browser's
-// span joins the record's span directly.
-func startFanout(recordTP *string, header string, part int32, off int64, attrs ...attribute.KeyValue) trace.Span {
+// span joins the record's span directly. The span is a CONSUMER span with
+// the messaging attributes of processing the record keyed key at at
+// (telemetry.KafkaProcess; none when at names no topic) besides attrs.
+func startFanout(recordTP *string, header string, at kafka.TopicPartition, key string, attrs ...attribute.KeyValue) trace.Span {
 	parent := header
 	if parent == "" {
 		parent = *recordTP
@@ -121,8 +124,10 @@ func startFanout(recordTP *string, header string, part int32, off int64, attrs .
 	if !span.IsRecording() {
 		return span
 	}
-	span.SetAttributes(append(attrs, attribute.Int("messaging.kafka.partition", int(part)),
-		attribute.Int64("messaging.kafka.offset", off))...)
+	if at.Topic != "" {
+		attrs = append(attrs, telemetry.KafkaProcess(at.Topic, at.Partition, at.Offset, key)...)
+	}
+	span.SetAttributes(attrs...)
 	if tp := telemetry.Traceparent(ctx); tp != "" {
 		*recordTP = tp
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -198,6 +199,21 @@ func TestFanoutSpan(t *testing.T) {
 		if s.Name != "push.fanout" || s.ParentSpanID != tc.parent || s.SpanID != parts[2] || s.Attributes["cache.key"] != got[i].Key ||
 			s.Attributes["cachet.push.deliveries"] != "1" {
 			t.Errorf("span %+v, want push.fanout under %s with span id %s", s, tc.parent, parts[2])
+		}
+		// OpenTelemetry's messaging conventions: a Kafka consumer processing
+		// the record at its topic, partition and offset (the i-th produced
+		// to the topic's one partition), keyed by the cache key.
+		if s.Kind != "consumer" {
+			t.Errorf("span kind %q, want consumer", s.Kind)
+		}
+		for k, want := range map[string]string{
+			"messaging.system": "kafka", "messaging.operation.type": "process", "messaging.operation.name": "process",
+			"messaging.destination.name": record.TopicTransitions, "messaging.destination.partition.id": "0",
+			"messaging.kafka.offset": strconv.Itoa(i), "messaging.kafka.message.key": got[i].Key,
+		} {
+			if s.Attributes[k] != want {
+				t.Errorf("%s: attribute %s = %q, want %q", got[i].Key, k, s.Attributes[k], want)
+			}
 		}
 	}
 	if got[2].Trace != "" {

@@ -33,6 +33,8 @@ func tracer() trace.Tracer { return otel.Tracer("github.com/cachetsync/cachet/re
 // Each transition gets a "relay.transition" span whose parent is the
 // traceparent of the contract's event; the record carries that span's
 // traceparent (header and value), so the next hop links to the relay. The
+// span is a PRODUCER span with the messaging attributes of a Kafka send
+// (telemetry.KafkaSend) and the entry's cache.key and cache.version. The
 // caller ends the spans once the records are committed or given up.
 func Messages(ctx context.Context, tx gateway.Transaction) ([]*kafka.Message, []trace.Span, error) {
 	topic := record.TopicTransitions
@@ -65,9 +67,9 @@ func Messages(ctx context.Context, tx gateway.Transaction) ([]*kafka.Message, []
 	for _, t := range tx.Event.Transitions {
 		sctx, span := tracer().Start(parent, SpanName, trace.WithSpanKind(trace.SpanKindProducer))
 		if span.IsRecording() { // attributes cost allocations; skip them when tracing is off
-			span.SetAttributes(attribute.String("cachet.key", t.Key), attribute.Int64("cachet.version", int64(t.Version)),
-				attribute.Int64("cachet.block", int64(tx.Position.Block)), attribute.Int64("cachet.tx_index", int64(tx.Position.TxIndex)),
-				attribute.String("messaging.destination.name", topic))
+			span.SetAttributes(append(telemetry.KafkaSend(topic, t.Key),
+				telemetry.AttrCacheKey.String(t.Key), telemetry.AttrCacheVersion.Int64(int64(t.Version)),
+				attribute.Int64("cachet.block", int64(tx.Position.Block)), attribute.Int64("cachet.tx_index", int64(tx.Position.TxIndex)))...)
 		}
 		spans = append(spans, span)
 		if id := span.SpanContext().SpanID(); id != lastSpan || tp == "" {
@@ -99,9 +101,9 @@ func Messages(ctx context.Context, tx gateway.Transaction) ([]*kafka.Message, []
 	for _, g := range tx.Event.Purges {
 		sctx, span := tracer().Start(parent, SpanName, trace.WithSpanKind(trace.SpanKindProducer))
 		if span.IsRecording() {
-			span.SetAttributes(attribute.String("cachet.scope", g.Scope.String()), attribute.Int64("cachet.generation", int64(g.Generation)),
-				attribute.Int64("cachet.block", int64(tx.Position.Block)), attribute.Int64("cachet.tx_index", int64(tx.Position.TxIndex)),
-				attribute.String("messaging.destination.name", record.TopicPurges))
+			span.SetAttributes(append(telemetry.KafkaSend(record.TopicPurges, g.Scope.String()),
+				attribute.String("cachet.scope", g.Scope.String()), attribute.Int64("cachet.generation", int64(g.Generation)),
+				attribute.Int64("cachet.block", int64(tx.Position.Block)), attribute.Int64("cachet.tx_index", int64(tx.Position.TxIndex)))...)
 		}
 		spans = append(spans, span)
 		rec := Generation(tx, ts, g)

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cachetsync/cachet/gateway"
 	"github.com/cachetsync/cachet/kafka"
@@ -62,6 +63,21 @@ func TestMessagesCarryTheRelaySpan(t *testing.T) {
 	// The span continues the submitter's trace, as a child of its span...
 	if span.Name != relay.SpanName || span.SpanContext.TraceID().String() != tp[3:35] || span.Parent.SpanID().String() != tp[36:52] {
 		t.Fatalf("span %s trace %s parent %s, want a child of %s", span.Name, span.SpanContext.TraceID(), span.Parent.SpanID(), tp)
+	}
+	// It is a Kafka producer span in OpenTelemetry's messaging terms, and
+	// names the cache key as push and the browser do.
+	attrs := map[string]string{}
+	for _, kv := range span.Attributes {
+		attrs[string(kv.Key)] = kv.Value.String()
+	}
+	if span.SpanKind != trace.SpanKindProducer {
+		t.Errorf("span kind %s, want producer", span.SpanKind)
+	}
+	for k, want := range map[string]string{"messaging.system": "kafka", "messaging.operation.type": "send",
+		"messaging.destination.name": record.TopicTransitions, "messaging.kafka.message.key": "img:b", "cache.key": "img:b", "cache.version": "43"} {
+		if attrs[k] != want {
+			t.Errorf("span attribute %s = %q, want %q", k, attrs[k], want)
+		}
 	}
 	// ...and the record names the relay's span, so the next hop links to it.
 	want := "00-" + tp[3:35] + "-" + span.SpanContext.SpanID().String() + "-01"

@@ -22,8 +22,9 @@ type metrics struct {
 	roundSeconds prometheus.Histogram
 	published    prometheus.Counter
 
-	mu   sync.Mutex
-	snap model.Stats
+	mu         sync.Mutex
+	snap       model.Stats
+	staleReads float64 // the engine's ExpectedStaleReads
 
 	running atomic.Bool
 }
@@ -43,17 +44,17 @@ func newMetrics() *metrics {
 
 // snapshot copies the model's counters for the next scrapes.
 func (d *Daemon) snapshot() {
-	s := d.eng.Tracker.Stats()
+	s, stale := d.eng.Tracker.Stats(), d.eng.ExpectedStaleReads()
 	d.m.mu.Lock()
-	d.m.snap = s
+	d.m.snap, d.m.staleReads = s, stale
 	d.m.mu.Unlock()
 }
 
 // Collectors returns the daemon's Prometheus metrics: records consumed by
 // topic, records skipped by reason, keys tracked (and how many are read
 // only), read-only keys evicted, scoring rounds and their duration, advice
-// published and the engine in use. The model's counts are as of the last
-// round. Then the coverage metrics: cachet_eviction_lag_seconds,
+// published, the stale reads predicted over every key and the engine in
+// use. The model's figures are as of the last round. Then the coverage metrics: cachet_eviction_lag_seconds,
 // cachet_evictions_acknowledged_total, cachet_coverage_transitions,
 // cachet_coverage_pending_receipts and cachet_coverage_receipts_total by
 // outcome, current at scrape.
@@ -74,6 +75,13 @@ func (d *Daemon) Collectors() []prometheus.Collector {
 			read(func(s model.Stats) float64 { return float64(s.ReadOnly) })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cachet_analytics_evicted_keys_total", Help: "Read-only keys evicted to make room."},
 			read(func(s model.Stats) float64 { return float64(s.Evicted) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cachet_analytics_predicted_stale_reads",
+			Help: "Stale reads predicted, summed over every tracked key as of the last round: each key's expectedStaleReads (reads expected to hit a stale copy within its current max-age)."},
+			func() float64 {
+				d.m.mu.Lock()
+				defer d.m.mu.Unlock()
+				return d.m.staleReads
+			}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cachet_analytics_engine", Help: "1 for the scorer in use.",
 			ConstLabels: prometheus.Labels{"engine": d.EngineName()}}, func() float64 { return 1 }),
 	}

@@ -62,6 +62,8 @@ type Engine struct {
 	maxAge  []uint32
 	pStale  []float32
 	invalid uint64
+	// staleReads is the last Changed's sum of ExpectedStale over every key.
+	staleReads float64
 }
 
 // New returns an engine over tracker scoring with s and p.
@@ -124,7 +126,11 @@ func (e *Engine) Changed(ctx context.Context, now time.Time) ([]record.Advice, e
 	e.maxAge = grow(e.maxAge, n)
 	e.pStale = grow(e.pStale, n)
 	var out []record.Advice
+	e.staleReads = 0
 	for i := range n {
+		if x := b.ExpectedStale[i]; x > 0 && !math.IsInf(x, 1) {
+			e.staleReads += x
+		}
 		if e.emitted[i] && e.key[i] == e.Tracker.Key(i) && e.action[i] == b.Action[i] && !movedMaxAge(e.maxAge[i], b.RecMaxAge[i]) &&
 			math.Abs(float64(e.pStale[i])-b.PStale[i]) <= 0.05 {
 			continue
@@ -142,6 +148,12 @@ func (e *Engine) Changed(ctx context.Context, now time.Time) ([]record.Advice, e
 
 // Invalid counts advice records dropped for failing validation.
 func (e *Engine) Invalid() uint64 { return e.invalid }
+
+// ExpectedStaleReads is the stale reads the model predicts, summed over
+// every tracked key as of the last Changed (advice published or not): each
+// key's expectedStaleReads, the reads expected to hit a stale copy within
+// its current max-age. Values that are not finite and positive count 0.
+func (e *Engine) ExpectedStaleReads() float64 { return e.staleReads }
 
 func movedMaxAge(was, now uint32) bool {
 	lo, hi := min(was, now), max(was, now)

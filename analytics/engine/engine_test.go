@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -65,9 +66,19 @@ func TestAdviceForHotColdAndSharedKeys(t *testing.T) {
 	if a := got["cold"]; a.ConflictRisk != 0 || a.Action == record.ActionBatch {
 		t.Errorf("cold key: %+v, want no conflict risk", a)
 	}
-	// Nothing changed: nothing to publish.
+	var stale float64
+	for _, a := range got {
+		stale += a.ExpectedStaleReads
+	}
+	if len(got) != 3 || !(stale > 0) || math.Abs(e.ExpectedStaleReads()-stale) > 1e-9*stale {
+		t.Errorf("ExpectedStaleReads() = %v, want %v, the sum over the %d keys' advice", e.ExpectedStaleReads(), stale, len(got))
+	}
+	// Nothing changed: nothing to publish, the same stale reads predicted.
 	if again, _ := e.Changed(context.Background(), now); len(again) != 0 {
 		t.Errorf("second pass re-emitted %d unchanged advice records", len(again))
+	}
+	if math.Abs(e.ExpectedStaleReads()-stale) > 1e-9*stale {
+		t.Errorf("after a round that published nothing ExpectedStaleReads() = %v, want %v still", e.ExpectedStaleReads(), stale)
 	}
 	top := Top(got, 1, ByConflict)
 	if len(top) != 1 || top[0].Key != "shared" {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	gocollectors "github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/cachetsync/cachet/gateway"
@@ -50,17 +51,23 @@ func newAPICmd() *cobra.Command {
 		if err != nil {
 			return asUsage(err)
 		}
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(gocollectors.NewGoCollector(), gocollectors.NewProcessCollector(gocollectors.ProcessCollectorOpts{}))
+		if conn.observer, err = purgeapi.NewGatewayMetrics(reg); err != nil {
+			return err
+		}
 		return conn.run(cmd, func(ctx context.Context, cl *gateway.Client) error {
-			return runAPI(ctx, cl, store, listen, metricsListen, submitTimeout, log, cmd.OutOrStdout())
+			return runAPI(ctx, cl, store, reg, listen, metricsListen, submitTimeout, log, cmd.OutOrStdout())
 		})
 	}
 	cmd.AddCommand(newTokenCmd())
 	return cmd
 }
 
-func runAPI(ctx context.Context, cl *gateway.Client, store *purgeapi.TokenStore, listen, metricsListen string,
+// runAPI serves the purge API through cl, and reg (where cl's submit
+// metrics already are, with the purge API's) on metricsListen.
+func runAPI(ctx context.Context, cl *gateway.Client, store *purgeapi.TokenStore, reg *prometheus.Registry, listen, metricsListen string,
 	submitTimeout time.Duration, log *slog.Logger, w io.Writer) error {
-	reg := prometheus.NewRegistry()
 	srv, err := purgeapi.New(purgeapi.Config{Addr: listen, Ledger: purgeapi.NewGatewayLedger(cl), Tokens: store,
 		SubmitTimeout: submitTimeout, Registerer: reg, Logger: log})
 	if err != nil {

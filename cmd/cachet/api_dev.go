@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 
 	"github.com/cachetsync/cachet/gateway"
@@ -28,12 +29,16 @@ func apiDevService() devService {
 			if err != nil {
 				return err
 			}
+			reg := prometheus.NewRegistry()
+			if cfg.Observer, err = purgeapi.NewGatewayMetrics(reg); err != nil {
+				return err
+			}
 			cl, err := gateway.Connect(cfg)
 			if err != nil {
 				return err
 			}
 			defer cl.Close()
-			return runAPI(ctx, cl, store, *listen, "", purgeapi.DefaultSubmitTimeout, env.Log.With("service", "api"), env.Out)
+			return runAPI(ctx, cl, store, reg, *listen, "", purgeapi.DefaultSubmitTimeout, env.Log.With("service", "api"), env.Out)
 		}
 	}}
 }

@@ -16,6 +16,10 @@ import (
 type connFlags struct {
 	config, mspID, mspDir, peers, tlsCA, channel string
 	asJSON                                       bool
+
+	// observer, set by a long-running command before run, is told of
+	// every submit (gateway.Config.Observer).
+	observer gateway.Observer
 }
 
 func (c *connFlags) register(fs *pflag.FlagSet) {
@@ -58,6 +62,7 @@ func (c *connFlags) gatewayConfig() (gateway.Config, error) {
 	if len(cfg.Peers) == 0 {
 		return cfg, usageError{"no peers: pass --config (a connection profile) or --peers with --tls-ca"}
 	}
+	cfg.Observer = c.observer
 	return cfg, nil
 }
 

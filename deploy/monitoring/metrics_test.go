@@ -3,10 +3,17 @@ package monitoring
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"os"
 	"os/exec"
@@ -195,12 +202,14 @@ func TestMetricNames(t *testing.T) {
 
 // TestQueriesNameExportedMetrics checks every alert rule's and every
 // dashboard panel's PromQL against the metrics Cachet's binaries export:
-// it builds cmd/cachet, runs `cachet dev` (embedded broker and push) and
-// `cachet analytics run` against it, and scrapes both. The relay needs a
-// Fabric network, so its names come from relay/metrics.go instead; so do
-// label-vector metrics of push and analytics that have no series until
-// something happens (a drop, a skipped record), which the scrape cannot
-// show on an idle system.
+// it builds cmd/cachet, runs `cachet dev` (embedded broker and push),
+// `cachet analytics run` against it and `cachet api` (the purge API,
+// whose gateway has no peer to reach, so its purges fail UNAVAILABLE),
+// and scrapes all three. The relay needs a Fabric network, so its names
+// come from relay/metrics.go instead; so do label-vector metrics of push,
+// analytics and the purge API that have no series until something happens
+// (a drop, a skipped record), which the scrape cannot show on an idle
+// system.
 func TestQueriesNameExportedMetrics(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: this test builds cachet and scrapes running daemons; make test-ops runs it")
@@ -214,6 +223,7 @@ func TestQueriesNameExportedMetrics(t *testing.T) {
 	pushAddr := dev.await(t, regexp.MustCompile(`push: listening on http://(\S+)`))
 	an := start(ctx, t, bin, "analytics", "run", "--brokers="+broker, "--listen=127.0.0.1:0", "--engine=cpu", "--partitions=1", "--interval=100ms")
 	anAddr := an.await(t, regexp.MustCompile(`analytics: metrics on http://(\S+)/metrics`))
+	apiMetrics := startAPI(ctx, t, bin)
 
 	// Something for the label vectors to count: an upgrade without a token
 	// is refused, a malformed receipt is dropped.
@@ -229,11 +239,13 @@ func TestQueriesNameExportedMetrics(t *testing.T) {
 	scraped := map[string]map[string]bool{
 		"push":      scrape(ctx, t, "http://"+pushAddr+"/metrics"),
 		"analytics": scrape(ctx, t, "http://"+anAddr+"/metrics"),
+		"api":       scrape(ctx, t, apiMetrics),
 	}
 	declared := map[string]map[string]bool{
 		"relay":     declaredNames(t, "relay"),
 		"push":      declaredNames(t, "push"),
 		"analytics": declaredNames(t, "analytics/daemon"),
+		"api":       declaredNames(t, "purgeapi"),
 	}
 	for daemon, names := range scraped {
 		if len(names) == 0 {
@@ -255,6 +267,73 @@ func TestQueriesNameExportedMetrics(t *testing.T) {
 	}
 	checkQueries(t, ruleQueries(t), known)
 	checkQueries(t, dashboardQueries(t), known)
+}
+
+// startAPI runs `cachet api` with a self-signed identity and one peer that
+// does not answer, sends it one purge (which the gateway fails, so a
+// submit is observed) and returns its /metrics URL.
+func startAPI(ctx context.Context, t *testing.T, bin string) string {
+	t.Helper()
+	dir := t.TempDir()
+	cert := writeIdentity(t, filepath.Join(dir, "msp"))
+	tokens := filepath.Join(dir, "tokens.json")
+	out, err := exec.CommandContext(ctx, bin, "api", "token", "create", "--tokens="+tokens, "--scope=purge:keys", "--json").Output()
+	if err != nil {
+		t.Fatalf("cachet api token create: %v", err)
+	}
+	var created struct{ Token string }
+	if err := json.Unmarshal(out, &created); err != nil || created.Token == "" {
+		t.Fatalf("cachet api token create printed %q: %v", out, err)
+	}
+	api := start(ctx, t, bin, "api", "--peers=127.0.0.1:1", "--tls-ca="+cert, "--msp-id=Org1MSP", "--msp-dir="+filepath.Join(dir, "msp"),
+		"--tokens="+tokens, "--listen=127.0.0.1:0", "--metrics-listen=127.0.0.1:0")
+	metrics := api.await(t, regexp.MustCompile(`api: metrics on (http://\S+/metrics)`))
+	apiAddr := api.await(t, regexp.MustCompile(`api: purge API on http://(\S+) `))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+apiAddr+"/v1/purge", strings.NewReader(`{"keys":["https://shop.example/a"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+created.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("purge through a gateway with no peer: %s, want 503", resp.Status)
+	}
+	return metrics
+}
+
+// writeIdentity writes an MSP folder (signcerts/, keystore/) with a
+// self-signed P-256 certificate under dir and returns the certificate's
+// path, which also serves as the peers' TLS root.
+func writeIdentity(t *testing.T, dir string) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "publisher@Org1MSP"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := filepath.Join(dir, "signcerts", "cert.pem")
+	for f, b := range map[string]*pem.Block{cert: {Type: "CERTIFICATE", Bytes: der}, filepath.Join(dir, "keystore", "key_sk"): {Type: "PRIVATE KEY", Bytes: pkcs8}} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, pem.EncodeToMemory(b), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cert
 }
 
 // buildCachet builds cmd/cachet from the root module into a temporary

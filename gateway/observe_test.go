@@ -1,0 +1,121 @@
+package gateway
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cachetsync/cachet/ledger"
+)
+
+// recorder is an Observer that keeps what it is told.
+type recorder struct {
+	mu  sync.Mutex
+	obs []SubmitObservation
+}
+
+func (r *recorder) ObserveSubmit(o SubmitObservation) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.obs = append(r.obs, o)
+}
+
+// selfSigned writes a P-256 key and a self-signed certificate for it under
+// dir and returns their paths: an identity, and a TLS root for a peer.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "client@Org1MSP"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	for f, b := range map[string]*pem.Block{certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "PRIVATE KEY", Bytes: pkcs8}} {
+		if err := os.WriteFile(f, pem.EncodeToMemory(b), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return certFile, keyFile
+}
+
+// TestObserverSeesEverySubmit: a client whose only peer does not answer
+// tells its Observer of each submit, with the transaction and the
+// refusal's code, and nothing of queries.
+func TestObserverSeesEverySubmit(t *testing.T) {
+	cert, key := selfSigned(t, t.TempDir())
+	rec := &recorder{}
+	cl, err := Connect(Config{
+		Peers:    []Peer{{Endpoint: "127.0.0.1:1", TLSRootCert: cert}},
+		Identity: Identity{MSPID: "Org1MSP", CertPEM: cert, KeyPEM: key},
+		Observer: rec,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	if _, _, err := cl.Invalidate(ctx, "https://shop.example/a", "test", 0); CodeOf(err) != CodeUnavailable {
+		t.Fatalf("Invalidate with no peer: %v, want %s", err, CodeUnavailable)
+	}
+	if _, _, err := cl.InvalidateBatch(ctx, []string{"https://shop.example/a", "https://shop.example/b"}, "test"); CodeOf(err) != CodeUnavailable {
+		t.Fatalf("InvalidateBatch with no peer: %v, want %s", err, CodeUnavailable)
+	}
+	if _, err := cl.Get(ctx, "https://shop.example/a"); CodeOf(err) != CodeUnavailable {
+		t.Fatalf("Get with no peer: %v, want %s", err, CodeUnavailable)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.obs) != 2 {
+		t.Fatalf("observed %d submits, want 2 (queries are not submits): %+v", len(rec.obs), rec.obs)
+	}
+	for i, want := range []string{ledger.TxInvalidate, ledger.TxInvalidateBatch} {
+		o := rec.obs[i]
+		if o.Transaction != want || o.Attempts != 1 || o.Duration <= 0 || CodeOf(o.Err) != CodeUnavailable {
+			t.Errorf("observation %d: %+v, want %s, 1 attempt, a duration, %s", i, o, want, CodeUnavailable)
+		}
+	}
+}
+
+func TestCodeOf(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want Code
+	}{
+		{nil, ""},
+		{&Error{Code: CodeEndorsementPolicy, Stage: StageCommit}, CodeEndorsementPolicy},
+		{fmt.Errorf("purge: %w", &Error{Code: CodeConflict}), CodeConflict},
+		{errors.New("not from the gateway"), CodeUnknown},
+	} {
+		if got := CodeOf(tc.err); got != tc.want {
+			t.Errorf("CodeOf(%v) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+	seen := map[Code]bool{}
+	for _, c := range Codes() {
+		if c == "" || seen[c] {
+			t.Errorf("Codes() lists %q twice or empty", c)
+		}
+		seen[c] = true
+	}
+}
