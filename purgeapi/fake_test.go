@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/cachetsync/cachet/ledger"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -17,6 +18,7 @@ type call struct {
 	method  string
 	targets []string
 	opts    SubmitOptions
+	trace   trace.TraceID // of the context the write got
 }
 
 // fakeLedger records writes and answers what err and entries say.
@@ -31,7 +33,7 @@ type fakeLedger struct {
 
 func (f *fakeLedger) write(ctx context.Context, method string, targets []string, opts SubmitOptions) (PurgeResult, error) {
 	f.mu.Lock()
-	f.calls = append(f.calls, call{method, append([]string(nil), targets...), opts})
+	f.calls = append(f.calls, call{method, append([]string(nil), targets...), opts, trace.SpanContextFromContext(ctx).TraceID()})
 	if f.started != nil {
 		close(f.started)
 		f.started = nil

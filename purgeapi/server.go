@@ -4,6 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net"
 	"net/http"
@@ -59,6 +64,8 @@ type Server struct {
 	metrics *metrics
 	limits  limiter
 }
+
+var tracer = otel.Tracer("github.com/cachetsync/cachet/purgeapi")
 
 // route is one endpoint; the OpenAPI test walks this table.
 type route struct {
@@ -157,11 +164,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // wrap authenticates, rate-limits and counts one route.
+// wrap serves rt: a server span (child of the request's traceparent, so a
+// purge's trace runs from the caller through the ledger to the browsers'
+// evictions), authentication, the handler and the request metric.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx, span := tracer.Start(ctx, "purgeapi "+rt.pattern, trace.WithSpanKind(trace.SpanKindServer))
+		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			s.metrics.requests.WithLabelValues(rt.pattern, fmt.Sprint(sw.status)).Inc()
+			span.SetAttributes(attribute.Int("http.response.status_code", sw.status))
+			if sw.status >= 500 {
+				span.SetStatus(codes.Error, http.StatusText(sw.status))
+			}
+			span.End()
 		}()
 		var g Grant
 		if rt.auth {

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"net/http"
 	"strings"
 	"testing"
@@ -161,7 +164,7 @@ func TestPurgeAnswersAndPassesThrough(t *testing.T) {
 		t.Fatalf("%d ledger calls", len(calls))
 	}
 	want := call{"InvalidateKeys", []string{"https://shop.example/b?a=2&z=1", "img:x"},
-		SubmitOptions{Soft: true, Reason: "deploy", IdempotencyKey: "deploy-41", TokenID: tok.ID}}
+		SubmitOptions{Soft: true, Reason: "deploy", IdempotencyKey: "deploy-41", TokenID: tok.ID}, trace.TraceID{}}
 	got := calls[0]
 	if got.method != want.method || strings.Join(got.targets, " ") != strings.Join(want.targets, " ") || got.opts != want.opts {
 		t.Errorf("ledger got %+v, want %+v (canonical, deduplicated, token named)", got, want)
@@ -225,5 +228,26 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 		if _, err := New(cfg); !errors.As(err, &ce) {
 			t.Errorf("New(%+v) = %v, want a *ConfigError", cfg, err)
 		}
+	}
+}
+
+// A purge's trace continues the caller's: the write runs in a context whose
+// trace is the one the request's traceparent names.
+func TestPurgeContinuesTheCallersTrace(t *testing.T) {
+	prev := otel.GetTextMapPropagator()
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	t.Cleanup(func() { otel.SetTextMapPropagator(prev) })
+	h := newHarness(t, nil)
+	secret := h.token(TokenSpec{Scopes: "purge:tags"})
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	if w := h.do("POST", "/v1/purge", secret, `{"tags":["catalog"]}`, "traceparent", tp); w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	if w := h.do("POST", "/v1/purge", secret, `{"tags":["other"]}`); w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	calls := h.ledger.writes()
+	if len(calls) != 2 || calls[0].trace.String() != "4bf92f3577b34da6a3ce929d0e0e4736" || calls[1].trace.IsValid() {
+		t.Errorf("traces of the writes: %+v, want the caller's, then none", calls)
 	}
 }
