@@ -62,8 +62,8 @@ class Proc {
   }
 }
 
-function run(name: string, args: string[], env: Record<string, string> = {}): Proc {
-  return new Proc(name, spawn(BIN, args, { env: { ...process.env, ...env }, stdio: "pipe" }));
+function run(name: string, args: string[], env: Record<string, string> = {}, bin = BIN): Proc {
+  return new Proc(name, spawn(bin, args, { env: { ...process.env, ...env }, stdio: "pipe" }));
 }
 
 /** cachet runs a cachet command to completion and returns its output; it throws on a non-zero exit. */
