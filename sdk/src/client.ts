@@ -1,9 +1,10 @@
 // The page client: one leader tab per origin (Web Locks) holds the push
-// connection, applies transitions and scope purges to Cache Storage and tells the other
-// tabs and the Service Worker over a BroadcastChannel. When the leader goes,
-// the lock passes to another tab, which resumes from the positions the old
-// leader persisted after each applied transition: nothing is lost, and a
-// replay is harmless because versions only move forward.
+// connection, applies transitions and scope purges to Cache Storage and
+// tells the other tabs and the Service Worker over a BroadcastChannel. When
+// the leader goes, the lock passes to another tab, which resumes from the
+// positions the old leader persisted after each applied frame: nothing is
+// lost, and a replay is harmless because versions and generations only move
+// forward.
 //
 // The leader also reports back: eviction receipts and the Service Worker's
 // read telemetry go through an IndexedDB outbox to push ("receipts" frames,
