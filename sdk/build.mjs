@@ -9,7 +9,7 @@ import { build } from "esbuild";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
-const PAGE_BUDGET_GZ = 6 * 1024;
+const PAGE_BUDGET_GZ = 6.25 * 1024;
 
 const browser = { bundle: true, minify: true, target: "es2022", platform: "browser", legalComments: "none", logLevel: "warning" };
 

@@ -19,8 +19,10 @@ type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 const who = (q: IncomingMessage): string =>
   /^Bearer (\w+)$/.exec(q.headers.authorization ?? "")?.[1] ?? /(?:^|;\s*)sid=(\w+)/.exec(q.headers.cookie ?? "")?.[1] ?? "anonymous";
 
-// Resources under /r/<name>: each answers with its own caching headers and a
-// body that carries the request count, so a test can tell copies apart. The
+// Resources under /r/<name> (or /<dir>/r/<name>, the same resource under a
+// path prefix): each answers with its own caching headers and a body that
+// carries the request count, so a test can tell copies apart. Any origin may
+// read them (CORS). The
 // shared ones say public: the worker stores an answer to a request with
 // cookies only when the response opts in. The personal ones (/r/me*, /r/vary*)
 // also name who asked, so a copy served to the wrong user shows.
@@ -32,6 +34,13 @@ const resources: Record<string, Handler> = {
   vary: (q, s, n) => s.writeHead(200, { "cache-control": "public, max-age=3600", vary: "X-Variant" }).end(`vary ${String(q.headers["x-variant"])} ${n}`),
   varystar: (_q, s, n) => s.writeHead(200, { "cache-control": "public, max-age=3600", vary: "*" }).end(`varystar ${n}`),
   slow: (_q, s, n) => s.writeHead(200, { "cache-control": "public, max-age=3600" }).end(`slow ${n}`),
+  // tagged carries the query's ct as Cache-Tag and sk as Surrogate-Key.
+  tagged: (q, s, n) => {
+    const u = new URL(q.url ?? "/", "http://origin");
+    const tags = { "cache-tag": u.searchParams.get("ct"), "surrogate-key": u.searchParams.get("sk") };
+    const h = Object.fromEntries(Object.entries(tags).filter(([, v]) => v !== null)) as Record<string, string>;
+    s.writeHead(200, { "cache-control": "public, max-age=3600", etag: `"t${n}"`, ...h }).end(`tagged ${n}`);
+  },
   etag: (q, s, n) => {
     if (q.headers["if-none-match"] === '"e1"') return void s.writeHead(304, { etag: '"e1"', "cache-control": "public, max-age=3600" }).end();
     s.writeHead(200, { "cache-control": "public, max-age=3600", etag: '"e1"' }).end(`etag ${n}`);
@@ -114,10 +123,11 @@ export class Origin {
       this.tokensIssued++;
       return void res.writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" }).end(token(this.tokens.channels, ttl));
     }
-    const m = /^\/r\/([a-z]+)$/.exec(pathname);
+    const m = /^\/(?:[a-z]+\/)?r\/([a-z]+)$/.exec(pathname);
     const h = m?.[1] === "flip" ? this.flip : m?.[1] === "versioned" ? this.versioned : m ? resources[m[1]!] : undefined;
     if (!h) return void res.writeHead(404).end();
     if (this.down) return void req.socket.destroy();
+    res.setHeader("access-control-allow-origin", "*");
     const n = (this.hits.get(path) ?? 0) + 1;
     this.hits.set(path, n);
     if (req.headers["if-none-match"]) this.conditional.set(path, (this.conditional.get(path) ?? 0) + 1);

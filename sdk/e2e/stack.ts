@@ -2,8 +2,9 @@
 // (`cachet dev`), a real `cachet push` built from this repository, a
 // producer writing record.Transition records (`cachet produce`), and a TCP
 // proxy in front of push so a test can cut the browser off and heal it.
-// Advice records are written by `cachet produce --topic cachet.advice`, as
-// analytics would publish them.
+// Scope purges and advice records are written by `cachet produce --topic
+// cachet.purges` and `--topic cachet.advice`, as the relay and analytics
+// would publish them.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { createServer as createTCPServer, connect as tcpConnect, type Server as TCPServer, type Socket } from "node:net";
@@ -156,7 +157,7 @@ export class Proxy {
 export interface Change {
   key: string;
   version: number;
-  state?: "VALID" | "INVALIDATED" | "PURGED";
+  state?: "VALID" | "INVALIDATED" | "PURGED" | "STALE";
   tags?: string[];
   etag?: string;
   traceparent?: string;
@@ -173,11 +174,23 @@ export interface AdviceIn {
   action: "none" | "invalidate-early" | "pin" | "batch";
 }
 
+/** A scope purge to produce (record.Generation); the helper fills in the rest. */
+export interface PurgeIn {
+  scope: "tag" | "prefix" | "host" | "origin";
+  value: string;
+  generation: number;
+  soft?: boolean;
+  /** Default Org1MSP. */
+  owner?: string;
+  traceparent?: string;
+}
+
 /** Stack is a running broker, push server and producer. */
 export class Stack {
   private tx = 0;
   private pending: ((line: string) => void)[] = [];
   private advisor: Proc | null = null;
+  private purger: Proc | null = null;
   /** The demo origin of `cachet dev`, when started with demo(). */
   origin = "";
   private constructor(
@@ -245,10 +258,21 @@ export class Stack {
   async advise(...advice: AdviceIn[]): Promise<void> {
     const a = (this.advisor ??= run("advice", ["produce", "--topic", "cachet.advice", "--brokers", this.brokers]));
     for (const x of advice) {
-      const before = a.lines.filter((l) => l.startsWith("ok ")).length;
       const line = { writeRate: 0.5, readRate: 2, pStale: 0.4, expectedStaleReads: 0.8, conflictRisk: 0, engine: "cpu", at: new Date().toISOString(), ...x };
-      a.child.stdin.write(JSON.stringify(line) + "\n");
-      await waitUntil(`advice for ${x.key} acknowledged`, () => a.lines.filter((l) => l.startsWith("ok ")).length > before, a);
+      await acknowledged(a, line, `advice for ${x.key}`);
+    }
+  }
+
+  /** purge writes scope purges to cachet.purges, in order, and resolves once the broker has them. */
+  async purge(...purges: PurgeIn[]): Promise<void> {
+    const p = (this.purger ??= run("purges", ["produce", "--topic", "cachet.purges", "--brokers", this.brokers]));
+    for (const x of purges) {
+      this.tx++;
+      const line = {
+        channel: "cachet", block: 100 + this.tx, txIndex: 0, txId: `sdk-e2e-${this.tx}`, ts: new Date().toISOString(),
+        owner: "Org1MSP", actor: "Org1MSP", reason: "browser test", ...x,
+      };
+      await acknowledged(p, line, `purge ${x.scope} ${x.value} ${x.generation}`);
     }
   }
 
@@ -277,7 +301,8 @@ export class Stack {
     await this.proxy.close();
     this.producer.child.stdin.end();
     this.advisor?.child.stdin.end();
-    await Promise.all([this.producer.stop(), this.push?.stop(), this.advisor?.stop()]);
+    this.purger?.child.stdin.end();
+    await Promise.all([this.producer.stop(), this.push?.stop(), this.advisor?.stop(), this.purger?.stop()]);
     await this.dev.stop();
   }
 }
@@ -290,6 +315,13 @@ async function freePorts(n: number): Promise<number[]> {
   const ports = servers.map((sv) => (sv.address() as AddressInfo).port);
   await Promise.all(servers.map((sv) => new Promise((r) => sv.close(r))));
   return ports;
+}
+
+// acknowledged writes one JSON line to a running `cachet produce` and waits for its "ok" line.
+async function acknowledged(p: Proc, line: unknown, what: string): Promise<void> {
+  const before = p.lines.filter((l) => l.startsWith("ok ")).length;
+  p.child.stdin.write(JSON.stringify(line) + "\n");
+  await waitUntil(`${what} acknowledged`, () => p.lines.filter((l) => l.startsWith("ok ")).length > before, p);
 }
 
 async function waitUntil(what: string, ok: () => boolean, p: Proc): Promise<void> {

@@ -43,7 +43,7 @@ export class CacheKeyError extends Error {
   }
 }
 
-const enc = new TextEncoder();
+const enc = /* @__PURE__ */ new TextEncoder();
 
 // toBytes returns the UTF-8 bytes of input as a byte string, or null when
 // input is not valid UTF-8 (lone surrogates, or bytes that do not decode).

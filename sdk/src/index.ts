@@ -1,8 +1,8 @@
 // Cachet's page client. See sdk/README.md.
 import { start } from "./client";
 
-export type { ConnState, EvictEvent, Events, Options, Stats, Client } from "./client";
-export type { Transition } from "./record";
+export type { ConnState, EvictEvent, Events, Options, PurgeEvent, Stats, Client } from "./client";
+export type { Generation, Transition } from "./record";
 export { start };
 
 /** Cachet is the SDK's entry point: Cachet.start({ pushUrl, token, channels }). */

@@ -118,9 +118,17 @@ export interface Advice {
 }
 
 type Kind = "s" | "u" | "u32" | "f" | "t" | "ss" | "b";
-type Shape = Record<string, Kind>;
+// A field's rule beyond its JSON type, checked once the schema version is
+// known: "+" not empty (a string) or not 0 (a number), "%" within [0,1],
+// ">" not negative, a list: one of its values. The reasons are Go's; the
+// label, when given, names the field in the reason.
+type Rule = "+" | "%" | ">" | readonly string[];
+type Shape = Record<string, Kind | [Kind, Rule, string?]>;
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/;
+const ZERO_TIME = "0001-01-01T00:00:00Z";
+// What Go leaves zero in a ledger record that does not say.
+const ZERO = { channel: "", block: 0, txIndex: 0, ts: ZERO_TIME, owner: "", actor: "" };
 
 function fits(x: unknown, k: Kind): boolean {
   switch (k) {
@@ -156,27 +164,45 @@ function decode(type: string, input: string | Uint8Array, shape: Shape): Record<
   return check(type, o as Record<string, unknown>, shape);
 }
 
+// check checks rec against shape: each known field's JSON type (null
+// counts as absent, as in Go), the schema version, then the rules.
 function check(type: string, rec: Record<string, unknown>, shape: Shape): Record<string, unknown> {
-  for (const [name, kind] of Object.entries({ v: "u", ...shape } as Shape)) {
+  const fields = Object.entries({ v: "u", ...shape } as Shape);
+  const bad = (reason: string): never => {
+    throw new InvalidRecordError(type, reason);
+  };
+  for (const [name, f] of fields) {
     const x = rec[name];
-    if (x === undefined || x === null) {
-      delete rec[name];
-    } else if (!fits(x, kind)) {
-      throw new InvalidRecordError(type, `malformed JSON: field ${name}`);
-    }
+    if (x === undefined || x === null) delete rec[name];
+    else if (!fits(x, typeof f === "string" ? f : f[0])) bad(`malformed JSON: field ${name}`);
   }
   if (rec.v !== RECORD_VERSION) throw new UnsupportedVersionError(rec.v ?? 0);
+  for (const [name, f] of fields) {
+    if (typeof f === "string") continue;
+    const [kind, rule, label = name] = f;
+    const x = rec[name];
+    const n = (x ?? 0) as number;
+    if (rule === "+") {
+      if (!x) bad(kind === "s" ? `empty ${label}` : `${name} 0 (${name}s start at 1)`);
+    } else if (rule === "%") {
+      if (!(n >= 0 && n <= 1)) bad(`${name} outside [0,1]`);
+    } else if (rule === ">") {
+      if (!(n >= 0)) bad(`${name} not a finite non-negative number`);
+    } else if (!rule.includes(x as string)) {
+      bad(`unknown ${name} ${String(x ?? "")}`);
+    }
+  }
   return rec;
 }
 
 const TRANSITION: Shape = {
-  channel: "s", block: "u", txIndex: "u32", txId: "s", ts: "t", key: "s", version: "u", state: "s",
-  etag: "s", maxAge: "u32", tags: "ss", owner: "s", actor: "s", reason: "s", traceparent: "s",
+  key: ["s", "+"], version: ["u", "+"], state: ["s", STATES], txId: ["s", "+"],
+  channel: "s", block: "u", txIndex: "u32", ts: "t", etag: "s", maxAge: "u32", tags: "ss", owner: "s", actor: "s", reason: "s", traceparent: "s",
 };
 
 /** decodeTransition parses and validates a transition record. */
 export function decodeTransition(input: string | Uint8Array): Transition {
-  return validTransition(decode("transition", input, TRANSITION));
+  return { ...ZERO, ...decode("transition", input, TRANSITION) } as Transition;
 }
 
 /**
@@ -184,37 +210,25 @@ export function decodeTransition(input: string | Uint8Array): Transition {
  * record's fields inline, without "v") against the transition rules.
  */
 export function transitionOf(o: Record<string, unknown>): Transition {
-  return validTransition(check("transition", { ...o, v: RECORD_VERSION }, TRANSITION));
-}
-
-function validTransition(t: Record<string, unknown>): Transition {
-  const bad = (reason: string): never => {
-    throw new InvalidRecordError("transition", reason);
-  };
-  if (!t.key) bad("empty key");
-  if (!t.version) bad("version 0 (versions start at 1)");
-  if (!STATES.includes(t.state as string)) bad(`unknown state ${String(t.state ?? "")}`);
-  if (!t.txId) bad("empty txId");
-  return { channel: "", block: 0, txIndex: 0, ts: "0001-01-01T00:00:00Z", owner: "", actor: "", ...t } as Transition;
+  return { ...ZERO, ...check("transition", { ...o, v: RECORD_VERSION }, TRANSITION) } as Transition;
 }
 
 const GENERATION: Shape = {
-  channel: "s", block: "u", txIndex: "u32", txId: "s", ts: "t", scope: "s", value: "s", owner: "s",
-  generation: "u", soft: "b", reason: "s", actor: "s", traceparent: "s",
+  scope: ["s", ["tag", "prefix", "host", "origin"]], value: ["s", "+", "scope value"], owner: ["s", "+"], generation: ["u", "+"], txId: ["s", "+"],
+  channel: "s", block: "u", txIndex: "u32", ts: "t", soft: "b", reason: "s", actor: "s", traceparent: "s",
 };
 
 /** decodeGeneration parses and validates a generation (scope purge) record. */
 export function decodeGeneration(input: string | Uint8Array): Generation {
-  const g = decode("generation", input, GENERATION);
-  const bad = (reason: string): never => {
-    throw new InvalidRecordError("generation", reason);
-  };
-  if (!["tag", "prefix", "host", "origin"].includes(g.scope as string)) bad(`unknown scope ${String(g.scope ?? "")}`);
-  if (!g.value) bad("empty scope value");
-  if (!g.owner) bad("empty owner");
-  if (!g.generation) bad("generation 0 (generations start at 1)");
-  if (!g.txId) bad("empty txId");
-  return { channel: "", block: 0, txIndex: 0, ts: "0001-01-01T00:00:00Z", actor: "", ...g } as Generation;
+  return { ...ZERO, ...decode("generation", input, GENERATION) } as Generation;
+}
+
+/**
+ * generationOf checks an already parsed object (a purge frame carries the
+ * record's fields inline, without "v") against the generation rules.
+ */
+export function generationOf(o: Record<string, unknown>): Generation {
+  return { ...ZERO, ...check("generation", { ...o, v: RECORD_VERSION }, GENERATION) } as Generation;
 }
 
 /** decodeRead parses and validates a read record. */
@@ -226,37 +240,22 @@ export function decodeRead(input: string | Uint8Array): Read {
     throw new InvalidRecordError("read", `unknown kind ${String(r.kind ?? "")}`);
   }
   if (!r.key) throw new InvalidRecordError("read", "empty key");
-  if (!r.at || (r.at as string).startsWith("0001-01-01T00:00:00")) throw new InvalidRecordError("read", "missing time");
+  if (!r.at || (r.at as string).startsWith(ZERO_TIME.slice(0, 19))) throw new InvalidRecordError("read", "missing time");
   return { origin: "", client: "", ...r } as Read;
 }
 
 const ADVICE: Shape = {
-  key: "s", at: "t", writeRate: "f", readRate: "f", pStale: "f", expectedStaleReads: "f",
-  conflictRisk: "f", recommendedMaxAge: "u32", action: "s", engine: "s",
+  key: ["s", "+"], pStale: ["f", "%"], conflictRisk: ["f", "%"], writeRate: ["f", ">"], readRate: ["f", ">"], expectedStaleReads: ["f", ">"],
+  action: ["s", ["none", "invalidate-early", "pin", "batch"]], at: "t", recommendedMaxAge: "u32", engine: "s",
 };
+const ADVICE_ZERO = { at: ZERO_TIME, writeRate: 0, readRate: 0, pStale: 0, expectedStaleReads: 0, conflictRisk: 0, recommendedMaxAge: 0, engine: "" };
 
 /** decodeAdvice parses and validates an advice record. */
 export function decodeAdvice(input: string | Uint8Array): Advice {
-  return validAdvice(decode("advice", input, ADVICE));
+  return { ...ADVICE_ZERO, ...decode("advice", input, ADVICE) } as Advice;
 }
 
 /** adviceOf checks an already parsed object (an advice frame's fields, "v" optional) against the advice rules. */
 export function adviceOf(o: Record<string, unknown>): Advice {
-  return validAdvice(check("advice", { v: RECORD_VERSION, ...o }, ADVICE));
-}
-
-function validAdvice(a: Record<string, unknown>): Advice {
-  const num = (n: string): number => (a[n] as number | undefined) ?? 0;
-  if (!a.key) throw new InvalidRecordError("advice", "empty key");
-  for (const n of ["pStale", "conflictRisk"]) {
-    if (!(num(n) >= 0 && num(n) <= 1)) throw new InvalidRecordError("advice", `${n} outside [0,1]`);
-  }
-  for (const n of ["writeRate", "readRate", "expectedStaleReads"]) {
-    if (!(num(n) >= 0)) throw new InvalidRecordError("advice", `${n} not a finite non-negative number`);
-  }
-  if (!["none", "invalidate-early", "pin", "batch"].includes(a.action as string)) {
-    throw new InvalidRecordError("advice", `unknown action ${String(a.action ?? "")}`);
-  }
-  const zero = { writeRate: 0, readRate: 0, pStale: 0, expectedStaleReads: 0, conflictRisk: 0, recommendedMaxAge: 0, engine: "" };
-  return { at: "0001-01-01T00:00:00Z", ...zero, ...a } as Advice;
+  return { ...ADVICE_ZERO, ...check("advice", { v: RECORD_VERSION, ...o }, ADVICE) } as Advice;
 }

@@ -26,6 +26,14 @@
 // that changes what the origin answers is visible to scripts, not HttpOnly,
 // and has a Path the worker's scope covers).
 //
+// A copy that a soft purge or a STALE transition marked stale (the leader
+// tab marks its record in IndexedDB) is served once more while it is
+// revalidated in the background (unless it needs revalidation anyway;
+// network-first asks the origin first in any case; cache-only keeps serving
+// it until the background revalidation replaces it); after that a read
+// revalidates before it is served. A revalidation that stores a fresh copy
+// clears the mark.
+//
 // Analytics' advice, stored by the leader tab in IndexedDB, is honoured on
 // every read: a recommended max-age caps how long a copy is served without
 // revalidation, and "invalidate-early" makes the next read revalidate. What
@@ -34,7 +42,8 @@
 
 import { canonical } from "./cachekey";
 import type { ReadKind, SwRead } from "./record";
-import { getMeta, hintOf, openStore, setUse, spendEarly, SYNCED, touch, versionOf, type Store } from "./store";
+import { tagsOf } from "./scope";
+import { fillStart, getMeta, openStore, served, settle, spendEarly, SYNCED, versionOf, type Fill, type Store, type Use } from "./store";
 import { configOf, routeFor, type Config, type Strategy } from "./sw/config";
 import { carriesCookies, jarPrint } from "./sw/cookies";
 import { dropOldest, expire, tooOld } from "./sw/expire";
@@ -52,7 +61,8 @@ const STORED_AT = "x-cachet-stored";
 
 /** Counters reported to pages by stats(). */
 const counters: Record<string, number> = {
-  hit: 0, miss: 0, revalidated: 0, stored: 0, dropped: 0, unsynced: 0, offline: 0, raced: 0, late: 0, expired: 0, updated: 0, precached: 0,
+  hit: 0, miss: 0, revalidated: 0, stored: 0, dropped: 0, unsynced: 0, offline: 0, raced: 0, late: 0, purged: 0, soft: 0, expired: 0, updated: 0,
+  precached: 0,
 };
 const bump = (name: string, n = 1): void => {
   counters[name] = (counters[name] ?? 0) + n;
@@ -132,10 +142,11 @@ async function serve(e: FetchEvent, req: Request, key: string, strategy: Strateg
     bump("expired");
     hit = undefined;
   }
-  if (hit) e.waitUntil(db().then((d) => touch(d, key, Date.now())));
   if (strategy === "cache-only" && !hit) return new Response(null, { status: 504, statusText: "Gateway Timeout" });
-  const hint = hit ? await hintOf(await db(), key) : undefined;
-  const stale = hit ? needsRevalidation(hit, Number(hit.headers.get(STORED_AT) ?? 0), Date.now(), hint?.maxAge) : false;
+  // Recorded as used, and a stale mark's one serving spent, before anything is served.
+  const { hint, stale: marked } = hit ? await served(await db(), key, Date.now()) : { hint: undefined, stale: 0 };
+  // Marked and already served once since: it must be revalidated first.
+  const stale = hit ? marked === 2 || needsRevalidation(hit, Number(hit.headers.get(STORED_AT) ?? 0), Date.now(), hint?.maxAge) : false;
   // Out of sync: no tab confirmed within the bound that nothing was invalidated.
   const synced = hit && BOUND_MS >= 0 ? await getMeta<number>(await db(), SYNCED) : undefined;
   const behind = synced !== undefined && Date.now() - synced > BOUND_MS;
@@ -143,12 +154,13 @@ async function serve(e: FetchEvent, req: Request, key: string, strategy: Strateg
   if (strategy === "cache-only") {
     // Never asks the origin: out of sync, it answers as when the origin is unreachable.
     if (behind) return offline(e, key, hit!, false, synced);
+    if (marked === 1) e.waitUntil(revalidate(e, req, keyReq, key, hit!).catch(() => undefined));
     bump("hit");
     report(e, "hit", key);
     return hit!;
   }
   // Out of sync, the origin's answer is waited for (no timeout).
-  if (strategy === "network-first" && hit && timeoutMs !== undefined && !behind) {
+  if (strategy === "network-first" && hit && timeoutMs !== undefined && !behind && marked !== 2) {
     // The stored copy answers when the origin is slower than the timeout; the fetch still stores what it brings.
     const got = fetchAndStore(e, req, keyReq, key);
     e.waitUntil(got.catch(() => undefined));
@@ -171,8 +183,11 @@ async function serve(e: FetchEvent, req: Request, key: string, strategy: Strateg
       return offline(e, key, hit, stale, behind && synced);
     }
   }
-  if (strategy === "stale-while-revalidate" && !hint?.early && !behind) {
+  // Stale-while-revalidate serves what it has; the other strategies a copy
+  // marked stale once more, unless it needs revalidation anyway.
+  if (!hint?.early && !behind && (strategy === "stale-while-revalidate" ? marked !== 2 : marked === 1 && !stale)) {
     // Served now; the revalidation tells whether what was served was stale.
+    if (marked) bump("soft");
     e.waitUntil(
       revalidate(e, req, keyReq, key, hit).then(
         ([, same]) => report(e, same ? "hit" : "stale", key),
@@ -218,12 +233,12 @@ async function revalidate(e: FetchEvent, req: Request, keyReq: Request, key: str
   const headers = new Headers(req.headers);
   if (etag) headers.set("if-none-match", etag);
   const cond = new Request(req.url, { headers, credentials: req.credentials, cache: "no-cache" });
-  const before = await versionOf(await db(), key);
+  const fill = await fillStart(await db(), key);
   const jarBefore = await cookies();
   const withCookies = await credentialed(req);
   const res = await fetch(cond);
   if (res.status !== 304) {
-    const { done } = await keep(e, req, keyReq, key, res, before, jarBefore, withCookies, true);
+    const { done } = await keep(e, req, keyReq, key, res, fill, jarBefore, withCookies, true);
     // Told once the changed response is in the cache.
     if (config.broadcastUpdate && res.ok && !sameResponse(stored, res)) {
       e.waitUntil(done.then(() => {
@@ -235,18 +250,18 @@ async function revalidate(e: FetchEvent, req: Request, keyReq: Request, key: str
   }
   bump("revalidated");
   const fresh = new Response(stored.body, { status: stored.status, statusText: stored.statusText, headers: merge(stored.headers, res.headers) });
-  await keep(e, req, keyReq, key, fresh, before, jarBefore, withCookies, true);
+  await keep(e, req, keyReq, key, fresh, fill, jarBefore, withCookies, true);
   return [fresh, true];
 }
 
 async function fetchAndStore(e: FetchEvent, req: Request, keyReq: Request, key: string): Promise<Response> {
-  const before = await versionOf(await db(), key);
+  const fill = await fillStart(await db(), key);
   const jarBefore = await cookies();
   const withCookies = await credentialed(req);
   // The browser's HTTP cache may hold a copy that Cachet has since evicted:
   // ask the origin (a cheap 304 when the HTTP cache's copy is current).
   const res = await fetch(req, req.cache === "default" ? { cache: "no-cache" } : {});
-  await keep(e, req, keyReq, key, res, before, jarBefore, withCookies, false);
+  await keep(e, req, keyReq, key, res, fill, jarBefore, withCookies, false);
   return res;
 }
 
@@ -256,11 +271,11 @@ async function fetchAndStore(e: FetchEvent, req: Request, keyReq: Request, key: 
 // worker stays up for it either way).
 async function keep(
   e: FetchEvent, req: Request, keyReq: Request, key: string, res: Response,
-  before: number, jarBefore: string, withCookies: boolean, replaces: boolean,
+  fill: Fill, jarBefore: string, withCookies: boolean, replaces: boolean,
 ): Promise<{ done: Promise<void> }> {
   let done = Promise.resolve();
   if (refusal(req, res, withCookies) === null && (jarBefore === "" || (await cookies()) === jarBefore)) {
-    done = put(keyReq, key, res.clone(), before);
+    done = put(keyReq, key, res.clone(), fill);
   } else if (replaces) {
     done = caches.open(CACHE).then((c) => c.delete(keyReq)).then(() => bump("dropped"));
   }
@@ -269,15 +284,19 @@ async function keep(
 }
 
 // put stores res stamped with the time unless it is out of date, checked
-// before and again after the put (when it then is, the copy goes). A
-// response the origin stamped with its version (Cachet-Version) is out of
-// date when that is older than the newest version applied for the key (a
-// late fill); an unstamped one when the key's version moved while it was in
-// flight.
-async function put(keyReq: Request, key: string, res: Response, before: number): Promise<void> {
+// before and again after the put (when it then is, the copy goes; when it
+// is not, the copy's record is written in the same transaction as the
+// check). A response the origin stamped with its version (Cachet-Version)
+// is out of date when that is older than the newest version applied for
+// the key (a late fill); an unstamped one when the key's version moved
+// while it was in flight; either when a purge applied since its fill began
+// covers it (its tags: Cache-Tag, Surrogate-Key and the ledger's).
+async function put(keyReq: Request, key: string, res: Response, fill: Fill): Promise<void> {
   const d = await db();
   const stamped = stampOf(res);
-  const check = async (): Promise<string | null> => outdated(stamped, before, await versionOf(d, key));
+  const tags = tagsOf(res.headers);
+  const check = (use?: Use): Promise<string | null> =>
+    settle(d, key, fill, tags, (now) => outdated(stamped, fill.version, now), use, res.headers.has("vary"));
   let why = await check();
   if (why) return void bump(why);
   const headers = new Headers(res.headers);
@@ -295,12 +314,11 @@ async function put(keyReq: Request, key: string, res: Response, before: number):
       bump("expired");
     }
   }
-  if ((why = await check())) {
+  const now = Date.now();
+  if ((why = await check({ stored: now, used: now, bytes: body.byteLength }))) {
     await cache.delete(keyReq);
     return void bump(why);
   }
   bump("stored");
-  const now = Date.now();
-  await setUse(d, key, { stored: now, used: now, bytes: body.byteLength });
   bump("expired", await expire(d, cache, config.expiration, now));
 }

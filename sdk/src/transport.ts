@@ -4,7 +4,7 @@
 // back on resume. This file only speaks the protocol: what a frame means for
 // the caches is decided in client.ts.
 
-import { adviceOf, transitionOf, type Advice, type Read, type Transition } from "./record";
+import { adviceOf, generationOf, transitionOf, type Advice, type Generation, type Read, type Transition } from "./record";
 
 /** What the client must do after a connection closes. */
 export type After = "retry" | "slow" | "token" | "stop";
@@ -13,6 +13,7 @@ export type After = "retry" | "slow" | "token" | "stop";
 export type Frame =
   | { t: "welcome"; pos: string; resumed: boolean; exp: number; limit?: number }
   | { t: "transition"; pos: string; record: Transition; at: number }
+  | { t: "purge"; pos: string; record: Generation; at: number }
   | { t: "reset"; pos: string; reason: string }
   | { t: "ping"; pos: string }
   | { t: "refreshed"; exp: number }
@@ -70,7 +71,7 @@ export const now = (): number => performance.timeOrigin + performance.now();
 
 export type Parsed = Frame | { t: "error"; code: number; message: string } | { t: "receipted" } | null;
 
-/** parseFrame reads one server frame: null for frames the client ignores; throws on a transition it cannot read. */
+/** parseFrame reads one server frame: null for frames the client ignores; throws on a transition or purge it cannot read. */
 export function parseFrame(data: string): Parsed {
   const o = JSON.parse(data) as Record<string, unknown>;
   switch (o.t) {
@@ -82,6 +83,10 @@ export function parseFrame(data: string): Parsed {
     case "transition": {
       const { t: _t, pos, ...rec } = o;
       return { t: "transition", pos: String(pos), record: transitionOf(rec), at: now() };
+    }
+    case "purge": {
+      const { t: _t, pos, ...rec } = o;
+      return { t: "purge", pos: String(pos), record: generationOf(rec), at: now() };
     }
     case "refreshed":
       return { t: "refreshed", exp: Number(o.exp ?? 0) };
@@ -205,7 +210,7 @@ export function connect(kind: "ws" | "sse", pushUrl: string, token: string, chan
     if (pos) u.searchParams.set("pos", pos);
     const es = new EventSource(u);
     shut = () => es.close();
-    for (const t of ["welcome", "transition", "reset", "ping", "advice"]) es.addEventListener(t, (m) => onData((m as MessageEvent<string>).data));
+    for (const t of ["welcome", "transition", "purge", "reset", "ping", "advice"]) es.addEventListener(t, (m) => onData((m as MessageEvent<string>).data));
     // "error" is both the server's error frame (with data) and EventSource's
     // own connection failure (without); either way this connection is over.
     es.addEventListener("error", (m) => {

@@ -13,16 +13,20 @@
 // cacheKeyWillBeUsed makes every entry's key. cacheWillUpdate refuses what a
 // shared cache must not hold (src/sw/policy.ts), responses that set a
 // visible cookie, late fills (Cachet-Version older than the newest version
-// applied) and, unstamped, responses whose key's version moved while they
-// were in flight; cacheDidUpdate drops a copy an eviction overtook during
-// the put; requestWillFetch asks the origin past the browser's HTTP cache
-// (cache: no-cache), which may hold a copy Cachet evicted;
-// cachedResponseWillBeUsed does not hand out a copy when no tab was
-// in sync with push within the bound (the strategy then goes to the network,
-// as Cachet's own worker revalidates).
+// applied), unstamped responses whose key's version moved while they were
+// in flight, and responses a scope purge applied while they were in flight
+// covers; cacheDidUpdate drops a copy an eviction or purge overtook during
+// the put, and otherwise records the copy's tags and fill position for
+// later purges; requestWillFetch asks the origin past the browser's HTTP
+// cache (cache: no-cache), which may hold a copy Cachet evicted;
+// cachedResponseWillBeUsed does not hand out a copy when no tab was in sync
+// with push within the bound, nor a copy a soft purge or STALE transition
+// marked stale once it was handed out after the mark (the strategy then
+// goes to the network, as Cachet's own worker revalidates).
 
 import { canonical } from "./cachekey";
-import { getMeta, openStore, SYNCED, versionOf, type Store } from "./store";
+import { tagsOf } from "./scope";
+import { fillStart, getMeta, openStore, served, settle, SYNCED, type Fill, type Store, type Use } from "./store";
 import { carriesCookies, jarPrint } from "./sw/cookies";
 import { outdated, refusal, stampOf } from "./sw/policy";
 
@@ -45,7 +49,7 @@ export interface CachetPlugin {
   requestWillFetch(p: { request: Request; state?: State }): Promise<Request>;
   cacheWillUpdate(p: { request: Request; response: Response; state?: State }): Promise<Response | null>;
   cacheDidUpdate(p: { cacheName: string; request: Request; newResponse: Response; state?: State }): Promise<void>;
-  cachedResponseWillBeUsed(p: { cachedResponse?: Response }): Promise<Response | null>;
+  cachedResponseWillBeUsed(p: { request: Request; cachedResponse?: Response }): Promise<Response | null>;
 }
 
 const keyOf = (url: string): string | null => {
@@ -61,6 +65,12 @@ export function cachetPlugin(o: CachetPluginOptions = {}): CachetPlugin {
   let store: Promise<Store> | undefined;
   const db = (): Promise<Store> => (store ??= openStore(o.cacheName ?? "cachet"));
   const boundMs = o.bound === null ? NaN : (o.bound ?? 5) * 1000;
+  // check says why res, whose fill of key began at fill, must not be (or
+  // stay) stored, or null; given use, it records the copy when it may.
+  const check = async (key: string, fill: Fill, res: Response, use?: Use): Promise<string | null> => {
+    const stamped = stampOf(res);
+    return settle(await db(), key, fill, tagsOf(res.headers), (now) => outdated(stamped, fill.version, now), use, res.headers.has("vary"));
+  };
   return {
     async cacheKeyWillBeUsed({ request }) {
       const key = keyOf(request.url);
@@ -69,7 +79,7 @@ export function cachetPlugin(o: CachetPluginOptions = {}): CachetPlugin {
     async requestWillFetch({ request, state }) {
       const key = keyOf(request.url);
       if (state && key) {
-        state.before = await versionOf(await db(), key);
+        state.fill = await fillStart(await db(), key);
         state.jar = await jarPrint();
         state.cookies = await carriesCookies(request, o.cookies === "visible");
       }
@@ -80,20 +90,27 @@ export function cachetPlugin(o: CachetPluginOptions = {}): CachetPlugin {
     },
     async cacheWillUpdate({ request, response, state }) {
       const key = keyOf(request.url);
-      if (!key || typeof state?.before !== "number") return null; // nothing known about its flight: not stored
-      if (refusal(request, response, state.cookies !== false) !== null) return null;
-      if (state.jar !== "" && (await jarPrint()) !== state.jar) return null;
-      return outdated(stampOf(response), state.before, await versionOf(await db(), key)) ? null : response;
+      const fill = state?.fill as Fill | undefined;
+      if (!key || !fill) return null; // nothing known about its flight: not stored
+      if (refusal(request, response, state!.cookies !== false) !== null) return null;
+      if (state!.jar !== "" && (await jarPrint()) !== state!.jar) return null;
+      return (await check(key, fill, response)) ? null : response;
     },
     async cacheDidUpdate({ cacheName, request, newResponse, state }) {
       const key = keyOf(request.url);
-      if (!key || typeof state?.before !== "number") return;
-      if (outdated(stampOf(newResponse), state.before, await versionOf(await db(), key))) {
+      const fill = state?.fill as Fill | undefined;
+      if (!key || !fill) return;
+      const now = Date.now();
+      if (await check(key, fill, newResponse, { stored: now, used: now, bytes: Number(newResponse.headers.get("content-length")) || 0 })) {
         await (await caches.open(cacheName)).delete(key, { ignoreVary: true });
       }
     },
-    async cachedResponseWillBeUsed({ cachedResponse }) {
-      if (!cachedResponse || !(boundMs >= 0)) return cachedResponse ?? null;
+    async cachedResponseWillBeUsed({ request, cachedResponse }) {
+      const key = keyOf(request.url);
+      if (!cachedResponse || !key) return cachedResponse ?? null;
+      // Marked stale and handed out once since: the strategy asks the origin.
+      if ((await served(await db(), key, Date.now())).stale === 2) return null;
+      if (!(boundMs >= 0)) return cachedResponse;
       const synced = await getMeta<number>(await db(), SYNCED);
       return synced !== undefined && Date.now() - synced > boundMs ? null : cachedResponse;
     },

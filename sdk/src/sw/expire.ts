@@ -45,7 +45,7 @@ export async function expire(db: Store, cache: Cache, x: Expiration, now = Date.
 
 /** dropOldest deletes the least recently used entry; false when there is none. */
 export async function dropOldest(db: Store, cache: Cache): Promise<boolean> {
-  const all = (await uses(db)).sort((a, b) => a[1].used - b[1].used);
+  const all = [...(await uses(db))].sort((a, b) => a[1].used - b[1].used);
   for (const [url] of all) {
     await setUse(db, url, null);
     if (await cache.delete(url, { ignoreVary: true })) return true;

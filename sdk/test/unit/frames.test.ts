@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { UnsupportedVersionError, adviceOf, type Read } from "../../src/record";
+import { InvalidRecordError, UnsupportedVersionError, adviceOf, type Read } from "../../src/record";
 import { needsRevalidation } from "../../src/sw/policy";
 import { batch, endpoint, parseFrame, refreshDelay } from "../../src/transport";
 
@@ -52,6 +52,19 @@ test("advice, refreshed and receipted frames parse; a bad advice is ignored, not
   const tr = parseFrame('{"t":"transition","pos":"p2","key":"https://shop.example/a","version":7,"state":"INVALIDATED","txId":"x","ts":"2026-11-25T06:41:00.123456789Z"}');
   assert.equal(tr?.t, "transition");
   if (tr?.t === "transition") assert.ok(tr.at > 1.7e12, "arrival time in epoch milliseconds");
+});
+
+test("purge frames carry the generation record; one that breaks a rule is unreadable", () => {
+  const frame = { t: "purge", pos: "p3", scope: "prefix", value: "https://shop.example/p/", owner: "Org1MSP", generation: 2, soft: true, txId: "x", ts: "2026-11-25T06:41:00Z" };
+  const f = parseFrame(JSON.stringify(frame));
+  assert.equal(f?.t, "purge");
+  if (f?.t !== "purge") return;
+  assert.equal(f.pos, "p3");
+  assert.deepEqual([f.record.scope, f.record.value, f.record.owner, f.record.generation, f.record.soft, f.record.block], ["prefix", "https://shop.example/p/", "Org1MSP", 2, true, 0]);
+  assert.ok(f.at > 1.7e12, "arrival time in epoch milliseconds");
+  for (const bad of [{ scope: "path" }, { value: "" }, { generation: 0 }, { soft: "yes" }]) {
+    assert.throws(() => parseFrame(JSON.stringify({ ...frame, ...bad })), InvalidRecordError, JSON.stringify(bad));
+  }
 });
 
 test("adviceOf: advice frame fields with or without v", () => {

@@ -56,9 +56,9 @@ test("package.json: publishable ESM with a license", () => {
   if (existsSync(root)) assert.equal(readFileSync(join(sdk, "LICENSE"), "utf8"), readFileSync(root, "utf8"), "LICENSE is the repository's");
 });
 
-test("the page client stays within 6 KB gzipped", () => {
+test("the page client stays within 6.25 KB gzipped", () => {
   const gz = gzipSync(readFileSync(join(sdk, "dist", "cachet.js")), { level: 9 }).length;
-  assert.ok(gz <= 6 * 1024, `cachet.js is ${gz} B gzipped`);
+  assert.ok(gz <= 6.25 * 1024, `cachet.js is ${gz} B gzipped`);
 });
 
 test("the node entry point loads under node and exports the middleware", async () => {
