@@ -118,16 +118,18 @@ test("the demo's closing hint, run as written, evicts item 3 from the page", asy
   await page.waitForFunction(() => (window as unknown as { demo?: { ready: boolean } }).demo?.ready === true);
   await eventually("live", async () => /live/.test((await page.textContent("#state")) ?? ""));
   // As the demo session does: Org1's publisher publishes the six items
-  // (HTTP://… is stored canonical), Org1's invalidator invalidates the tag.
+  // (HTTP://… is stored canonical), then purges the tag in one transaction.
   for (let n = 1; n <= 6; n++) {
     cachet("publish", "--config", profiles.publisher!, "--tag", "catalog", "--max-age", "300", "--etag", `"v${n}"`, `HTTP://${new URL(stack.origin).host}/items/${n}`);
   }
-  cachet("invalidate-tag", "--config", profiles.org1Invalidator!, "--reason", "catalog rebuild", "catalog");
+  const purged = /generation (\d+)/.exec(cachet("purge", "--config", profiles.publisher!, "--tag", "catalog", "--reason", "catalog rebuild"));
+  assert.ok(purged, "cachet purge --tag catalog named no generation");
   const key = `${stack.origin}/items/3`;
-  const tagged = /\sv(\d+)\s+INVALIDATED\s/.exec(cachet("get", "--config", profiles.publisher!, key));
-  assert.ok(tagged, "items/3 is not invalidated after invalidate-tag catalog");
-  // The page has heard the tag invalidation; now it fetches and caches item 3.
-  await page.waitForSelector(`#evictions tr[data-key="${key}"][data-version="${tagged[1]}"]`, { timeout: 60_000 });
+  const got = cachet("get", "--config", profiles.publisher!, key);
+  const tagged = /\sv(\d+)\s.*effective INVALIDATED by purge tag:catalog/.exec(got);
+  assert.ok(tagged, `items/3 is not covered by the tag purge: ${got}`);
+  // The page has heard the purge; now it fetches and caches item 3.
+  await page.waitForSelector(`#evictions tr[data-key="tag:catalog"][data-version="generation ${purged[1]}"]`, { timeout: 60_000 });
   await page.click('button[data-n="3"]');
   await page.waitForSelector(`#cached tr[data-key="${key}"]`);
 
