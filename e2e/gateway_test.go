@@ -19,6 +19,13 @@ import (
 // package, with the connection profile network.sh writes.
 func client(t testing.TB, org, role string) *gateway.Client {
 	t.Helper()
+	return clientWith(t, org, role, nil)
+}
+
+// clientWith is client with the profile's Config changed by edit (if not
+// nil) before connecting.
+func clientWith(t testing.TB, org, role string, edit func(*gateway.Config)) *gateway.Client {
+	t.Helper()
 	prof, err := network("profile", org, role)
 	if err != nil {
 		t.Fatalf("profile: %v\n%s", err, prof)
@@ -30,6 +37,9 @@ func client(t testing.TB, org, role string) *gateway.Client {
 	cfg, err := gateway.LoadProfile(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(&cfg)
 	}
 	cl, err := gateway.Connect(cfg)
 	if err != nil {

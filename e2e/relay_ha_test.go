@@ -106,7 +106,7 @@ func TestRelayPeerFailover(t *testing.T) {
 		}
 	}
 	publish(0, 20)
-	killPeer(t, "org1-peer0") // the relay's first peer
+	killNode(t, "org1-peer0") // the relay's first peer
 	publish(20, 40)
 	records, dups := checkExactlyOnce(t, broker.Config("relay-e2e-check"), want, time.Second)
 	if !strings.Contains(p.output(), "ledger stream lost") {

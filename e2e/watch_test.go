@@ -32,7 +32,10 @@ func publishN(t *testing.T, ctx context.Context, cl *gateway.Client, prefix stri
 	return block
 }
 
-func killPeer(t *testing.T, name string) {
+// killNode kills a node of the network (an orderer or a peer, by its PID
+// file) with SIGKILL and waits until it is gone; when the test ends, network.sh
+// up starts it again unless the test did.
+func killNode(t *testing.T, name string) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(netDir, "pids", name+".pid"))
 	if err != nil {
@@ -51,10 +54,24 @@ func killPeer(t *testing.T, name string) {
 		}
 	}
 	t.Cleanup(func() {
+		if nodeRunning(name) {
+			return // the test started it again
+		}
 		if out, err := network("up"); err != nil {
 			t.Errorf("restarting %s: %v\n%s", name, err, out)
 		}
 	})
+}
+
+// nodeRunning reports whether the process in name's PID file is alive.
+func nodeRunning(name string) bool {
+	b, err := os.ReadFile(filepath.Join(netDir, "pids", name+".pid"))
+	if err != nil {
+		return false
+	}
+	var pid int
+	fmt.Sscan(string(b), &pid)
+	return pid > 0 && syscall.Kill(pid, 0) == nil
 }
 
 // TestFollowSurvivesPeerDeath kills the peer a follower reads from while
@@ -92,7 +109,7 @@ func TestFollowSurvivesPeerDeath(t *testing.T) {
 		})
 	}()
 	publishN(t, ctx, pub, "img:fo", 0, 10)
-	killPeer(t, "org1-peer0") // the follower's and the publisher's first peer
+	killNode(t, "org1-peer0") // the follower's and the publisher's first peer
 	publishN(t, ctx, pub, "img:fo", 10, 20)
 
 	deadline := time.Now().Add(90 * time.Second)

@@ -42,6 +42,11 @@ type Config struct {
 	Channel   string // default "cachet"
 	Chaincode string // default "cachet"
 
+	// Each bounds one call to a peer, within the caller's context: an
+	// evaluation (per peer tried), an endorsement, the submission to the
+	// orderers, and the wait for the commit status. A commit status wait
+	// that ends is a CodeTimeout at StageCommit: the transaction may still
+	// commit (or may have been lost with an orderer).
 	EvaluateTimeout time.Duration // default 5s
 	EndorseTimeout  time.Duration // default 15s
 	SubmitTimeout   time.Duration // default 5s

@@ -34,8 +34,10 @@ func (c *Client) Blocks(ctx context.Context, start uint64) (<-chan *common.Block
 func (c *Client) Height(ctx context.Context) (uint64, error) {
 	var out []byte
 	err := c.withFailover(ctx, func(_ *client.Contract, network *client.Network) error {
+		ectx, cancel := c.stageContext(ctx, StageEvaluate)
+		defer cancel()
 		var err error
-		out, err = network.GetContract("qscc").EvaluateWithContext(ctx, "GetChainInfo", client.WithArguments(c.cfg.Channel))
+		out, err = network.GetContract("qscc").EvaluateWithContext(ectx, "GetChainInfo", client.WithArguments(c.cfg.Channel))
 		return classify(StageEvaluate, err)
 	})
 	if err != nil {

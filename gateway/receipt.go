@@ -53,8 +53,10 @@ func (c *Client) ConfigBlock(ctx context.Context, block *common.Block) (*common.
 func (c *Client) qsccBlock(ctx context.Context, fn, arg string) (*common.Block, error) {
 	var out []byte
 	err := c.withFailover(ctx, func(_ *client.Contract, network *client.Network) error {
+		ectx, cancel := c.stageContext(ctx, StageEvaluate)
+		defer cancel()
 		var err error
-		out, err = network.GetContract("qscc").EvaluateWithContext(ctx, fn, client.WithArguments(c.cfg.Channel, arg))
+		out, err = network.GetContract("qscc").EvaluateWithContext(ectx, fn, client.WithArguments(c.cfg.Channel, arg))
 		return classify(StageEvaluate, err)
 	})
 	if err != nil {

@@ -127,24 +127,30 @@ func (c *Client) submitOnce(ctx context.Context, contract *client.Contract, extr
 	}
 	done := Committed{TxID: proposal.TransactionID()}
 
-	ectx, span := tracer().Start(ctx, "fabric.endorse")
+	ectx, cancel := c.stageContext(ctx, StageEndorse)
+	ectx, span := tracer().Start(ectx, "fabric.endorse")
 	tx, err := proposal.EndorseWithContext(ectx)
 	endSpan(span, err)
+	cancel()
 	if err != nil {
 		return nil, done, classify(StageEndorse, err)
 	}
-	sctx, span := tracer().Start(ctx, "fabric.submit")
+	sctx, cancel := c.stageContext(ctx, StageSubmit)
+	sctx, span = tracer().Start(sctx, "fabric.submit")
 	commit, err := tx.SubmitWithContext(sctx)
 	endSpan(span, err)
+	cancel()
 	if err != nil {
 		return nil, done, classify(StageSubmit, err)
 	}
-	cctx, span := tracer().Start(ctx, "fabric.commit")
+	cctx, cancel := c.stageContext(ctx, StageCommit)
+	cctx, span = tracer().Start(cctx, "fabric.commit")
 	status, err := commit.StatusWithContext(cctx)
 	if err == nil {
 		span.SetAttributes(attribute.Int64("cachet.block", int64(status.BlockNumber)), attribute.String("fabric.validation_code", status.Code.String()))
 	}
 	endSpan(span, err)
+	cancel()
 	if err != nil {
 		return nil, done, classify(StageCommit, err)
 	}
@@ -161,12 +167,33 @@ func (c *Client) evaluate(ctx context.Context, name string, args ...string) ([]b
 	defer span.End()
 	var result []byte
 	err := c.withFailover(ctx, func(contract *client.Contract, _ *client.Network) error {
+		ectx, cancel := c.stageContext(ctx, StageEvaluate)
+		defer cancel()
 		var err error
-		result, err = contract.EvaluateWithContext(ctx, name, client.WithArguments(args...))
+		result, err = contract.EvaluateWithContext(ectx, name, client.WithArguments(args...))
 		return classify(StageEvaluate, err)
 	})
 	endSpan(span, err)
 	return result, err
+}
+
+// stageContext bounds one call to a peer by the configured timeout of its
+// stage (Config.EvaluateTimeout, EndorseTimeout, SubmitTimeout,
+// CommitTimeout): fabric-gateway's …WithContext calls use the context as
+// given, without the client's default timeouts, and a commit status wait
+// for a transaction lost with an orderer would otherwise last as long as
+// the caller's context.
+func (c *Client) stageContext(ctx context.Context, s Stage) (context.Context, context.CancelFunc) {
+	d := c.cfg.EvaluateTimeout
+	switch s {
+	case StageEndorse:
+		d = c.cfg.EndorseTimeout
+	case StageSubmit:
+		d = c.cfg.SubmitTimeout
+	case StageCommit:
+		d = c.cfg.CommitTimeout
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 func endSpan(span trace.Span, err error) {

@@ -7,6 +7,8 @@
 #   network.sh deploy          package, install, approve, commit (again: upgrade, sequence+1)
 #   network.sh deploy-baseline the same for the benchmark's trivial put contract, chaincode "baseline"
 #   network.sh down [--clean]  stop this network's processes (and delete its data)
+#   network.sh start-node NAME start one stopped node (orderer0-2, org1-peer0, org1-peer1, org2-peer0)
+#                              on its existing data, e.g. after a crash, and wait for its port
 #   network.sh env ORG ROLE    print the peer CLI environment of org1|org2 and admin|publisher|invalidator|auditor
 #   network.sh profile ORG ROLE  print a connection profile (JSON) for the cachet command and the gateway package
 #   network.sh status          list this network's processes
@@ -380,6 +382,20 @@ cmd_profile() {
   printf '\n  ]\n}\n'
 }
 
+# cmd_start_node NAME: starts one node of an existing network and waits until
+# it listens; the rest of the network is left as it is. An orderer catches up
+# through raft, a peer by pulling the missing blocks.
+cmd_start_node() {
+  [[ $# -eq 1 ]] || die "usage: network.sh start-node NAME"
+  [[ -f $NET/.joined ]] || die "no network in $NET (network.sh up first)"
+  case $1 in
+  orderer[0-2]) start_orderer "${1#orderer}" && wait_port "$1" "$(orderer_port "${1#orderer}")" ;;
+  org1-peer0 | org1-peer1 | org2-peer0) start_peer "$1" && wait_port "$1" "$(peer_port "$1")" ;;
+  *) die "unknown node $1 (orderer0, orderer1, orderer2, ${PEERS[*]})" ;;
+  esac
+  say "$1 running (pid $(cat "$(pidfile "$1")"))"
+}
+
 cmd_status() {
   local p
   for p in orderer0 orderer1 orderer2 "${PEERS[@]}" chaincode $([[ -f $NET/baseline.id ]] && echo baseline); do
@@ -394,6 +410,7 @@ deploy) cmd_deploy ;;
 deploy-baseline) cmd_deploy_baseline ;;
 env) shift; cmd_env "$@" ;;
 profile) shift; cmd_profile "$@" ;;
+start-node) shift; cmd_start_node "$@" ;;
 status) cmd_status ;;
 *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

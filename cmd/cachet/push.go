@@ -110,8 +110,6 @@ func newPushCmd() *cobra.Command {
 			defer b.Close()
 			cfg.Kafka = b.Config("cachet-push")
 			fmt.Fprintf(w, "kafka: embedded broker on %s\n", b.Addr())
-		} else if err := pingKafka(ctx, cfg.Kafka); err != nil {
-			return err
 		}
 		return servePush(ctx, cfg, listen, w)
 	}
@@ -128,25 +126,36 @@ func servePush(ctx context.Context, cfg push.Config, listen string, w io.Writer)
 }
 
 // servePushOn runs a push server on ln (which it closes) until ctx is done.
+// It serves /healthz at once: 503 with the reason while Kafka does not
+// answer (the start retries with backoff), 200 once the server runs.
+// Brokers that refuse the credentials end it with the reason.
 func servePushOn(ctx context.Context, cfg push.Config, ln net.Listener, w io.Writer) error {
-	srv, err := push.New(ctx, cfg)
+	st, err := push.Start(ctx, cfg, push.StartConfig{})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(w, "push: listening on http://%s (epoch %s)\n", ln.Addr(), srv.Epoch())
+	hs := &http.Server{Handler: st.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
+	case <-st.Ready():
+		var srv *push.Server
+		if srv, err = st.Server(); err == nil {
+			fmt.Fprintf(w, "push: listening on http://%s (epoch %s)\n", ln.Addr(), srv.Epoch())
+			select {
+			case <-ctx.Done():
+			case err = <-errc:
+			}
+		}
 	}
-	srv.Close() // tells clients to reconnect (4000) before the listener goes
+	st.Close() // tells clients to reconnect (4000) before the listener goes
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	hs.Shutdown(sctx)
-	if errors.Is(err, http.ErrServerClosed) {
+	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, context.Canceled) {
 		err = nil
 	}
 	return err

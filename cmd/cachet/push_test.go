@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -521,5 +522,88 @@ func TestWatchPushRefreshesMintedToken(t *testing.T) {
 	}
 	if strings.Contains(out.String(), `"error"`) {
 		t.Fatalf("error frame: %s", out.String())
+	}
+}
+
+// TestPushWaitsForKafka starts `cachet push` before its broker exists: it
+// serves /healthz with 503 and the reason instead of exiting, keeps trying,
+// and once a broker answers on that address it reports 200, prints its
+// address and delivers a transition produced afterwards.
+func TestPushWaitsForKafka(t *testing.T) {
+	listen, brokers := freeAddr(t), freeAddr(t)
+	_, port, _ := net.SplitHostPort(brokers)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- cachet(ctx, []string{"push", "--brokers", brokers, "--listen", listen, "--jwt-secret", "late-secret"}, &out)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("cachet push: %v", err)
+		}
+	}()
+	health := func() (int, string) {
+		resp, err := http.Get("http://" + listen + "/healthz")
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	waitHealth := func(want int, says string) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+			code, body := health()
+			if code == want && strings.Contains(body, says) {
+				return
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("cachet push ended: %v\n%s", err, out.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("/healthz: %d %q, want %d saying %q", code, body, want, says)
+			}
+		}
+	}
+	waitHealth(http.StatusServiceUnavailable, "waiting for Kafka")
+
+	var p int
+	fmt.Sscan(port, &p)
+	b, err := embedded.Start(ctx, embedded.WithPort(p), embedded.WithPartitions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	waitHealth(http.StatusOK, "ok")
+	if !strings.Contains(out.String(), "push: listening on http://"+listen) {
+		t.Fatalf("ready without saying so: %q", out.String())
+	}
+	channels := []string{"origin:https://shop.example"}
+	tok, _ := push.Minter{Secret: []byte("late-secret")}.Mint(channels)
+	c, err := client.Dial(ctx, "ws://"+listen+"/ws", push.ClientFrame{Token: tok, Channels: channels})
+	if err != nil {
+		t.Fatalf("no welcome: %v", err)
+	}
+	defer c.Close()
+	v, _ := record.Transition{TxID: "tx-late", Key: "https://shop.example/late", Version: 1, State: record.StateInvalidated,
+		Owner: "Org1MSP", Actor: "Org1MSP", Timestamp: time.Now().UTC()}.Marshal()
+	produceRecord(t, testProducer(t, b), record.TopicTransitions, "https://shop.example/late", v)
+	for {
+		f, err := c.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Transition != nil {
+			if f.Transition.Key != "https://shop.example/late" || f.Transition.Version != 1 {
+				t.Fatalf("delivered %+v", f.Transition)
+			}
+			return
+		}
 	}
 }
