@@ -2,20 +2,10 @@ package gateway
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/cachetsync/cachet/ledger"
 )
@@ -32,38 +22,11 @@ func (r *recorder) ObserveSubmit(o SubmitObservation) {
 	r.obs = append(r.obs, o)
 }
 
-// selfSigned writes a P-256 key and a self-signed certificate for it under
-// dir and returns their paths: an identity, and a TLS root for a peer.
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "client@Org1MSP"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	for f, b := range map[string]*pem.Block{certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "PRIVATE KEY", Bytes: pkcs8}} {
-		if err := os.WriteFile(f, pem.EncodeToMemory(b), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return certFile, keyFile
-}
-
 // TestObserverSeesEverySubmit: a client whose only peer does not answer
 // tells its Observer of each submit, with the transaction and the
 // refusal's code, and nothing of queries.
 func TestObserverSeesEverySubmit(t *testing.T) {
-	cert, key := selfSigned(t, t.TempDir())
+	cert, key, _ := selfSigned(t, t.TempDir())
 	rec := &recorder{}
 	cl, err := Connect(Config{
 		Peers:    []Peer{{Endpoint: "127.0.0.1:1", TLSRootCert: cert}},
