@@ -38,15 +38,7 @@ func readReceipt(t testing.TB, name string) *Receipt {
 
 func readConfig(t testing.TB, name string) *ChannelConfig {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtures, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var blk common.Block
-	if err := proto.Unmarshal(b, &blk); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := ParseConfigBlock(&blk)
+	cfg, err := ParseConfigBlock(readBlock(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
