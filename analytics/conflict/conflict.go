@@ -6,18 +6,21 @@
 // baselines, on a stream in time order, each prediction made before its
 // outcome is known.
 //
-// The model: writes of a key by other writers within a window w of a
-// write make it lose. Per key it keeps exponentially decayed counts of the
-// committed writes of each org (time constant RateTau), giving the rate of
-// the competitors of an org's write, λc = λ − λorg (the other orgs'
-// writes: an org's own writes are taken as sequential), and a prior risk
+// The model: a write loses when another write of the key commits between
+// its endorsement and its validation. Per key it keeps an exponentially
+// decayed count of the committed writes (time constant RateTau), the
+// key's write rate λ, and a prior risk
 //
-//	p₀ = σ(b₀ + b₁·ln(λc·1 s))
+//	p₀ = σ(b₀ + b₁·ln(λ·1 s))
 //
 // whose two parameters are fitted online by logistic regression on every
-// outcome (for small risks, p₀ ≈ e^b₀·λc^b₁: b₁ = 1 is the Poisson
-// window, e^b₀ its length). The key's own record of wins and losses then
-// moves it, as Beta-binomial evidence of strength Strength attempts:
+// outcome (for small risks, p₀ ≈ e^b₀·λ^b₁: b₁ = 1 is a Poisson window of
+// length e^b₀). Every writer of the key counts as a competitor, the
+// submitting org's own clients included: they race each other as much
+// as another org's (leaving the submitting org's writes out of λ, as the
+// scorer's closed form does, predicted worse on every stream tried). The
+// key's own record of wins and losses then moves the prior, as
+// Beta-binomial evidence of strength Strength attempts:
 //
 //	risk = (C + m·p₀) / (N + m),
 //
@@ -41,17 +44,12 @@ type Attempt struct {
 	At   time.Time // the transaction's timestamp
 	Pos  record.Position
 	Key  string
-	Org  string // the submitter's MSP ID
 	Lost bool
 }
 
 // FromTransition is the attempt a committed transition was.
 func FromTransition(t record.Transition) Attempt {
-	org := t.Actor
-	if org == "" {
-		org = t.Owner
-	}
-	return Attempt{At: t.Timestamp, Pos: t.Position, Key: t.Key, Org: org}
+	return Attempt{At: t.Timestamp, Pos: t.Position, Key: t.Key}
 }
 
 // FromConflict returns the attempts, one per key, of a transaction that lost
@@ -63,7 +61,7 @@ func FromConflict(c record.Conflict) []Attempt {
 	}
 	out := make([]Attempt, 0, len(c.Keys))
 	for _, k := range c.Keys {
-		out = append(out, Attempt{At: c.Timestamp, Pos: c.Position, Key: k, Org: c.Creator, Lost: true})
+		out = append(out, Attempt{At: c.Timestamp, Pos: c.Position, Key: k, Lost: true})
 	}
 	return out
 }
@@ -140,8 +138,7 @@ type Predictor interface {
 	// visible at a.At, then records a; its outcome becomes visible Delay
 	// after a.At.
 	Predict(a Attempt) float64
-	// KeyRisk is the probability that a write of key at now (by the key's
-	// writers, in proportion to their recent writes) loses.
+	// KeyRisk is the probability that a write of key at now loses.
 	KeyRisk(key string, now time.Time) float64
 }
 

@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// minRate floors the competitors' write rate (per second) in the fit's
-// feature, ln λc: a key no one else writes is very safe, not infinitely.
+// minRate floors the write rate (per second) in the fit's feature, ln λ:
+// a key no one writes is very safe, not infinitely.
 const minRate = 1e-6
 
 // Model is the fitted conflict model (see the package comment).
@@ -20,8 +20,8 @@ type Model struct {
 // (b₀ = ln 0.2, b₁ = 1).
 func NewModel(cfg Config) *Model {
 	cfg = cfg.withDefaults()
-	st := &modelState{cfg: cfg, keys: map[string]*keyState{}, orgs: map[string]uint16{},
-		b: [2]float64{math.Log(0.2), 1}, rateTau: float64(cfg.RateTau), histTau: float64(cfg.HistoryTau)}
+	st := &modelState{cfg: cfg, keys: map[string]*keyState{}, b: [2]float64{math.Log(0.2), 1},
+		rateTau: float64(cfg.RateTau), histTau: float64(cfg.HistoryTau)}
 	return &Model{delayed: delayed{name: "model (fitted)", delay: int64(cfg.Delay), l: st}, st: st}
 }
 
@@ -32,11 +32,15 @@ func (m *Model) Fit() (b0, b1 float64, outcomes uint64) { return m.st.b[0], m.st
 // FitString describes the fit in a line.
 func (m *Model) FitString() string {
 	b0, b1, n := m.Fit()
-	return fmt.Sprintf("p₀ = σ(b₀ + b₁·ln(λc·1s)), b₀ = %.3f, b₁ = %.3f (a %.3f s window at b₁ = 1), from %d outcomes", b0, b1, math.Exp(b0), n)
+	return fmt.Sprintf("p₀ = σ(b₀ + b₁·ln(λ·1s)), b₀ = %.3f, b₁ = %.3f (a %.3f s window at b₁ = 1), from %d outcomes", b0, b1, math.Exp(b0), n)
 }
 
 // Keys is the number of keys the model keeps state for.
 func (m *Model) Keys() int { return len(m.st.keys) }
+
+// Losses counts the lost writes the model has learned from: until there
+// is one, the ledger has shown no conflict (or none reached it).
+func (m *Model) Losses() uint64 { return m.st.losses }
 
 // Untracked counts outcomes of keys beyond Config.MaxKeys.
 func (m *Model) Untracked() uint64 { return m.st.untracked }
@@ -44,58 +48,28 @@ func (m *Model) Untracked() uint64 { return m.st.untracked }
 type modelState struct {
 	cfg              Config
 	keys             map[string]*keyState
-	orgs             map[string]uint16
 	b                [2]float64
 	g                [2]float64 // AdaGrad's sums of squared gradients
-	outcomes         uint64
+	outcomes, losses uint64
 	untracked        uint64 // outcomes of keys beyond MaxKeys
 	rateTau, histTau float64
 }
 
 // keyState is what the model keeps per key.
 type keyState struct {
-	writes      decayed // committed writes, every org (RateTau)
-	orgs        []orgWrites
+	writes      decayed // committed writes (RateTau)
 	tried, lost decayed // attempts and losses (HistoryTau)
-}
-
-type orgWrites struct {
-	org uint16
-	n   decayed
-}
-
-func (s *modelState) orgID(org string) uint16 {
-	id, ok := s.orgs[org]
-	if !ok {
-		id = uint16(min(len(s.orgs), math.MaxUint16))
-		s.orgs[org] = id
-	}
-	return id
-}
-
-// rates returns a key's committed write rate and org's share of it, per second.
-func (s *modelState) rates(k *keyState, org uint16, now int64) (lam, own float64) {
-	lam = k.writes.get(now, s.rateTau) / (s.rateTau / 1e9)
-	for _, o := range k.orgs {
-		if o.org == org {
-			own = o.n.get(now, s.rateTau) / (s.rateTau / 1e9)
-		}
-	}
-	return lam, own
 }
 
 // prior is p₀ for the feature x.
 func (s *modelState) prior(x features) float64 { return sigmoid(s.b[0] + s.b[1]*x.lnRate) }
 
-func (s *modelState) riskOf(k *keyState, org uint16, known bool, now int64) (float64, features) {
-	var lam, own float64
+func (s *modelState) riskOf(k *keyState, now int64) (float64, features) {
+	lam := 0.0
 	if k != nil {
-		lam, own = s.rates(k, org, now)
-		if !known {
-			own = 0
-		}
+		lam = k.writes.get(now, s.rateTau) / (s.rateTau / 1e9)
 	}
-	x := features{lnRate: math.Log(max(lam-own, minRate))}
+	x := features{lnRate: math.Log(max(lam, minRate))}
 	p0 := s.prior(x)
 	if k == nil {
 		return p0, x
@@ -106,8 +80,7 @@ func (s *modelState) riskOf(k *keyState, org uint16, known bool, now int64) (flo
 }
 
 func (s *modelState) risk(a Attempt) (float64, features) {
-	id, known := s.orgs[a.Org]
-	return s.riskOf(s.keys[a.Key], id, known, a.At.UnixNano())
+	return s.riskOf(s.keys[a.Key], a.At.UnixNano())
 }
 
 // observe fits the prior to a's outcome from what was known when a was
@@ -124,6 +97,9 @@ func (s *modelState) observe(a Attempt, x features, _ float64) {
 		s.b[i] -= s.cfg.LearningRate * gi / math.Sqrt(s.g[i])
 	}
 	s.outcomes++
+	if a.Lost {
+		s.losses++
+	}
 	now := a.At.UnixNano()
 	k := s.keys[a.Key]
 	if k == nil {
@@ -137,40 +113,14 @@ func (s *modelState) observe(a Attempt, x features, _ float64) {
 	k.tried.add(now, s.histTau, 1)
 	if a.Lost {
 		k.lost.add(now, s.histTau, 1)
-		return
+	} else {
+		k.writes.add(now, s.rateTau, 1)
 	}
-	k.writes.add(now, s.rateTau, 1)
-	id := s.orgID(a.Org)
-	for i := range k.orgs {
-		if k.orgs[i].org == id {
-			k.orgs[i].n.add(now, s.rateTau, 1)
-			return
-		}
-	}
-	k.orgs = append(k.orgs, orgWrites{org: id})
-	k.orgs[len(k.orgs)-1].n.add(now, s.rateTau, 1)
 }
 
-// keyRisk averages the risk of a write by each org that writes the key,
-// weighted by its recent writes; with none, a write by an org not seen.
 func (s *modelState) keyRisk(key string, now int64) float64 {
-	k := s.keys[key]
-	if k == nil || len(k.orgs) == 0 {
-		p, _ := s.riskOf(k, 0, false, now)
-		return p
-	}
-	var sum, weight float64
-	for _, o := range k.orgs {
-		w := o.n.get(now, s.rateTau)
-		p, _ := s.riskOf(k, o.org, true, now)
-		sum += w * p
-		weight += w
-	}
-	if !(weight > 0) {
-		p, _ := s.riskOf(k, 0, false, now)
-		return p
-	}
-	return sum / weight
+	p, _ := s.riskOf(s.keys[key], now)
+	return p
 }
 
 // keyRate is the baseline "each key's recent conflict rate": its decayed
