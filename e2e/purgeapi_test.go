@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachetsync/cachet/gateway"
 	"github.com/cachetsync/cachet/audit"
+	"github.com/cachetsync/cachet/gateway"
 	"github.com/cachetsync/cachet/ledger"
 )
 
