@@ -1,8 +1,8 @@
 // Package conflict predicts MVCC conflicts from the ledger's own outcomes:
 // every committed transition of a key is a write that won, every refused
 // transaction on cachet.conflicts that lost a race (record.Conflict with
-// Contention) is a write that lost. The Model gives, for a write of a key
-// by an org, the probability that it is refused; Replay judges it, and the
+// Contention) is a write that lost. The Model gives, for a write of a key,
+// the probability that it is refused; Replay judges it, and the
 // baselines, on a stream in time order, each prediction made before its
 // outcome is known.
 //
@@ -146,7 +146,7 @@ type Predictor interface {
 // learns from an attempt that became visible.
 type learner interface {
 	risk(a Attempt) (p float64, x features)
-	observe(a Attempt, x features, p float64)
+	observe(a Attempt, x features)
 	keyRisk(key string, now int64) float64
 }
 
@@ -159,7 +159,6 @@ type pending struct {
 	a       Attempt
 	visible int64
 	x       features
-	p       float64
 	seq     int
 }
 
@@ -194,7 +193,7 @@ func (d *delayed) Name() string { return d.name }
 func (d *delayed) advance(now int64) {
 	for len(d.q) > 0 && d.q[0].visible <= now {
 		p := heap.Pop(&d.q).(pending)
-		d.l.observe(p.a, p.x, p.p)
+		d.l.observe(p.a, p.x)
 	}
 }
 
@@ -202,7 +201,7 @@ func (d *delayed) Predict(a Attempt) float64 {
 	now := a.At.UnixNano()
 	d.advance(now)
 	p, x := d.l.risk(a)
-	heap.Push(&d.q, pending{a: a, visible: now + d.delay, x: x, p: p, seq: d.seq})
+	heap.Push(&d.q, pending{a: a, visible: now + d.delay, x: x, seq: d.seq})
 	d.seq++
 	return p
 }

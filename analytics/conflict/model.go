@@ -85,7 +85,7 @@ func (s *modelState) risk(a Attempt) (float64, features) {
 
 // observe fits the prior to a's outcome from what was known when a was
 // predicted, then adds a to its key's record.
-func (s *modelState) observe(a Attempt, x features, _ float64) {
+func (s *modelState) observe(a Attempt, x features) {
 	y := 0.0
 	if a.Lost {
 		y = 1
@@ -172,7 +172,7 @@ func (k *keyRate) risk(a Attempt) (float64, features) {
 	return k.keyRisk(a.Key, a.At.UnixNano()), features{}
 }
 
-func (k *keyRate) observe(a Attempt, _ features, _ float64) {
+func (k *keyRate) observe(a Attempt, _ features) {
 	st := k.keys[a.Key]
 	if st == nil {
 		st = &[2]decayed{}
@@ -214,7 +214,7 @@ func (c *constant) keyRisk(string, int64) float64 {
 
 func (c *constant) risk(Attempt) (float64, features) { return c.keyRisk("", 0), features{} }
 
-func (c *constant) observe(a Attempt, _ features, _ float64) {
+func (c *constant) observe(a Attempt, _ features) {
 	c.tried++
 	if a.Lost {
 		c.lost++
