@@ -3,8 +3,10 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/cachetsync/cachet/ledger"
+	"github.com/cachetsync/cachet/receipt"
 	"github.com/cachetsync/cachet/record"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
@@ -26,6 +28,50 @@ type Transaction struct {
 	// EventErr is set when the contract's event payload does not parse; the
 	// transaction is delivered so the caller can dead-letter it.
 	EventErr error
+	// Refusal describes an invalid transaction of the contract: what it
+	// tried to write, who submitted it and when. It is nil for valid
+	// transactions, for other chaincodes' and for envelopes that cannot
+	// be read.
+	Refusal *Refusal
+}
+
+// Refusal is what an invalid transaction's envelope says, read without
+// verifying anything (receipt.Describe).
+type Refusal struct {
+	Timestamp time.Time // as the creator signed it
+	Creator   string    // the creator's MSP ID
+	// Keys are what it would have written: the cache keys of its event's
+	// transitions and its purges' scopes (Scope.String()), or, when it
+	// carries no event, the keys of its write set that are not the
+	// contract's own index records (those start with a control byte).
+	Keys []string
+	// Event is the event its endorsers simulated; nil without one.
+	Event *ledger.Event
+}
+
+// refusal describes an invalid endorser transaction of chaincodeName, or
+// returns nil.
+func refusal(envelope []byte, chaincodeName string) *Refusal {
+	d, err := receipt.Describe(envelope)
+	if err != nil || d.Chaincode != chaincodeName {
+		return nil
+	}
+	r := &Refusal{Timestamp: d.Timestamp.UTC(), Creator: d.Creator.MSPID, Event: d.Event}
+	if d.Event != nil {
+		for _, t := range d.Event.Transitions {
+			r.Keys = append(r.Keys, t.Key)
+		}
+		for _, g := range d.Event.Purges {
+			r.Keys = append(r.Keys, g.Scope.String())
+		}
+		return r
+	}
+	for _, k := range d.Writes {
+		if k != "" && k[0] >= 0x20 {
+			r.Keys = append(r.Keys, k)
+		}
+	}
+	return r
 }
 
 // BlockError reports a block that cannot be read at all.
@@ -38,7 +84,8 @@ func (e *BlockError) Error() string { return fmt.Sprintf("block %d: %v", e.Block
 func (e *BlockError) Unwrap() error { return e.Err }
 
 // parseBlock returns the block's transactions in order, with their
-// validation codes and, for valid ones, the named chaincode's event.
+// validation codes and, for valid ones, the named chaincode's event; for
+// invalid ones of the chaincode, their Refusal.
 func parseBlock(b *common.Block, chaincodeName string) ([]Transaction, error) {
 	num := b.GetHeader().GetNumber()
 	data := b.GetData().GetData()
@@ -58,6 +105,9 @@ func parseBlock(b *common.Block, chaincodeName string) ([]Transaction, error) {
 			return nil, &BlockError{Block: num, Err: fmt.Errorf("transaction %d: %w", i, err)}
 		}
 		tx.TxID, tx.Channel = hdr.GetTxId(), hdr.GetChannelId()
+		if !tx.Valid && action != nil {
+			tx.Refusal = refusal(envBytes, chaincodeName)
+		}
 		if tx.Valid && action != nil {
 			ev := &peer.ChaincodeEvent{}
 			if err := proto.Unmarshal(action.GetEvents(), ev); err != nil {

@@ -3,9 +3,13 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/cachetsync/cachet/ledger"
+	"github.com/cachetsync/cachet/receipt"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/protobuf/proto"
@@ -86,5 +90,95 @@ func TestParseBlockRefusesMismatchedMetadata(t *testing.T) {
 	var be *BlockError
 	if !errors.As(err, &be) || be.Block != 3 {
 		t.Fatalf("got %v, want BlockError for block 3", err)
+	}
+}
+
+// refusedBlock is the block of a transaction recorded on the real network
+// that failed its endorsement policy (Org2's invalidator endorsed by Org2
+// alone), with its envelope passed through edit.
+func refusedBlock(t *testing.T, edit func(env []byte) []byte) (*common.Block, *receipt.Receipt) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "receipt", "refused.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := receipt.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := append([][]byte(nil), r.Block.Data...)
+	data[r.TxIndex] = edit(data[r.TxIndex])
+	return &common.Block{Header: &common.BlockHeader{Number: r.Block.Number}, Data: &common.BlockData{Data: data},
+		Metadata: &common.BlockMetadata{Metadata: r.Block.Metadata}}, r
+}
+
+// withoutEvent removes the chaincode event from an endorser transaction.
+func withoutEvent(t *testing.T, envBytes []byte) []byte {
+	t.Helper()
+	var env common.Envelope
+	var payload common.Payload
+	var tx peer.Transaction
+	var cap peer.ChaincodeActionPayload
+	var prp peer.ProposalResponsePayload
+	var cca peer.ChaincodeAction
+	if err := proto.Unmarshal(envBytes, &env); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		b func() []byte
+		m proto.Message
+	}{
+		{env.GetPayload, &payload}, {payload.GetData, &tx}, {func() []byte { return tx.GetActions()[0].GetPayload() }, &cap},
+		{func() []byte { return cap.GetAction().GetProposalResponsePayload() }, &prp}, {prp.GetExtension, &cca},
+	}
+	for _, s := range steps {
+		if err := proto.Unmarshal(s.b(), s.m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cca.Events = nil
+	prp.Extension = mustMarshal(&cca)
+	cap.Action.ProposalResponsePayload = mustMarshal(&prp)
+	tx.Actions[0].Payload = mustMarshal(&cap)
+	payload.Data = mustMarshal(&tx)
+	env.Payload = mustMarshal(&payload)
+	return mustMarshal(&env)
+}
+
+func TestParseBlockDescribesRefusals(t *testing.T) {
+	const key = "https://shop.example/receipt/item?id=7"
+	same := func(b []byte) []byte { return b }
+	for _, c := range []struct {
+		name, chaincode string
+		edit            func([]byte) []byte
+		want            bool // a Refusal
+		event           bool
+	}{
+		{"with its event", "cachet", same, true, true},
+		{"keys from the write set", "cachet", func(b []byte) []byte { return withoutEvent(t, b) }, true, false},
+		{"another chaincode's", "other", same, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, r := refusedBlock(t, c.edit)
+			txs, err := parseBlock(b, c.chaincode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tx := txs[r.TxIndex]
+			if tx.Valid || tx.Code != peer.TxValidationCode_ENDORSEMENT_POLICY_FAILURE || tx.TxID != r.TxID || tx.Event != nil {
+				t.Fatalf("transaction %+v, want the refused %s without an event", tx, r.TxID)
+			}
+			if !c.want {
+				if tx.Refusal != nil {
+					t.Fatalf("refusal %+v of another chaincode's transaction", tx.Refusal)
+				}
+				return
+			}
+			ref := tx.Refusal
+			if ref == nil || ref.Creator != "Org2MSP" || len(ref.Keys) != 1 || ref.Keys[0] != key ||
+				!ref.Timestamp.Equal(time.Date(2026, 12, 2, 17, 15, 32, 758287847, time.UTC)) || (ref.Event != nil) != c.event {
+				t.Fatalf("refusal %+v, want Org2MSP's write of %s at its timestamp", ref, key)
+			}
+		})
 	}
 }

@@ -29,8 +29,8 @@ func (s TopicSpec) Validate() error {
 // and cachet.reads when nothing else is asked for.
 const DefaultTransitionPartitions = 6
 
-// CachetTopics returns the specs of every Cachet topic: transitions, purges
-// and reads with the given partition count (DefaultTransitionPartitions if n < 1),
+// CachetTopics returns the specs of every Cachet topic: transitions, purges,
+// conflicts and reads with the given partition count (DefaultTransitionPartitions if n < 1),
 // advice with the same, positions as a one-partition compacted topic, and
 // the dead-letter topic with one partition.
 func CachetTopics(n, replication int) []TopicSpec {
@@ -43,6 +43,7 @@ func CachetTopics(n, replication int) []TopicSpec {
 	return []TopicSpec{
 		{Name: record.TopicTransitions, Partitions: n, ReplicationFactor: replication},
 		{Name: record.TopicPurges, Partitions: n, ReplicationFactor: replication},
+		{Name: record.TopicConflicts, Partitions: n, ReplicationFactor: replication},
 		{Name: record.TopicReads, Partitions: n, ReplicationFactor: replication},
 		{Name: record.TopicAdvice, Partitions: n, ReplicationFactor: replication},
 		{Name: record.TopicPositions, Partitions: 1, ReplicationFactor: replication,

@@ -1,8 +1,9 @@
 // Package record defines every record Cachet writes to Kafka, once, for all
 // daemons: transitions (relay → analytics, push), scope purges
-// (generations, TopicPurges), reads (browsers, via push → analytics),
-// advice (analytics → push, operators), the relay's positions (relay →
-// relay) and dead letters (relay → operators).
+// (generations, TopicPurges), refused transactions (conflicts,
+// TopicConflicts: relay → analytics, operators), reads (browsers, via push
+// → analytics), advice (analytics → push, operators), the relay's
+// positions (relay → relay) and dead letters (relay → operators).
 //
 // Records are JSON objects with a schema version field "v". Golden encodings
 // live in testdata/records/; the TypeScript SDK's decoder passes the same
@@ -20,7 +21,8 @@ import (
 // Kafka topics.
 const (
 	TopicTransitions = "cachet.transitions"
-	TopicPurges      = "cachet.purges" // Generation records, keyed by scope
+	TopicPurges      = "cachet.purges"    // Generation records, keyed by scope
+	TopicConflicts   = "cachet.conflicts" // Conflict records, keyed by their first key
 	TopicReads       = "cachet.reads"
 	TopicAdvice      = "cachet.advice"
 	TopicPositions   = "cachet.positions"
@@ -209,7 +211,7 @@ func (e *UnsupportedVersionError) Error() string {
 // InvalidError reports a record that parses but breaks a rule, or does not
 // parse at all.
 type InvalidError struct {
-	Type   string // "transition", "read", "advice", "position" or "deadletter"
+	Type   string // "transition", "generation", "conflict", "read", "advice", "position" or "deadletter"
 	Reason string
 	Err    error // the parse error, if any
 }

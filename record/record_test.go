@@ -40,6 +40,11 @@ func samples() map[string]interface{ Marshal() ([]byte, error) } {
 			Key: "https://shop.example/cart", At: ts, WriteRate: 0.05, ReadRate: 12.5, PStale: 0.9502129316321360,
 			ExpectedStaleReads: 3.2, ConflictRisk: 0.01, RecommendedMaxAge: 1, Action: record.ActionInvalidateEarly, Engine: "cpu",
 		},
+		"conflict.v1.json": record.Conflict{
+			Channel: "cachet", Position: record.Position{Block: 42, TxIndex: 4}, TxID: "c4d1…tx", Timestamp: ts,
+			Code: record.CodeMVCCReadConflict, Keys: []string{"https://shop.example/cart", "https://shop.example/p/42"},
+			Creator: "Org2MSP", Traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		},
 		"position.v1.json": record.RelayPosition{Channel: "cachet", Position: record.Position{Block: 42, TxIndex: 3}},
 		"deadletter.v1.json": record.DeadLetter{Channel: "cachet", Block: 42, TxIndex: 3, TxID: "9f2c…tx",
 			Error: "chaincode event: payload does not parse"},
@@ -84,6 +89,13 @@ func TestDecodeRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(g, wantG) {
 		t.Fatalf("generation round trip: %+v, %v", g, err)
 	}
+	b, _ = s["conflict.v1.json"].Marshal()
+	c, err := record.DecodeConflict(b)
+	wantC := s["conflict.v1.json"].(record.Conflict)
+	wantC.V = record.Version
+	if err != nil || !reflect.DeepEqual(c, wantC) || c.Key() != "https://shop.example/cart" || !c.Contention() {
+		t.Fatalf("conflict round trip: %+v, %v", c, err)
+	}
 	b, _ = s["read.v1.json"].Marshal()
 	if _, err := record.DecodeRead(b); err != nil {
 		t.Fatal(err)
@@ -126,6 +138,12 @@ func TestDecodeRefusesBadInput(t *testing.T) {
 		{"generation empty value", gn, `{"v":1,"scope":"tag","owner":"O","generation":1,"txId":"t"}`, false},
 		{"generation zero", gn, `{"v":1,"scope":"host","value":"a","owner":"O","txId":"t"}`, false},
 		{"generation no owner", gn, `{"v":1,"scope":"host","value":"a","generation":1,"txId":"t"}`, false},
+		{"conflict future version", cf, `{"v":2,"txId":"t","code":"MVCC_READ_CONFLICT","ts":"2026-01-01T00:00:00Z"}`, true},
+		{"conflict no txId", cf, `{"v":1,"code":"MVCC_READ_CONFLICT","ts":"2026-01-01T00:00:00Z"}`, false},
+		{"conflict valid code", cf, `{"v":1,"txId":"t","code":"VALID","ts":"2026-01-01T00:00:00Z"}`, false},
+		{"conflict no code", cf, `{"v":1,"txId":"t","ts":"2026-01-01T00:00:00Z"}`, false},
+		{"conflict no time", cf, `{"v":1,"txId":"t","code":"MVCC_READ_CONFLICT"}`, false},
+		{"conflict empty key", cf, `{"v":1,"txId":"t","code":"MVCC_READ_CONFLICT","ts":"2026-01-01T00:00:00Z","keys":["a",""]}`, false},
 		{"read kind", rd, `{"v":1,"kind":"peek","key":"k","at":"2026-01-01T00:00:00Z"}`, false},
 		{"read no time", rd, `{"v":1,"kind":"hit","key":"k"}`, false},
 		{"advice p>1", ad, `{"v":1,"key":"k","pStale":1.5,"action":"none"}`, false},
@@ -175,5 +193,27 @@ func TestPositionOrder(t *testing.T) {
 
 func tr(b []byte) error { _, err := record.DecodeTransition(b); return err }
 func gn(b []byte) error { _, err := record.DecodeGeneration(b); return err }
+func cf(b []byte) error { _, err := record.DecodeConflict(b); return err }
 func rd(b []byte) error { _, err := record.DecodeRead(b); return err }
 func ad(b []byte) error { _, err := record.DecodeAdvice(b); return err }
+
+// A refusal that is not a race is a conflict record all the same, keyed by
+// its transaction when it names no key.
+func TestConflictKinds(t *testing.T) {
+	for _, c := range []struct {
+		code       string
+		keys       []string
+		contention bool
+		key        string
+	}{
+		{record.CodeMVCCReadConflict, []string{"a", "b"}, true, "a"},
+		{record.CodePhantomReadConflict, []string{"a"}, true, "a"},
+		{record.CodeEndorsementPolicyFailure, []string{"a"}, false, "a"},
+		{"BAD_CREATOR_SIGNATURE", nil, false, "t"},
+	} {
+		r := record.Conflict{TxID: "t", Code: c.code, Keys: c.keys, Timestamp: ts}
+		if r.Validate() != nil || r.Contention() != c.contention || r.Key() != c.key {
+			t.Errorf("%s %v: valid %v, contention %v, key %q", c.code, c.keys, r.Validate(), r.Contention(), r.Key())
+		}
+	}
+}

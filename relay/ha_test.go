@@ -125,9 +125,10 @@ func TestMetrics(t *testing.T) {
 	l.add(5, "img:m")
 	l.append(tx(l.next(), 0)) // no transitions: still a ledger transaction
 	l.append(purgeTx(l.next(), 0, "catalog", 1))
+	l.append(conflictTx(l.next(), 0, "img:m-1"))
 	r, _ := start(t, relay.Config{Source: l, Kafka: b.Config("relay"),
 		Height: func(context.Context) (uint64, error) { return 12, nil }})
-	waitFor(t, "the records", func() bool { return r.Stats.Relayed.Load() == 7 })
+	waitFor(t, "the records", func() bool { return r.Stats.Relayed.Load() == 8 })
 	reg := prometheus.NewRegistry()
 	for _, c := range r.Collectors() {
 		reg.MustRegister(c)
@@ -142,13 +143,14 @@ func TestMetrics(t *testing.T) {
 		m := mf.GetMetric()[0]
 		got[mf.GetName()] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
 	}
-	for name, want := range map[string]float64{"cachet_relay_lag_blocks": 4, "cachet_relay_leader": 1, "cachet_relay_records_total": 5,
-		"cachet_relay_purges_total": 1, "cachet_relay_ledger_transactions_total": 7, "cachet_relay_ledger_height": 12, "cachet_relay_retries_total": 0} {
+	for name, want := range map[string]float64{"cachet_relay_lag_blocks": 3, "cachet_relay_leader": 1, "cachet_relay_records_total": 5,
+		"cachet_relay_purges_total": 1, "cachet_relay_ledger_transactions_total": 7, "cachet_relay_ledger_height": 12, "cachet_relay_retries_total": 0,
+		"cachet_relay_invalid_skipped_total": 1, "cachet_relay_conflicts_total": 1} {
 		if got[name] != want {
 			t.Errorf("%s = %v, want %v", name, got[name], want)
 		}
 	}
-	if len(got) != 12 || got["cachet_relay_kafka_transactions_total"] < 1 || got["cachet_relay_lag_seconds"] < 60 {
+	if len(got) != 13 || got["cachet_relay_kafka_transactions_total"] < 1 || got["cachet_relay_lag_seconds"] < 60 {
 		t.Errorf("metrics %v", got)
 	}
 	// The fixture's transactions are from 2026-11-25 06:41: hours old.

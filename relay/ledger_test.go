@@ -13,6 +13,7 @@ import (
 	"github.com/cachetsync/cachet/kafka/embedded"
 	"github.com/cachetsync/cachet/ledger"
 	"github.com/cachetsync/cachet/record"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 )
 
 const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -37,6 +38,17 @@ func purgeTx(block uint64, idx uint32, tag string, gen uint64) gateway.Transacti
 	return gateway.Transaction{Position: record.Position{Block: block, TxIndex: idx}, TxID: ev.TxID, Channel: "cachet", Valid: true, Event: ev}
 }
 
+// conflictTx is an invalid transaction of the contract at (block, idx): a
+// write of key by Org2MSP that lost an MVCC race, its ID "conflict-block-idx".
+func conflictTx(block uint64, idx uint32, key string) gateway.Transaction {
+	id := fmt.Sprintf("conflict-%d-%d", block, idx)
+	ev := &ledger.Event{TxID: id, Timestamp: "2026-11-25T06:41:00.25Z", Actor: "Org2MSP", Traceparent: tp,
+		Transitions: []ledger.Transition{{Op: ledger.OpInvalidate, Key: key, Version: block, State: record.StateInvalidated, Owner: "Org1MSP"}}}
+	return gateway.Transaction{Position: record.Position{Block: block, TxIndex: idx}, TxID: id, Channel: "cachet",
+		Code: peer.TxValidationCode_MVCC_READ_CONFLICT, Refusal: &gateway.Refusal{
+			Timestamp: time.Date(2026, 11, 25, 6, 41, 0, 25e7, time.UTC), Creator: "Org2MSP", Keys: []string{key}, Event: ev}}
+}
+
 // fakeLedger is a fake Source: a growing list of committed transactions that
 // every follower reads from its checkpoint on, waiting for more at the end.
 type fakeLedger struct {
@@ -55,7 +67,7 @@ func (l *fakeLedger) add(n int, prefix string) []string {
 	defer l.mu.Unlock()
 	var keys []string
 	for range n {
-		block := uint64(len(l.txs) + 1)
+		block := l.nextBlock()
 		k := fmt.Sprintf("%s-%d", prefix, block)
 		l.txs = append(l.txs, tx(block, 0, k))
 		keys = append(keys, k)
@@ -72,7 +84,7 @@ func (l *fakeLedger) addMixed(n int, prefix string, gen *uint64) (keys, purges [
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for range n {
-		block := uint64(len(l.txs) + 1)
+		block := l.nextBlock()
 		if block%2 == 0 {
 			*gen++
 			l.txs = append(l.txs, purgeTx(block, 0, prefix, *gen))
@@ -88,6 +100,28 @@ func (l *fakeLedger) addMixed(n int, prefix string, gen *uint64) (keys, purges [
 	return keys, purges
 }
 
+// addContended appends n blocks; every other one holds a write of a key
+// and, after it, a write of the same key that lost the MVCC race. It
+// returns the keys written and the losers' transaction IDs.
+func (l *fakeLedger) addContended(n int, prefix string) (keys, conflicts []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for range n {
+		block := l.nextBlock()
+		k := fmt.Sprintf("%s-%d", prefix, block)
+		l.txs = append(l.txs, tx(block, 0, k))
+		keys = append(keys, k)
+		if block%2 == 0 {
+			c := conflictTx(block, 1, k)
+			l.txs = append(l.txs, c)
+			conflicts = append(conflicts, c.TxID)
+		}
+	}
+	close(l.grew)
+	l.grew = make(chan struct{})
+	return keys, conflicts
+}
+
 func (l *fakeLedger) append(t gateway.Transaction) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -99,7 +133,15 @@ func (l *fakeLedger) append(t gateway.Transaction) {
 func (l *fakeLedger) next() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return uint64(len(l.txs) + 1)
+	return l.nextBlock()
+}
+
+// nextBlock is the number of the block after the last; l.mu held.
+func (l *fakeLedger) nextBlock() uint64 {
+	if len(l.txs) == 0 {
+		return 1
+	}
+	return l.txs[len(l.txs)-1].Position.Block + 1
 }
 
 func (l *fakeLedger) Follow(ctx context.Context, cfg gateway.FollowConfig, h gateway.Handler) error {
@@ -195,6 +237,13 @@ func readCommitted(t *testing.T, cfg kafka.Config, topic string, want []string, 
 			}
 			id = fmt.Sprintf("%s@%d", g.Scope, g.Generation)
 			s.order[g.Scope.String()] = append(s.order[g.Scope.String()], g.Generation)
+		}
+		if topic == record.TopicConflicts {
+			c, err := record.DecodeConflict(m.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id = c.TxID
 		}
 		if topic == record.TopicTransitions {
 			tr, err := record.DecodeTransition(m.Value)

@@ -28,7 +28,9 @@ func tracer() trace.Tracer { return otel.Tracer("github.com/cachetsync/cachet/re
 // Messages turns one committed transaction into its Kafka records: one per
 // transition on cachet.transitions and one per scope purge on cachet.purges
 // (keyed by the scope, so a scope stays on one partition), or one dead letter carrying the position when the contract's
-// event could not be read. Transactions without a Cachet event yield none.
+// event could not be read. An invalid transaction of the contract yields
+// one record.Conflict on cachet.conflicts, keyed by its first key.
+// Transactions without a Cachet event (or Refusal, when invalid) yield none.
 //
 // Each transition gets a "relay.transition" span whose parent is the
 // traceparent of the contract's event; the record carries that span's
@@ -37,6 +39,13 @@ func tracer() trace.Tracer { return otel.Tracer("github.com/cachetsync/cachet/re
 // (telemetry.KafkaSend) and the entry's cache.key and cache.version. The
 // caller ends the spans once the records are committed or given up.
 func Messages(ctx context.Context, tx gateway.Transaction) ([]*kafka.Message, []trace.Span, error) {
+	if !tx.Valid {
+		m, err := conflictMessage(tx)
+		if m == nil || err != nil {
+			return nil, nil, err
+		}
+		return []*kafka.Message{m}, nil, nil
+	}
 	topic := record.TopicTransitions
 	if tx.EventErr != nil {
 		v, err := record.DeadLetter{Channel: tx.Channel, Block: tx.Position.Block, TxIndex: tx.Position.TxIndex,
@@ -127,6 +136,37 @@ func Messages(ctx context.Context, tx gateway.Transaction) ([]*kafka.Message, []
 			Key: []byte(g.Scope.String()), Value: v, Headers: h})
 	}
 	return msgs, spans, nil
+}
+
+// conflictMessage is the cachet.conflicts record of an invalid transaction,
+// nil when it is not the contract's. It carries the submitter's
+// traceparent, if its event had one, as a header.
+func conflictMessage(tx gateway.Transaction) (*kafka.Message, error) {
+	if tx.Refusal == nil {
+		return nil, nil
+	}
+	rec := Conflict(tx)
+	v, err := rec.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	h := positionHeaders(tx)
+	if rec.Traceparent != "" {
+		h = append(h, kafka.Header{Key: record.HeaderTraceparent, Value: []byte(rec.Traceparent)})
+	}
+	return &kafka.Message{Topic: record.TopicConflicts, Partition: kafka.PartitionAny, Key: []byte(rec.Key()), Value: v, Headers: h}, nil
+}
+
+// Conflict is the record of an invalid transaction with a Refusal.
+func Conflict(tx gateway.Transaction) record.Conflict {
+	c := record.Conflict{
+		V: record.Version, Channel: tx.Channel, Position: tx.Position, TxID: tx.TxID, Code: tx.Code.String(),
+		Timestamp: tx.Refusal.Timestamp.UTC(), Keys: tx.Refusal.Keys, Creator: tx.Refusal.Creator,
+	}
+	if ev := tx.Refusal.Event; ev != nil {
+		c.Traceparent = ev.Traceparent
+	}
+	return c
 }
 
 // Generation is the record of one scope purge of a committed transaction.

@@ -8,8 +8,8 @@ import (
 
 // Collectors returns the relay's Prometheus metrics, read from Stats at
 // scrape time: lag in blocks and seconds, what was produced, Kafka
-// transactions, retries, invalid transactions skipped, dead letters and
-// whether this relay leads.
+// transactions, retries, invalid transactions and the conflict records
+// relayed of them, dead letters and whether this relay leads.
 func (r *Relay) Collectors() []prometheus.Collector {
 	counter := func(name, help string, v func() uint64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v()) })
@@ -25,7 +25,8 @@ func (r *Relay) Collectors() []prometheus.Collector {
 		counter("cachet_relay_kafka_transactions_total", "Kafka transactions committed.", s.KafkaTransactions.Load),
 		counter("cachet_relay_retries_total", "Leading sessions ended by a Kafka failure and retried.", s.Retries.Load),
 		counter("cachet_relay_fenced_total", "Times a newer leader fenced this relay.", s.Fenced.Load),
-		counter("cachet_relay_invalid_skipped_total", "Invalid ledger transactions skipped.", s.Invalid.Load),
+		counter("cachet_relay_invalid_skipped_total", "Invalid ledger transactions (refused at validation): no transitions relayed.", s.Invalid.Load),
+		counter("cachet_relay_conflicts_total", "Conflict records (the contract's invalid transactions) committed to cachet.conflicts.", s.Conflicts.Load),
 		counter("cachet_relay_dead_letters_total", "Unreadable contract events sent to cachet.deadletter.", s.DeadLetters.Load),
 		gauge("cachet_relay_leader", "1 while this relay leads its channel, else 0.", func() float64 {
 			if s.Leader.Load() {

@@ -1,7 +1,10 @@
 // Package relay turns committed ledger transitions into Kafka records: one
 // record per transition on cachet.transitions, keyed by the cache key so a
-// key stays on one partition, in ledger order; and one record.Generation per
-// scope purge on cachet.purges, keyed by the scope (not one per covered key).
+// key stays on one partition, in ledger order; one record.Generation per
+// scope purge on cachet.purges, keyed by the scope (not one per covered
+// key); and one record.Conflict per transaction of the contract that the
+// peers refused (MVCC conflicts, endorsement policy failures, …) on
+// cachet.conflicts, keyed by its first key.
 //
 // Delivery is exactly-once for read_committed consumers. The relay writes a
 // group of ledger transactions' records and the new ledger position (on the
@@ -87,7 +90,8 @@ type Stats struct {
 	Records           atomic.Uint64 // transition records committed
 	Purges            atomic.Uint64 // generation records (scope purges) committed
 	KafkaTransactions atomic.Uint64 // Kafka transactions committed
-	Invalid           atomic.Uint64 // invalid ledger transactions skipped
+	Invalid           atomic.Uint64 // invalid ledger transactions (no transitions relayed)
+	Conflicts         atomic.Uint64 // of those, conflict records committed (the contract's)
 	DeadLetters       atomic.Uint64 // unreadable events sent to cachet.deadletter
 	Retries           atomic.Uint64 // leading sessions ended by a Kafka failure and retried
 	Fenced            atomic.Uint64 // times this relay was fenced by another leader

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +156,43 @@ func TestMessagesDeadLetterAndNoEvent(t *testing.T) {
 	}
 }
 
+// TestMessagesConflict checks that an invalid transaction of the contract
+// yields one conflict record keyed by its first key, with the position
+// headers and the submitter's traceparent, and that one of another
+// chaincode (no Refusal) yields nothing.
+func TestMessagesConflict(t *testing.T) {
+	ctx := context.Background()
+	c := conflictTx(9, 2, "img:a")
+	c.Refusal.Keys = append(c.Refusal.Keys, "img:b")
+	msgs, spans, err := relay.Messages(ctx, c)
+	if err != nil || len(msgs) != 1 || len(spans) != 0 {
+		t.Fatalf("%d messages, %d spans, %v; want one record and no span", len(msgs), len(spans), err)
+	}
+	m := msgs[0]
+	if m.Topic != record.TopicConflicts || string(m.Key) != "img:a" {
+		t.Fatalf("record topic %s key %q, want %s keyed img:a", m.Topic, m.Key, record.TopicConflicts)
+	}
+	got, err := record.DecodeConflict(m.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := record.Conflict{V: record.Version, Channel: "cachet", Position: record.Position{Block: 9, TxIndex: 2}, TxID: "conflict-9-2",
+		Timestamp: time.Date(2026, 11, 25, 6, 41, 0, 25e7, time.UTC), Code: record.CodeMVCCReadConflict,
+		Keys: []string{"img:a", "img:b"}, Creator: "Org2MSP", Traceparent: tp}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("record %+v\nwant   %+v", got, want)
+	}
+	for k, want := range map[string]string{record.HeaderBlock: "9", record.HeaderTxIndex: "2", record.HeaderChannel: "cachet", record.HeaderTraceparent: tp} {
+		if header(m, k) != want {
+			t.Errorf("header %s = %q, want %q", k, header(m, k), want)
+		}
+	}
+	other := gateway.Transaction{Position: record.Position{Block: 9, TxIndex: 3}, TxID: "other", Channel: "cachet", Code: c.Code}
+	if msgs, _, err := relay.Messages(ctx, other); err != nil || len(msgs) != 0 {
+		t.Fatalf("an invalid transaction of another chaincode must yield nothing: %v %v", msgs, err)
+	}
+}
+
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // start runs a relay until the returned stop is called; stop returns Run's
@@ -285,15 +323,19 @@ func TestBatchesLedgerTransactions(t *testing.T) {
 	}
 }
 
-// TestInvalidSkippedAndDeadLettered puts an invalid transaction and one
-// whose event does not parse in the stream: the first is counted, the
-// second lands on cachet.deadletter with its position, the rest flows.
+// TestInvalidSkippedAndDeadLettered puts invalid transactions (one of
+// another chaincode, one of the contract) and one whose event does not
+// parse in the stream: both invalid ones are counted, the contract's lands
+// on cachet.conflicts, the unreadable one on cachet.deadletter with its
+// position, and the transitions flow.
 func TestInvalidSkippedAndDeadLettered(t *testing.T) {
 	b := startBroker(t)
 	l := newLedger()
 	keys := l.add(3, "img:d")
 	l.append(gateway.Transaction{Position: record.Position{Block: l.next()}, TxID: "bad-mvcc", Channel: "cachet", Valid: false})
 	l.append(gateway.Transaction{Position: record.Position{Block: l.next()}, TxID: "garbled", Channel: "cachet", Valid: true, EventErr: errors.New("event payload of garbled: invalid character")})
+	lost := conflictTx(l.next(), 0, keys[0])
+	l.append(lost)
 	keys = append(keys, l.add(3, "img:d")...)
 	r, _ := start(t, relay.Config{Source: l, Kafka: b.Config("relay")})
 	want := ids(l, keys)
@@ -302,9 +344,47 @@ func TestInvalidSkippedAndDeadLettered(t *testing.T) {
 	if dl.records != 1 || !strings.Contains(string(dl.msgs[0].Value), `"block":5`) || header(dl.msgs[0], record.HeaderBlock) != "5" {
 		t.Fatalf("dead letters: %d, first %s", dl.records, dl.msgs[0].Value)
 	}
-	waitFor(t, "stats", func() bool { return r.Stats.Relayed.Load() == 8 })
-	if r.Stats.Invalid.Load() != 1 || r.Stats.DeadLetters.Load() != 1 || r.Stats.Records.Load() != 6 {
-		t.Fatalf("invalid %d, dead letters %d, records %d; want 1, 1, 6", r.Stats.Invalid.Load(), r.Stats.DeadLetters.Load(), r.Stats.Records.Load())
+	cf := readCommitted(t, b.Config("check"), record.TopicConflicts, []string{lost.TxID}, 200*time.Millisecond)
+	exactlyOnce(t, cf, []string{lost.TxID})
+	if header(cf.msgs[0], record.HeaderBlock) != "6" || string(cf.msgs[0].Key) != keys[0] {
+		t.Fatalf("conflict record keyed %q at block %s, want %s at 6", cf.msgs[0].Key, header(cf.msgs[0], record.HeaderBlock), keys[0])
+	}
+	waitFor(t, "stats", func() bool { return r.Stats.Relayed.Load() == 9 })
+	if r.Stats.Invalid.Load() != 2 || r.Stats.Conflicts.Load() != 1 || r.Stats.DeadLetters.Load() != 1 || r.Stats.Records.Load() != 6 {
+		t.Fatalf("invalid %d, conflicts %d, dead letters %d, records %d; want 2, 1, 1, 6",
+			r.Stats.Invalid.Load(), r.Stats.Conflicts.Load(), r.Stats.DeadLetters.Load(), r.Stats.Records.Load())
+	}
+}
+
+// TestConflictsExactlyOnceAcrossRestarts stops the relay at arbitrary
+// points while the ledger grows with blocks in which a write of a key is
+// followed by a write of the same key that lost the MVCC race: every
+// conflict record reaches cachet.conflicts once, and every transition
+// cachet.transitions once, whatever Kafka transaction they fell in.
+func TestConflictsExactlyOnceAcrossRestarts(t *testing.T) {
+	b := startBroker(t)
+	l := newLedger()
+	var keys, conflicts []string
+	var committed uint64
+	for round := range 4 {
+		r, stop := start(t, relay.Config{Source: l, Kafka: b.Config("relay"), StartBlock: 1, MaxRecords: 5})
+		k, c := l.addContended(40, "hot")
+		keys, conflicts = append(keys, k...), append(conflicts, c...)
+		waitFor(t, "progress", func() bool { return r.Stats.Conflicts.Load() >= uint64(5+round*3) })
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		committed += r.Stats.Conflicts.Load()
+	}
+	r, _ := start(t, relay.Config{Source: l, Kafka: b.Config("relay")})
+	k, c := l.addContended(10, "hot")
+	keys, conflicts = append(keys, k...), append(conflicts, c...)
+	exactlyOnce(t, readCommitted(t, b.Config("check"), record.TopicConflicts, conflicts, time.Second), conflicts)
+	want := ids(l, keys)
+	exactlyOnce(t, readCommitted(t, b.Config("check"), record.TopicTransitions, want, time.Second), want)
+	waitFor(t, "the last relay to finish", func() bool { return r.Stats.Relayed.Load() == 170 })
+	if committed+r.Stats.Conflicts.Load() != uint64(len(conflicts)) {
+		t.Fatalf("relays counted %d conflicts committed, want %d", committed+r.Stats.Conflicts.Load(), len(conflicts))
 	}
 }
 

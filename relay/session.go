@@ -20,7 +20,7 @@ type item struct {
 	msgs    []*kafka.Message
 	spans   []trace.Span
 	ts      time.Time // the transaction's timestamp; zero without a Cachet event
-	invalid bool
+	invalid bool      // its one record, if any, is a record.Conflict
 	dead    bool
 	weight  int // budget tokens held: its records, at least 1
 	purges  int // of msgs, the generation records (the last ones)
@@ -218,6 +218,7 @@ fill:
 		switch {
 		case it.invalid:
 			r.Stats.Invalid.Add(1)
+			r.Stats.Conflicts.Add(uint64(len(it.msgs)))
 			continue
 		case it.dead:
 			r.Stats.DeadLetters.Add(1)
@@ -250,15 +251,13 @@ func (r *Relay) follow(ctx context.Context, cp gateway.Checkpointer, room budget
 		},
 	}, func(ctx context.Context, tx gateway.Transaction) error {
 		it := item{pos: tx.Position, invalid: !tx.Valid, dead: tx.EventErr != nil}
-		if tx.Valid {
-			var err error
-			if it.msgs, it.spans, err = Messages(ctx, tx); err != nil {
-				return err
-			}
-			if tx.Event != nil {
-				it.purges = len(tx.Event.Purges)
-				it.ts, _ = time.Parse(time.RFC3339Nano, tx.Event.Timestamp)
-			}
+		var err error
+		if it.msgs, it.spans, err = Messages(ctx, tx); err != nil {
+			return err
+		}
+		if tx.Valid && tx.Event != nil {
+			it.purges = len(tx.Event.Purges)
+			it.ts, _ = time.Parse(time.RFC3339Nano, tx.Event.Timestamp)
 		}
 		it.weight = min(max(len(it.msgs), 1), cap(room))
 		if err := room.acquire(ctx, it.weight); err != nil {

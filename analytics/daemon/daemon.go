@@ -1,6 +1,6 @@
-// Package daemon runs analytics as a service: it consumes transitions and
-// reads, keeps the model, and publishes advice periodically for keys whose
-// advice changed. Run reaches Kafka through the small Consumer and Producer
+// Package daemon runs analytics as a service: it consumes transitions,
+// conflicts and reads, keeps the model and fits the conflict model, and
+// publishes advice periodically for keys whose advice changed. Run reaches Kafka through the small Consumer and Producer
 // interfaces; RunKafka runs it over package kafka's clients.
 package daemon
 
@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cachetsync/cachet/analytics/conflict"
 	"github.com/cachetsync/cachet/analytics/engine"
 	"github.com/cachetsync/cachet/analytics/model"
 	"github.com/cachetsync/cachet/analytics/score"
@@ -24,7 +25,8 @@ type Message struct {
 	Value []byte
 }
 
-// Consumer yields records from cachet.transitions and cachet.reads.
+// Consumer yields records from cachet.transitions, cachet.conflicts and
+// cachet.reads.
 type Consumer interface {
 	// Poll waits up to about its own short timeout; ok is false when
 	// nothing arrived.
@@ -39,9 +41,12 @@ type Producer interface {
 
 // Config configures the daemon.
 type Config struct {
-	Engine   engine.Kind
-	Params   score.Params
-	Model    model.Config
+	Engine engine.Kind
+	Params score.Params
+	Model  model.Config
+	// Conflict configures the conflict model, fitted to the committed and
+	// refused writes (conflict package defaults for zero fields).
+	Conflict conflict.Config
 	Interval time.Duration // how often advice is recomputed (default 1 s)
 	Log      *slog.Logger
 	Clock    func() time.Time
@@ -84,6 +89,7 @@ func New(cfg Config) (*Daemon, error) {
 		_ = s.Close()
 		return nil, err
 	}
+	eng.Conflicts = conflict.NewModel(cfg.Conflict)
 	cfg.Log.Info("analytics engine", "engine", s.Name(), "requested", string(cfg.Engine))
 	cm := newCoverageMetrics()
 	cov, err := newCoverage(cfg, cm)
@@ -105,8 +111,9 @@ func (d *Daemon) Stats() model.Stats { return d.eng.Tracker.Stats() }
 // Close releases the scorer.
 func (d *Daemon) Close() error { return d.eng.Scorer().Close() }
 
-// Handle feeds one record to the model, and transitions and eviction
-// receipts to the coverage tracker. Unusable records are counted and
+// Handle feeds one record to the model, transitions and conflicts to the
+// conflict model, and transitions and eviction receipts to the coverage
+// tracker. Unusable records are counted and
 // skipped; the returned error is only for logging. A record the coverage
 // tracker refuses is counted in its metrics (outcome "invalid").
 func (d *Daemon) Handle(m Message) error {
@@ -119,8 +126,19 @@ func (d *Daemon) Handle(m Message) error {
 			err = d.eng.Tracker.IngestTransition(m.Value) // counts why it is skipped
 			break
 		}
-		err = d.eng.Tracker.ObserveTransition(tr)
+		if err = d.eng.Tracker.ObserveTransition(tr); err == nil {
+			d.eng.Conflicts.Predict(conflict.FromTransition(tr)) // a write that won
+		}
 		d.cov.AddTransition(tr)
+	case record.TopicConflicts:
+		c, derr := record.DecodeConflict(m.Value)
+		if derr != nil {
+			err = d.eng.Tracker.SkipUndecodable(derr)
+			break
+		}
+		for _, a := range conflict.FromConflict(c) { // writes that lost a race; none for other refusals
+			d.eng.Conflicts.Predict(a)
+		}
 	case record.TopicReads:
 		r, derr := record.DecodeRead(m.Value)
 		if derr != nil {

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -99,5 +100,71 @@ func TestDaemonSkipsJunkAndPublishesAdvice(t *testing.T) {
 	}
 	if stats := d.Stats(); len(stats.Skipped) != 1 || stats.Skipped["malformed record"] != 1 || stats.ReadOnly != 1 {
 		t.Errorf("stats %+v: want one malformed record skipped and one read-only key", stats)
+	}
+}
+
+// TestDaemonLearnsFromConflicts: the writes of a key that clients of one
+// org race, a third of them refused on cachet.conflicts, make its advice
+// batch with the fitted risk (the closed form, which counts collisions
+// between orgs only, sees none), far above a key two orgs write calmly; an
+// endorsement policy failure is no conflict, and a conflict record that
+// does not decode is counted and skipped.
+func TestDaemonLearnsFromConflicts(t *testing.T) {
+	t0 := time.Now().Add(-time.Hour)
+	d, err := New(Config{Engine: engine.KindCPU, Clock: func() time.Time { return t0.Add(2 * time.Minute) }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	orgs := []string{"Org1MSP", "Org2MSP"}
+	versions := map[string]uint64{}
+	write := func(key string, i int, at time.Time, lost bool) {
+		org := orgs[i%2]
+		if key == "https://a.example/raced" {
+			org = orgs[0]
+		}
+		var topic string
+		var b []byte
+		if lost {
+			topic = record.TopicConflicts
+			b, _ = record.Conflict{TxID: fmt.Sprint(key, i), Timestamp: at, Code: record.CodeMVCCReadConflict, Keys: []string{key}, Creator: org}.Marshal()
+		} else {
+			versions[key]++
+			topic = record.TopicTransitions
+			b, _ = record.Transition{TxID: fmt.Sprint(key, i), Key: key, Version: versions[key], State: record.StateValid, Timestamp: at,
+				Owner: "Org1MSP", Actor: org, MaxAge: 60}.Marshal()
+		}
+		if err := d.Handle(Message{topic, b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 500 {
+		at := t0.Add(time.Duration(i) * 200 * time.Millisecond)
+		write("https://a.example/raced", i, at, i%3 == 2)
+		if i%25 == 0 {
+			write("https://a.example/calm", i, at, false)
+		}
+	}
+	refused, _ := record.Conflict{TxID: "epf", Timestamp: t0, Code: record.CodeEndorsementPolicyFailure, Keys: []string{"https://a.example/calm"}, Creator: "Org2MSP"}.Marshal()
+	for _, b := range [][]byte{refused, []byte(`{"v":1,"code":"MVCC_READ_CONFLICT"}`)} {
+		d.Handle(Message{record.TopicConflicts, b})
+	}
+	out := &memProducer{}
+	if _, err := d.Publish(context.Background(), out); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]record.Advice{}
+	for _, a := range out.got {
+		got[a.Key] = a
+	}
+	raced, calm := got["https://a.example/raced"], got["https://a.example/calm"]
+	if raced.Action != record.ActionBatch || !(raced.ConflictRisk > 0.15) || !(calm.ConflictRisk < raced.ConflictRisk/4) {
+		t.Fatalf("raced %+v\ncalm %+v: want the raced key batched, well above the calm one", raced, calm)
+	}
+	if n := d.eng.Conflicts.Losses(); n != 166 {
+		t.Fatalf("the conflict model learned of %d lost writes, want the 166 races (not the endorsement policy failure)", n)
+	}
+	if stats := d.Stats(); stats.Skipped["malformed record"] != 1 {
+		t.Fatalf("skipped %v, want the undecodable conflict record", stats.Skipped)
 	}
 }

@@ -11,8 +11,8 @@ import (
 )
 
 // RunKafka runs the daemon on cfg's brokers until ctx ends: group's members
-// share cachet.transitions and cachet.reads, and advice goes to
-// cachet.advice.
+// share cachet.transitions, cachet.conflicts and cachet.reads, and advice
+// goes to cachet.advice.
 func (d *Daemon) RunKafka(ctx context.Context, cfg kafka.Config, group string) error {
 	c, err := NewKafkaConsumer(cfg, group)
 	if err != nil {
@@ -27,8 +27,8 @@ func (d *Daemon) RunKafka(ctx context.Context, cfg kafka.Config, group string) e
 	return d.Run(ctx, c, p)
 }
 
-// KafkaConsumer is a Consumer of cachet.transitions and cachet.reads in a
-// consumer group, from the earliest records when the group has no offsets.
+// KafkaConsumer is a Consumer of cachet.transitions, cachet.conflicts and
+// cachet.reads in a consumer group, from the earliest records when the group has no offsets.
 type KafkaConsumer struct{ c *kafka.Consumer }
 
 // NewKafkaConsumer joins group on cfg's brokers.
@@ -37,7 +37,7 @@ func NewKafkaConsumer(cfg kafka.Config, group string) (*KafkaConsumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka consumer: %w", err)
 	}
-	if err := c.Subscribe([]string{record.TopicTransitions, record.TopicReads}, nil); err != nil {
+	if err := c.Subscribe([]string{record.TopicTransitions, record.TopicConflicts, record.TopicReads}, nil); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("subscribe: %w", err)
 	}

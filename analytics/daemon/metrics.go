@@ -17,7 +17,7 @@ import (
 // loop's alone, so what it counts is copied at each round (snapshot) and
 // read from the copy at scrape time.
 type metrics struct {
-	consumed     *prometheus.CounterVec // records handled, by topic (transitions, reads, other)
+	consumed     *prometheus.CounterVec // records handled, by topic (transitions, conflicts, reads, other)
 	rounds       prometheus.Counter
 	roundSeconds prometheus.Histogram
 	published    prometheus.Counter
@@ -131,7 +131,7 @@ func (d *Daemon) markRunning(ctx context.Context) (done func()) {
 // count records one consumed record.
 func (d *Daemon) count(m Message) {
 	topic := m.Topic
-	if topic != record.TopicTransitions && topic != record.TopicReads {
+	if topic != record.TopicTransitions && topic != record.TopicReads && topic != record.TopicConflicts {
 		topic = "other"
 	}
 	d.m.consumed.WithLabelValues(topic).Inc()

@@ -1,6 +1,8 @@
 // Package engine turns the model's per-key rates into advice records: it
 // builds a structure-of-arrays batch from the tracker, scores it with the
-// chosen Scorer, and emits record.Advice for keys whose advice changed.
+// chosen Scorer, takes the conflict risk from the fitted conflict model
+// once the ledger has refused a write for a conflict, and emits
+// record.Advice for keys whose advice changed.
 package engine
 
 import (
@@ -10,6 +12,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/cachetsync/cachet/analytics/conflict"
 	"github.com/cachetsync/cachet/analytics/model"
 	"github.com/cachetsync/cachet/analytics/score"
 	"github.com/cachetsync/cachet/record"
@@ -52,9 +55,13 @@ func OpenScorer(kind Kind, log *slog.Logger) score.Scorer {
 // Engine scores every tracked key and tracks what advice was last emitted.
 type Engine struct {
 	Tracker *model.Tracker
-	scorer  score.Scorer
-	params  score.Params
-	batch   score.Batch
+	// Conflicts, when set and once it has learned of a lost write, gives
+	// each key's conflict risk instead of the scorer's closed form, and
+	// the action follows it (score.Decide).
+	Conflicts *conflict.Model
+	scorer    score.Scorer
+	params    score.Params
+	batch     score.Batch
 	// last emitted advice per key index, to publish on change only.
 	emitted []bool
 	key     []string // the key each index was emitted for (indices are reused on eviction)
@@ -83,6 +90,13 @@ func (e *Engine) Score(ctx context.Context, now time.Time) (*score.Batch, error)
 	e.Tracker.Features(now, &e.batch)
 	if err := e.scorer.Score(ctx, e.params, &e.batch); err != nil {
 		return nil, fmt.Errorf("score %d keys on %s: %w", e.batch.Len(), e.scorer.Name(), err)
+	}
+	if c := e.Conflicts; c != nil && c.Losses() > 0 {
+		b := &e.batch
+		for i := range b.Len() {
+			b.Conflict[i] = c.KeyRisk(e.Tracker.Key(i), now)
+			b.Action[i] = score.Decide(e.params, b.WriteRate[i], b.ReadRate[i], b.MaxAge[i], b.Conflict[i])
+		}
 	}
 	return &e.batch, nil
 }

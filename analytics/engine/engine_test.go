@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachetsync/cachet/analytics/conflict"
 	"github.com/cachetsync/cachet/analytics/model"
 	"github.com/cachetsync/cachet/analytics/score"
 	"github.com/cachetsync/cachet/record"
@@ -129,4 +130,53 @@ func TestAdviceForAReusedIndex(t *testing.T) {
 	if out, _ := e.Changed(context.Background(), t0); len(out) != 1 || out[0].Key != "new" {
 		t.Fatalf("advice %+v, want one for new", out)
 	}
+}
+
+// TestAdviceTakesTheFittedConflictRisk: once the conflict model has
+// learned of a lost write, a key's conflict risk is the model's and its
+// action follows it; before, it is the scorer's closed form.
+func TestAdviceTakesTheFittedConflictRisk(t *testing.T) {
+	tr := tracker()
+	feed(t, tr, "shared", 2*time.Second, 500, "Org1MSP", "Org2MSP")
+	e, err := New(tr, score.NewCPU(), score.DefaultParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Conflicts = conflict.NewModel(conflict.Config{})
+	// The shared key's writes all won.
+	for v := 1; v <= 500; v++ {
+		e.Conflicts.Predict(conflict.Attempt{At: t0.Add(time.Duration(v) * 2 * time.Second), Key: "shared"})
+	}
+	now := t0.Add(1001 * time.Second)
+	closed := adviceOf(t, e, now)["shared"]
+	if closed.Action != record.ActionBatch || !(closed.ConflictRisk > 0.01) {
+		t.Fatalf("before any lost write: %+v, want the closed form's batch", closed)
+	}
+	// Then a key raced five times a second, a third of its writes lost.
+	feed(t, tr, "raced", 200*time.Millisecond, 300, "Org1MSP", "Org2MSP")
+	for v := 1; v <= 300; v++ {
+		e.Conflicts.Predict(conflict.Attempt{At: t0.Add(time.Duration(v) * 200 * time.Millisecond), Key: "raced", Lost: v%3 == 0})
+	}
+	got := adviceOf(t, e, now)
+	raced, shared := got["raced"], got["shared"]
+	if !(raced.ConflictRisk > 0.1) || raced.Action != record.ActionBatch || !(shared.ConflictRisk < raced.ConflictRisk/4) {
+		t.Fatalf("raced %+v, shared %+v: want the raced key's risk far above the shared one's", raced, shared)
+	}
+	if want := ActionName(score.Decide(score.DefaultParams(), shared.WriteRate, shared.ReadRate, 600, shared.ConflictRisk)); shared.Action != want {
+		t.Fatalf("shared key's action %s, its risk gives %s", shared.Action, want)
+	}
+}
+
+func adviceOf(t *testing.T, e *Engine, now time.Time) map[string]record.Advice {
+	t.Helper()
+	b, err := e.Score(context.Background(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]record.Advice{}
+	for i := range b.Len() {
+		a := e.Advice(b, i, now)
+		out[a.Key] = a
+	}
+	return out
 }

@@ -101,6 +101,11 @@ func (t *Tracker) IngestRead(b []byte) error {
 	return t.ObserveRead(r)
 }
 
+// SkipUndecodable counts a record of another topic the model's owner
+// reads (a cachet.conflicts record) that did not decode, under the reason
+// its error gives, and returns the *SkipError.
+func (t *Tracker) SkipUndecodable(err error) error { return t.decodeSkip(err) }
+
 func (t *Tracker) decodeSkip(err error) error {
 	var uv *record.UnsupportedVersionError
 	if errors.As(err, &uv) {

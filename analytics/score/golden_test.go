@@ -217,3 +217,27 @@ func writeGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDecideAsTheScorer: Decide, given a key's inputs and the conflict
+// risk the scorer computed, gives the scorer's action, on the golden cases
+// and on random keys over the rates' decades.
+func TestDecideAsTheScorer(t *testing.T) {
+	g := loadGolden(t)
+	b := batchOf(g)
+	rng := rand.New(rand.NewPCG(11, 12))
+	n := b.Len()
+	b.Resize(n + 10000)
+	for i := n; i < b.Len(); i++ {
+		lam := math.Pow(10, -7+9*rng.Float64())
+		b.WriteRate[i], b.ReadRate[i], b.MaxAge[i] = lam, math.Pow(10, -3+5*rng.Float64())*float64(rng.IntN(2)), math.Pow(10, 6*rng.Float64())
+		b.TopWriterRate[i] = lam * rng.Float64()
+	}
+	if err := NewCPU().Score(context.Background(), g.Params, b); err != nil {
+		t.Fatal(err)
+	}
+	for i := range b.Len() {
+		if a := Decide(g.Params, b.WriteRate[i], b.ReadRate[i], b.MaxAge[i], b.Conflict[i]); a != b.Action[i] {
+			t.Fatalf("key %d %+v: Decide %d, scorer %d", i, [4]float64{b.WriteRate[i], b.ReadRate[i], b.MaxAge[i], b.Conflict[i]}, a, b.Action[i])
+		}
+	}
+}

@@ -83,6 +83,25 @@ func (p Params) Validate() error {
 // implementation rounds them identically.
 func (p Params) XTarget() float64 { return -math.Log1p(-p.PStaleTarget) }
 
+// Decide is the action the scorers give a key of write rate λ, read rate
+// ρ, max-age T and conflict risk c, first match wins: batch (c at or
+// above the threshold), invalidate-early (λ·T ≥ XTarget and ρ > 0), pin
+// (λ·PinHorizon < XTarget), none. It compares the same products as the
+// kernels, so it decides as they do; the engine uses it when the conflict
+// risk comes from the fitted conflict model instead of the closed form.
+func Decide(p Params, lam, rho, maxAge, c float64) uint8 {
+	x, xt := lam*maxAge, p.XTarget()
+	switch {
+	case c >= p.ConflictThreshold:
+		return ActionBatch
+	case x >= xt && rho > 0:
+		return ActionInvalidateEarly
+	case lam*p.PinHorizon < xt:
+		return ActionPin
+	}
+	return ActionNone
+}
+
 // Batch holds one batch of keys as structure-of-arrays. Inputs must be
 // finite and non-negative (the model guarantees it); the scorer writes the
 // outputs. Index i of every slice is the same key.

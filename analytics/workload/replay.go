@@ -14,15 +14,26 @@ import (
 // (what `cachet watch --json` and the recorder in e2e/ write). Blank lines
 // are skipped; a line that does not decode is an error naming its number.
 func ReadTransitions(r io.Reader) ([]record.Transition, error) {
+	return readLines(r, record.DecodeTransition)
+}
+
+// ReadConflicts reads cachet.conflicts records, one JSON object a line
+// (what `cachet watch --kafka --json` prints of them and the recorder in
+// e2e/ writes), as ReadTransitions reads transitions.
+func ReadConflicts(r io.Reader) ([]record.Conflict, error) {
+	return readLines(r, record.DecodeConflict)
+}
+
+func readLines[T any](r io.Reader, decode func([]byte) (T, error)) ([]T, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var out []record.Transition
+	var out []T
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Bytes()
 		if len(line) == 0 {
 			continue
 		}
-		t, err := record.DecodeTransition(line)
+		t, err := decode(line)
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", n, err)
 		}

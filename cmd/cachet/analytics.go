@@ -18,16 +18,17 @@ import (
 func newAnalyticsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "analytics",
-		Short: "Staleness and conflict advice: run (daemon), top, simulate",
+		Short: "Staleness and conflict advice: run (daemon), top, simulate, conflicts",
 		Example: `  cachet analytics run --brokers kafka-0:9092 --listen :9465
   cachet analytics top --by conflict -n 10
-  cachet analytics simulate --workload second`,
+  cachet analytics simulate --workload second
+  cachet analytics conflicts`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("cachet analytics: want a subcommand: run, top or simulate")
+			return usagef("cachet analytics: want a subcommand: run, top, simulate or conflicts")
 		},
 	}
-	cmd.AddCommand(newAnalyticsRunCmd(), newAnalyticsTopCmd(), newAnalyticsSimulateCmd())
+	cmd.AddCommand(newAnalyticsRunCmd(), newAnalyticsTopCmd(), newAnalyticsSimulateCmd(), newAnalyticsConflictsCmd())
 	return cmd
 }
 

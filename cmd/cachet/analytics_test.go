@@ -145,4 +145,35 @@ func TestAnalyticsEndToEnd(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(top.String()), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], shared) {
 		t.Errorf("top by conflict:\n%s\nwant a header and the shared key", top.String())
 	}
+
+	// The ledger refuses a third of the writes of a key that clients of
+	// one org race: the closed form, which counts collisions between orgs
+	// only, sees no risk, but cachet.conflicts teaches the conflict model,
+	// and the key's advice carries the fitted risk.
+	const raced = "https://shop.example/raced"
+	t1 := time.Now().Add(-2 * time.Minute)
+	for i := 1; i <= 300; i++ {
+		at, org := t1.Add(time.Duration(i)*200*time.Millisecond), "Org1MSP"
+		if i%3 == 0 {
+			cf, _ := record.Conflict{TxID: fmt.Sprint("r", i), Timestamp: at, Code: record.CodeMVCCReadConflict, Keys: []string{raced}, Creator: org}.Marshal()
+			send(record.TopicConflicts, raced, cf)
+			continue
+		}
+		tr, _ := record.Transition{TxID: fmt.Sprint("r", i), Key: raced, Version: uint64(i), State: record.StateValid,
+			Timestamp: at, Owner: "Org1MSP", Actor: org, MaxAge: 60}.Marshal()
+		send(record.TopicTransitions, raced, tr)
+	}
+	if left := p.Flush(30 * time.Second); left != 0 {
+		t.Fatalf("%d records not delivered", left)
+	}
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline) && !(got[raced].ConflictRisk > 0.15 && got[raced].Action == record.ActionBatch); {
+		if m, ok := c.Poll(200 * time.Millisecond).(*kafka.Message); ok {
+			if a, err := record.DecodeAdvice(m.Value); err == nil {
+				got[a.Key] = a
+			}
+		}
+	}
+	if a := got[raced]; !(a.ConflictRisk > 0.15) || a.Action != record.ActionBatch {
+		t.Errorf("raced key advice %+v: want batch with the fitted conflict risk", a)
+	}
 }

@@ -30,7 +30,7 @@ func newWatchCmd() *cobra.Command {
   cachet watch --push --jwt-secret cachet-dev-secret --channels origin:http://127.0.0.1:8080`,
 		cobra.NoArgs, &conn)
 	f := cmd.Flags()
-	f.BoolVar(&fromKafka, "kafka", false, "follow cachet.transitions on Kafka (read_committed) instead of the ledger")
+	f.BoolVar(&fromKafka, "kafka", false, "follow cachet.transitions, cachet.purges and cachet.conflicts (refused transactions) on Kafka (read_committed) instead of the ledger")
 	f.BoolVar(&fromPush, "push", false, "follow a push server over WebSocket, as a browser does, instead of the ledger")
 	cmd.MarkFlagsMutuallyExclusive("kafka", "push")
 	f.StringVar(&checkpoint, "checkpoint", "", "ledger: file that records the last printed position; a restart resumes right after it")

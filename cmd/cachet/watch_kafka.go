@@ -7,14 +7,16 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/record"
 )
 
-// runWatchKafka prints committed transition records, one line each like
-// the ledger watch, dropping repeats and versions older than one printed.
+// runWatchKafka prints committed transition, scope purge and conflict
+// records, one line each like the ledger watch, dropping repeats and
+// versions older than one printed.
 func runWatchKafka(ctx context.Context, kf *kafkaFlags, fromBeginning, asJSON bool, w io.Writer) error {
 	reset := "latest"
 	if fromBeginning {
@@ -31,7 +33,7 @@ func runWatchKafka(ctx context.Context, kf *kafkaFlags, fromBeginning, asJSON bo
 		return err
 	}
 	defer c.Close()
-	if err := c.Subscribe([]string{record.TopicTransitions, record.TopicPurges}, nil); err != nil {
+	if err := c.Subscribe([]string{record.TopicTransitions, record.TopicPurges, record.TopicConflicts}, nil); err != nil {
 		return err
 	}
 	return printRecords(ctx, c, w, asJSON)
@@ -45,6 +47,7 @@ type poller interface {
 func printRecords(ctx context.Context, c poller, w io.Writer, asJSON bool) error {
 	newest := map[string]uint64{}      // key → highest version printed
 	generations := map[string]uint64{} // owner and scope → highest generation printed
+	conflicts := map[string]bool{}     // transaction IDs printed
 	enc := json.NewEncoder(w)
 	for ctx.Err() == nil {
 		var m *kafka.Message
@@ -60,8 +63,14 @@ func printRecords(ctx context.Context, c poller, w io.Writer, asJSON bool) error
 		default:
 			continue
 		}
-		if m.Topic == record.TopicPurges {
+		switch m.Topic {
+		case record.TopicPurges:
 			if err := printGeneration(w, enc, m, generations, asJSON); err != nil {
+				return err
+			}
+			continue
+		case record.TopicConflicts:
+			if err := printConflict(w, enc, m, conflicts, asJSON); err != nil {
 				return err
 			}
 			continue
@@ -104,5 +113,24 @@ func printGeneration(w io.Writer, enc *json.Encoder, m *kafka.Message, newest ma
 		return enc.Encode(g)
 	}
 	_, err = fmt.Fprintf(w, "%-8s %-11s %s  generation %d  soft=%v  owner %s  by %s  %s\n", g.Position, "PURGE", g.Scope, g.Generation, g.Soft, g.Owner, g.Actor, g.Reason)
+	return err
+}
+
+// printConflict prints one record of cachet.conflicts, unless its
+// transaction was printed already.
+func printConflict(w io.Writer, enc *json.Encoder, m *kafka.Message, seen map[string]bool, asJSON bool) error {
+	c, err := record.DecodeConflict(m.Value)
+	if err != nil {
+		_, err = fmt.Fprintf(w, "# %v[%d]@%d: %v\n", m.Topic, m.Partition, m.Offset, err)
+		return err
+	}
+	if seen[c.TxID] {
+		return nil
+	}
+	seen[c.TxID] = true
+	if asJSON {
+		return enc.Encode(c)
+	}
+	_, err = fmt.Fprintf(w, "%-8s %-11s %s  %s  by %s  tx %s\n", c.Position, "CONFLICT", strings.Join(c.Keys, ","), c.Code, c.Creator, c.TxID)
 	return err
 }

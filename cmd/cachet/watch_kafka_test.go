@@ -10,9 +10,9 @@ import (
 	"github.com/cachetsync/cachet/record"
 )
 
-// TestWatchKafka prints committed transitions and scope purges once each: a
-// repeated record and an older version of a key (generation of a scope)
-// are dropped.
+// TestWatchKafka prints committed transitions, scope purges and conflicts
+// once each: a repeated record and an older version of a key (generation
+// of a scope) are dropped.
 func TestWatchKafka(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -30,7 +30,12 @@ func TestWatchKafka(t *testing.T) {
 			Purge: record.Purge{Scope: record.Scope{Kind: record.ScopeTag, Value: "catalog"}, Owner: "Org1MSP", Generation: gen, Soft: true}}.Marshal()
 		p.Produce(&kafka.Message{Topic: record.TopicPurges, Partition: 0, Key: []byte("tag:catalog"), Value: val}, reports)
 	}
-	for range 8 {
+	for range 2 { // a repeat
+		val, _ := record.Conflict{Channel: "cachet", Position: record.Position{Block: 12, TxIndex: 1}, TxID: "lost", Code: record.CodeMVCCReadConflict,
+			Timestamp: time.Date(2026, 11, 25, 6, 41, 0, 0, time.UTC), Keys: []string{"img:w"}, Creator: "Org2MSP"}.Marshal()
+		p.Produce(&kafka.Message{Topic: record.TopicConflicts, Partition: 0, Key: []byte("img:w"), Value: val}, reports)
+	}
+	for range 10 {
 		if d := <-reports; d.Err != nil {
 			t.Fatal(d.Err)
 		}
@@ -41,7 +46,7 @@ func TestWatchKafka(t *testing.T) {
 	go func() {
 		done <- cachet(wctx, []string{"watch", "--kafka", "--brokers", b.Addr(), "--from-beginning"}, &out)
 	}()
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "v3") || !strings.Contains(out.String(), "generation 2"); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "v3") || !strings.Contains(out.String(), "generation 2") || !strings.Contains(out.String(), "CONFLICT"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("watch printed %q", out.String())
 		}
@@ -50,13 +55,19 @@ func TestWatchKafka(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	var lines, purges []string
+	var lines, purges, conflicts []string
 	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		if strings.Contains(l, "PURGE") {
+		switch {
+		case strings.Contains(l, "PURGE"):
 			purges = append(purges, l)
-		} else {
+		case strings.Contains(l, "CONFLICT"):
+			conflicts = append(conflicts, l)
+		default:
 			lines = append(lines, l)
 		}
+	}
+	if len(conflicts) != 1 || conflicts[0] != "12:1     CONFLICT    img:w  MVCC_READ_CONFLICT  by Org2MSP  tx lost" {
+		t.Fatalf("printed conflicts:\n%s", out.String())
 	}
 	if len(purges) != 2 || !strings.Contains(purges[0], "tag:catalog  generation 1  soft=true  owner Org1MSP") ||
 		!strings.HasPrefix(purges[1], "22:0 ") {
