@@ -48,8 +48,10 @@ const (
 // DefaultAddr is where the demo origin listens unless told otherwise.
 const DefaultAddr = "127.0.0.1:8080"
 
-// TagsHeader carries a demo resource's cache tags.
-const TagsHeader = "Cachet-Tags"
+// TagsHeader carries a demo resource's cache tags, comma-separated, in the
+// header CDNs read (Cloudflare's Cache-Tag): the Service Worker records them
+// with the copy, so a purge of the tag evicts it.
+const TagsHeader = "Cache-Tag"
 
 // site serves the demo origin.
 type site struct {
