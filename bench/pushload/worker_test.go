@@ -46,7 +46,7 @@ func TestWorkerCountsMergedFrames(t *testing.T) {
 		w := &worker{proto: proto}
 		ctx, cancel := context.WithCancel(context.Background())
 		url := "ws" + strings.TrimPrefix(srv.URL, "http")
-		if err := w.open(ctx, ws.Dialer{}, url, channelName(0), func() {}); err != nil {
+		if err := w.open(ctx, ws.Dialer{}, url, &client{channels: []string{channelName(0)}}, func() {}); err != nil {
 			t.Fatal(err)
 		}
 		if got := bytes.Contains(<-hellos, []byte(`"batch":true`)); got != batch {
