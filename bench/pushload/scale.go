@@ -47,6 +47,7 @@ type phase struct {
 	P50, P99           time.Duration
 	Check              checkReport
 	Closed             int64
+	CPU                float64 // seconds the push instances spent on the phase, load and drain
 }
 
 func runScale(ctx context.Context, args []string, out io.Writer) error {
@@ -56,8 +57,8 @@ func runScale(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&c.Instances, "instances", 3, "cachet push processes")
 	fs.IntVar(&c.Workers, "workers", 6, "load generator processes, each from its own 127.0.0.x, worker i on instance i mod instances")
 	fs.IntVar(&c.Channels, "channels", 1000, "channels of the many-channel phase")
-	fs.Float64Var(&c.OneRate, "one-rate", 0.5, "invalidations per second on the channel every connection shares")
-	fs.Float64Var(&c.ManyRate, "many-rate", 500, "invalidations per second round-robin over --channels")
+	fs.Float64Var(&c.OneRate, "one-rate", 0.25, "invalidations per second on the channel every connection shares")
+	fs.Float64Var(&c.ManyRate, "many-rate", 250, "invalidations per second round-robin over --channels")
 	fs.DurationVar(&c.Duration, "duration", 20*time.Second, "load phase of each fan-out")
 	fs.DurationVar(&c.Drain, "drain", 30*time.Second, "longest wait for the last deliveries after a phase")
 	fs.IntVar(&c.Partitions, "partitions", kafka.DefaultTransitionPartitions, "partitions of the transitions topic")
@@ -189,8 +190,11 @@ func scale(ctx context.Context, c scaleConfig, out io.Writer) error {
 		ready += r.Ready
 	}
 
-	// Warm up the consumers on the shared channel, then count from zero.
+	// Warm up the consumers on the shared channel, wait for every warm-up
+	// delivery, then count from zero.
+	warm := 0
 	for i := 0; ; i++ {
+		warm++
 		if err := pr.sendKey("push", 0, sharedKey(1_000_000+i)); err != nil {
 			return err
 		}
@@ -208,14 +212,17 @@ func scale(ctx context.Context, c scaleConfig, out io.Writer) error {
 			return errors.New("no delivery within a minute of producing")
 		}
 	}
-	if err := sleep(ctx, 3*time.Second); err != nil {
+	if _, err := drain(ctx, ws, int64(warm)*int64(ready), c.Drain); err != nil {
+		return err
+	}
+	if err := sleep(ctx, time.Second); err != nil {
 		return err
 	}
 	if _, err := ask(ws, "reset"); err != nil {
 		return err
 	}
 
-	one, err := runPhase(ctx, c, ws, pr, "one_channel", c.OneRate, float64(c.Conns)*c.OneRate, func(int) (int, string) {
+	one, err := runPhase(ctx, c, srvs, ws, pr, "one_channel", c.OneRate, float64(c.Conns)*c.OneRate, func(int) (int, string) {
 		return -1, sharedKey(0)
 	}, out)
 	if err != nil {
@@ -224,7 +231,7 @@ func scale(ctx context.Context, c scaleConfig, out io.Writer) error {
 	if _, err := ask(ws, "reset"); err != nil {
 		return err
 	}
-	many, err := runPhase(ctx, c, ws, pr, "many_channel", c.ManyRate, float64(c.Conns)/float64(c.Channels)*c.ManyRate, func(i int) (int, string) {
+	many, err := runPhase(ctx, c, srvs, ws, pr, "many_channel", c.ManyRate, float64(c.Conns)/float64(c.Channels)*c.ManyRate, func(i int) (int, string) {
 		ch := i % c.Channels
 		return ch, keyFor(ch, i)
 	}, out)
@@ -234,10 +241,11 @@ func scale(ctx context.Context, c scaleConfig, out io.Writer) error {
 
 	fmt.Fprintf(out, "\n%d connections (%d served) on %d push instances, %d load processes, open files limit per push process: %s; connections opened in %.1f s\n",
 		ready, served, c.Instances, c.Workers, strings.Join(limits, ", "), openSeconds)
-	fmt.Fprintf(out, "%-13s %12s %14s %10s %10s %12s %6s %6s %7s\n", "fan-out", "offered/s", "deliveries/s", "p50", "p99", "delivered", "lost", "dup", "closed")
+	fmt.Fprintf(out, "%-13s %10s %13s %10s %10s %11s %11s %5s %5s %6s\n", "fan-out", "offered/s", "deliveries/s", "p50", "p99",
+		"delivered", "per cpu-s", "lost", "dup", "closed")
 	for _, p := range []phase{one, many} {
-		fmt.Fprintf(out, "%-13s %12.0f %14.0f %10s %10s %12d %6d %6d %7d\n", p.Name, p.Offered, p.Rate, ms(p.P50), ms(p.P99),
-			p.Received, p.Check.Lost, p.Check.Dup, p.Closed)
+		fmt.Fprintf(out, "%-13s %10.0f %13.0f %10s %10s %11d %11.0f %5d %5d %6d\n", p.Name, p.Offered, p.Rate, ms(p.P50), ms(p.P99),
+			p.Received, perCPU(p), p.Check.Lost, p.Check.Dup, p.Closed)
 	}
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "push_connections_total: %d\n", ready)
@@ -252,6 +260,8 @@ func scale(ctx context.Context, c scaleConfig, out io.Writer) error {
 		fmt.Fprintf(out, "%s_deliveries_per_second: %.0f\n", p.Name, p.Rate)
 		fmt.Fprintf(out, "%s_p50_ms: %.1f\n", p.Name, p.P50.Seconds()*1000)
 		fmt.Fprintf(out, "%s_p99_ms: %.1f\n", p.Name, p.P99.Seconds()*1000)
+		fmt.Fprintf(out, "%s_push_cpu_seconds: %.1f\n", p.Name, p.CPU)
+		fmt.Fprintf(out, "%s_deliveries_per_push_cpu_second: %.0f\n", p.Name, perCPU(p))
 		fmt.Fprintf(out, "%s_expected: %d\n", p.Name, p.Expected)
 		fmt.Fprintf(out, "%s_lost: %d\n", p.Name, p.Check.Lost)
 		fmt.Fprintf(out, "%s_duplicated: %d\n", p.Name, p.Check.Dup)
@@ -263,10 +273,18 @@ func scale(ctx context.Context, c scaleConfig, out io.Writer) error {
 	return nil
 }
 
+// perCPU is the phase's deliveries per CPU second of the push instances.
+func perCPU(p phase) float64 {
+	if p.CPU <= 0 {
+		return 0
+	}
+	return float64(p.Received) / p.CPU
+}
+
 // runPhase produces rate invalidations per second for c.Duration; pick
 // returns the channel index (-1: the shared channel) and key of the i-th.
 // Then it waits for the deliveries and checks every client's count.
-func runPhase(ctx context.Context, c scaleConfig, ws []*workerProc, pr *producer, name string, rate, offered float64,
+func runPhase(ctx context.Context, c scaleConfig, srvs []*serverProc, ws []*workerProc, pr *producer, name string, rate, offered float64,
 	pick func(i int) (int, string), log io.Writer) (phase, error) {
 	p := phase{Name: name, Offered: offered}
 	fmt.Fprintf(log, "pushload scale: %s: %.1f invalidations/s for %s (%.0f deliveries/s offered)\n", name, rate, c.Duration, offered)
@@ -276,6 +294,10 @@ func runPhase(ctx context.Context, c scaleConfig, ws []*workerProc, pr *producer
 		subs[i%c.Channels]++
 	}
 	total := int(c.Duration.Seconds() * rate)
+	cpu0, err := totalCPU(srvs)
+	if err != nil {
+		return p, err
+	}
 	start := time.Now()
 	for i := 0; i < total; i++ {
 		if err := sleep(ctx, time.Until(start.Add(time.Duration(float64(i)*float64(time.Second)/rate)))); err != nil {
@@ -299,6 +321,11 @@ func runPhase(ctx context.Context, c scaleConfig, ws []*workerProc, pr *producer
 	if err != nil {
 		return p, err
 	}
+	cpu1, err := totalCPU(srvs)
+	if err != nil {
+		return p, err
+	}
+	p.CPU = cpu1 - cpu0
 	p.Received, p.Closed = sum.received, sum.closed
 	var h merged
 	for _, rep := range sum.reports {
@@ -330,6 +357,31 @@ func runPhase(ctx context.Context, c scaleConfig, ws []*workerProc, pr *producer
 		}
 	}
 	return p, nil
+}
+
+// totalCPU returns the user and system CPU seconds the servers used so far.
+func totalCPU(srvs []*serverProc) (float64, error) {
+	var n float64
+	for _, s := range srvs {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+		if err != nil {
+			return 0, err
+		}
+		// Fields after the command's closing parenthesis: state is the
+		// first, utime and stime the 12th and 13th (clock ticks, 100/s).
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) < 13 {
+			return 0, errors.New("short /proc stat")
+		}
+		for _, v := range f[11:13] {
+			t, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return 0, err
+			}
+			n += t / 100
+		}
+	}
+	return n, nil
 }
 
 func totalRSS(srvs []*serverProc) (int64, error) {
