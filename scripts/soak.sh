@@ -81,6 +81,7 @@ start_daemon() {
   # shellcheck disable=SC2046
   setsid $(daemon_cmd "$name") >>"$run/logs/$name.log" 2>&1 </dev/null &
   echo $! >"$run/pids/$name.pid"
+  disown
   for _ in $(seq 1 600); do
     (: </dev/tcp/127.0.0.1/"$(daemon_port "$name")") 2>/dev/null && return 0
     kill -0 "$(cat "$run/pids/$name.pid")" 2>/dev/null || { tail -n 20 "$run/logs/$name.log" >&2; say "$name exited"; return 1; }
@@ -110,17 +111,24 @@ say "network on base $CACHET_PORT_BASE, broker $brokers, push ws://127.0.0.1:$pp
 
 "$bin/soak" --publisher "$run/org1-publisher.json" --invalidator "$run/org1-invalidator.json" \
   --brokers "$brokers" --push-url "ws://127.0.0.1:$pport/ws" --push-secret "$secret" \
-  --duration "$duration" --rate "$rate" --events "$run/events.log" 2>&1 | tee "$run/soak.out" &
+  --duration "$duration" --rate "$rate" --events "$run/events.log" 2>"$run/logs/soak.log" | tee "$run/soak.out" &
 soak_pid=$!
 
 # Faults until 20 s before the load ends, one at a time: kill -9, a pause,
-# then the restart (network.sh start-node for Fabric nodes).
-victims=(orderer peer relay push broker)
+# then the restart (network.sh start-node for Fabric nodes). The five kinds
+# come in rounds, each round in a random order, so that a short run still
+# kills each kind once; which orderer and which peer is random.
+kinds=(orderer peer relay push broker)
+round=()
 end=$(($(date +%s) + total - 20))
 while true; do
   sleep "$(rand $((gap / 2)) "$gap")"
   (($(date +%s) + down < end)) || break
-  what=${victims[RANDOM % ${#victims[@]}]}
+  if ((${#round[@]} == 0)); then
+    mapfile -t round < <(printf '%s\n' "${kinds[@]}" | shuf)
+  fi
+  what=${round[0]}
+  round=("${round[@]:1}")
   case $what in
   orderer) name=orderer$((RANDOM % 3)); pidf=$CACHET_NET_DIR/pids/$name.pid ;;
   peer) peers=(org1-peer0 org1-peer1 org2-peer0); name=${peers[RANDOM % 3]}; pidf=$CACHET_NET_DIR/pids/$name.pid ;;
