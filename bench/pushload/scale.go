@@ -287,7 +287,7 @@ func perCPU(p phase) float64 {
 func runPhase(ctx context.Context, c scaleConfig, srvs []*serverProc, ws []*workerProc, pr *producer, name string, rate, offered float64,
 	pick func(i int) (int, string), log io.Writer) (phase, error) {
 	p := phase{Name: name, Offered: offered}
-	fmt.Fprintf(log, "pushload scale: %s: %.1f invalidations/s for %s (%.0f deliveries/s offered)\n", name, rate, c.Duration, offered)
+	fmt.Fprintf(log, "pushload scale: %s: %g invalidations/s for %s (%.0f deliveries/s offered)\n", name, rate, c.Duration, offered)
 	exp := make([]int64, c.Channels) // per connection, by channel index
 	subs := make([]int64, c.Channels)
 	for i := 0; i < c.Conns; i++ {
