@@ -1,5 +1,5 @@
 # The native Fabric network (network/network.sh) and its end-to-end test.
-.PHONY: fabric network-up network-down network-clean deploy test-network vet-e2e bench-network bench-e2e bench-purge
+.PHONY: fabric network-up network-down network-clean deploy test-network vet-e2e bench-network bench-e2e bench-purge soak
 
 fabric: ## build the pinned Fabric binaries into .bin/fabric (once)
 	scripts/install-fabric.sh
@@ -44,3 +44,7 @@ BENCH_TARGETS += bench-purge
 .PHONY: record-receipts
 record-receipts: fabric ## record testdata/receipt/ again: receipts of a publish, a cross-org invalidation and a refused one, with their config block
 	go test -tags 'e2e record' -count=1 -timeout 10m -v -run '^TestRecordReceipts$$' ./e2e/... 2>&1 | grep -Ev '^\s*$$|^=== (RUN|PAUSE|CONT)'
+
+# Not in `make test` or `make bench`: an hour by default.
+soak: fabric ## mixed traffic for 1 h with random kill -9 of an orderer, a peer, the relay, push and the broker: lost, duplicated, worst recovery (SOAK_FLAGS='--duration 3m')
+	scripts/soak.sh $(SOAK_FLAGS)

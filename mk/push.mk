@@ -1,5 +1,5 @@
 # Push server (cachet push) and the Kafka plumbing it shares with the daemons.
-.PHONY: test-push test-pushload bench-push bench-push-fanout centrifugo
+.PHONY: test-push test-pushload bench-push bench-push-scale bench-push-fanout centrifugo
 
 # test-go already runs the push and kafka tests with -race; this adds a
 # short fuzzing pass over the client frame parser.
@@ -18,6 +18,13 @@ bench-push: centrifugo ## cachet push vs Centrifugo: deliveries/s, p50/p99 from 
 	go build -ldflags "$(CACHET_LDFLAGS)" -o $(BIN)/cachet ./cmd/cachet
 	go build -o $(BIN)/pushload ./bench/pushload
 	$(BIN)/pushload --push-bin $(BIN)/cachet --centrifugo-bin $(BIN)/centrifugo $(PUSHLOAD_FLAGS)
+
+# About 3 minutes: 50,000 connections on 3 push instances (see push/SCALING.md).
+# Not in `make bench`: it needs 127.0.0.2-7 and about 2 GB of memory.
+bench-push-scale: ## 50,000 WebSocket connections on 3 push instances, one- and many-channel fan-out, per-client loss check
+	go build -ldflags "$(CACHET_LDFLAGS)" -o $(BIN)/cachet ./cmd/cachet
+	go build -o $(BIN)/pushload ./bench/pushload
+	$(BIN)/pushload scale --push-bin $(BIN)/cachet $(PUSHLOAD_SCALE_FLAGS)
 
 bench-push-fanout: ## in-process fan-out deliveries/s to 100, 1000 and 4000 WebSocket subscribers
 	go test -run '^$$' -bench 'FanOut' -benchtime 3x -count 1 ./push/ 2>&1 | grep -Ev '^%[0-9]'

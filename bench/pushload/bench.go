@@ -293,9 +293,14 @@ func newProducer(cfg kafka.Config) (*producer, error) {
 // record.Transition on cachet.transitions for push, a Centrifugo publish
 // command carrying the same transition JSON for centrifugo.
 func (pr *producer) send(target string, ch, i int) error {
+	return pr.sendKey(target, ch, keyFor(ch, i))
+}
+
+// sendKey produces one invalidation of key, whose channel is ch.
+func (pr *producer) sendKey(target string, ch int, key string) error {
 	pr.seq++
 	tr := record.Transition{Channel: "cachet", Position: record.Position{Block: pr.seq}, TxID: fmt.Sprintf("pushload-%d", pr.seq),
-		Timestamp: time.Now().UTC(), Key: keyFor(ch, i), Version: pr.seq, State: record.StateInvalidated,
+		Timestamp: time.Now().UTC(), Key: key, Version: pr.seq, State: record.StateInvalidated,
 		Owner: "Org1MSP", Actor: "Org1MSP", Reason: "pushload"}
 	v, err := tr.Marshal()
 	if err != nil {
@@ -327,11 +332,7 @@ type workerProc struct {
 }
 
 func startWorkers(ctx context.Context, c benchConfig, target, url string) ([]*workerProc, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	var ws []*workerProc
+	var argv [][]string
 	first := 0
 	for i := 0; i < c.Workers; i++ {
 		n := c.Conns / c.Workers
@@ -342,9 +343,24 @@ func startWorkers(ctx context.Context, c benchConfig, target, url string) ([]*wo
 			"--channels", fmt.Sprint(c.Channels), "--source", fmt.Sprintf("127.0.0.%d", 2+i),
 			"--secret", c.Secret, "--dial-concurrency", fmt.Sprint(c.DialWorkers), fmt.Sprintf("--batch=%t", c.PushBatch)}
 		first += n
+		argv = append(argv, args)
+	}
+	return launchWorkers(ctx, argv, c.worker)
+}
+
+// launchWorkers starts one worker process per argument list (with worker,
+// or this executable's "worker" command when nil) and waits until each
+// reports its connections open.
+func launchWorkers(ctx context.Context, argv [][]string, worker func([]string) *exec.Cmd) ([]*workerProc, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	var ws []*workerProc
+	for _, args := range argv {
 		var cmd *exec.Cmd
-		if c.worker != nil {
-			cmd = c.worker(args)
+		if worker != nil {
+			cmd = worker(args)
 		} else {
 			cmd = exec.Command(self, append([]string{"worker"}, args...)...)
 		}

@@ -14,8 +14,8 @@ import (
 // protocol is how a client of one server under test subscribes and what a
 // delivery looks like on the wire.
 type protocol struct {
-	// hello is the first message: a subscription to channel.
-	hello func(channel string) ([]byte, error)
+	// hello is the first message: a subscription to channels.
+	hello func(channels []string) ([]byte, error)
 	// welcome reports whether msg accepts the hello.
 	welcome func(msg []byte) bool
 	// pong is the answer msg needs (nil: none).
@@ -57,12 +57,12 @@ func protocolFor(target, secret string, batch bool) (protocol, error) {
 // batched frames when batch is set.
 func pushProtocol(secret string, batch bool) protocol {
 	return protocol{
-		hello: func(ch string) ([]byte, error) {
-			tok, err := push.Minter{Secret: []byte(secret), Subject: "pushload", TTL: time.Hour}.Mint([]string{ch})
+		hello: func(chs []string) ([]byte, error) {
+			tok, err := push.Minter{Secret: []byte(secret), Subject: "pushload", TTL: time.Hour}.Mint(chs)
 			if err != nil {
 				return nil, err
 			}
-			return json.Marshal(push.ClientFrame{T: push.TypeHello, V: push.ProtocolVersion, Token: tok, Channels: []string{ch}, Batch: batch})
+			return json.Marshal(push.ClientFrame{T: push.TypeHello, V: push.ProtocolVersion, Token: tok, Channels: chs, Batch: batch})
 		},
 		welcome: func(msg []byte) bool { return bytes.Contains(msg, []byte(`"t":"welcome"`)) },
 		pong:    func([]byte) []byte { return nil }, // WebSocket and push pings need no answer
@@ -75,9 +75,9 @@ func pushProtocol(secret string, batch bool) protocol {
 // empty-object pings that must be answered with an empty object.
 func centrifugoProtocol(secret string) protocol {
 	return protocol{
-		hello: func(ch string) ([]byte, error) {
+		hello: func(chs []string) ([]byte, error) {
 			tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-				"sub": "pushload", "exp": time.Now().Add(time.Hour).Unix(), "channels": []string{ch},
+				"sub": "pushload", "exp": time.Now().Add(time.Hour).Unix(), "channels": chs,
 			}).SignedString([]byte(secret))
 			if err != nil {
 				return nil, err
@@ -100,3 +100,9 @@ func channelName(c int) string { return fmt.Sprintf("origin:https://shop%d.examp
 
 // keyFor is a cache key on channel c.
 func keyFor(c, i int) string { return fmt.Sprintf("https://shop%d.example/item/%d", c, i) }
+
+// sharedChannel is the channel every connection of the scale bench also
+// subscribes to, for one-channel fan-out; sharedKey is a key on it.
+const sharedChannel = "origin:https://all.example"
+
+func sharedKey(i int) string { return fmt.Sprintf("https://all.example/item/%d", i) }

@@ -4,6 +4,7 @@
 // receive, and the servers' resident memory per idle connection.
 //
 //	pushload [flags]          run the bench and print the table and ratios
+//	pushload scale [flags]    50,000 connections on several push instances: one- and many-channel fan-out
 //	pushload worker [flags]   hold a share of the connections (started by the bench)
 //
 // See push/README.md, "Benchmark".
@@ -24,6 +25,8 @@ func main() {
 	var err error
 	if len(os.Args) > 1 && os.Args[1] == "worker" {
 		err = runWorker(ctx, os.Args[2:], os.Stdin, os.Stdout)
+	} else if len(os.Args) > 1 && os.Args[1] == "scale" {
+		err = runScale(ctx, os.Args[2:], os.Stdout)
 	} else {
 		err = runBench(ctx, os.Args[1:], os.Stdout, nil)
 	}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"iter"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,14 +23,32 @@ import (
 // workerReport is one line a worker writes to its coordinator: once when
 // its connections are open, then in answer to each "report".
 type workerReport struct {
-	Ready    int     `json:"ready"`
-	Failed   int     `json:"failed"`
-	Err      string  `json:"err,omitempty"` // the first dial or handshake failure
-	Received int64   `json:"received"`      // deliveries since the last reset
-	Frames   int64   `json:"frames"`        // WebSocket data frames they came in, since the last reset
-	Closed   int64   `json:"closed"`        // connections the server ended after they were ready
-	Last     int64   `json:"last"`          // Unix nanoseconds of the latest delivery
-	Hist     []int64 `json:"hist,omitempty"`
+	Ready    int          `json:"ready"`
+	Failed   int          `json:"failed"`
+	Err      string       `json:"err,omitempty"` // the first dial or handshake failure
+	Received int64        `json:"received"`      // deliveries since the last reset
+	Frames   int64        `json:"frames"`        // WebSocket data frames they came in, since the last reset
+	Closed   int64        `json:"closed"`        // connections the server ended after they were ready
+	Last     int64        `json:"last"`          // Unix nanoseconds of the latest delivery
+	Hist     []int64      `json:"hist,omitempty"`
+	Check    *checkReport `json:"check,omitempty"` // the answer to "check"
+}
+
+// checkReport compares each connection's deliveries since the last reset
+// with what it should have received.
+type checkReport struct {
+	Short int   `json:"short"` // connections that received fewer
+	Over  int   `json:"over"`  // connections that received more
+	Lost  int64 `json:"lost"`  // deliveries missing, summed over the short ones
+	Dup   int64 `json:"dup"`   // deliveries beyond the expected, summed over the others
+	Min   int64 `json:"min"`   // fewest deliveries one connection received
+}
+
+// client is one connection's subscription and its delivery count.
+type client struct {
+	ch       int      // channel index: the connection subscribes to channelName(ch)
+	channels []string // what its hello asks for
+	n        atomic.Int64
 }
 
 // worker holds a share of the bench's connections in its own process (the
@@ -44,8 +63,9 @@ type worker struct {
 	last     atomic.Int64
 	live     atomic.Bool // ready: later read failures count as closes
 
-	mu    sync.Mutex
-	conns []net.Conn
+	mu      sync.Mutex
+	conns   []net.Conn
+	clients []*client
 }
 
 // runWorker opens --conns connections from --source and then answers
@@ -61,6 +81,7 @@ func runWorker(ctx context.Context, args []string, in io.Reader, out io.Writer) 
 	secret := fs.String("secret", "", "HS256 secret of the server's tokens")
 	parallel := fs.Int("dial-concurrency", 32, "handshakes in flight")
 	batch := fs.Bool("batch", true, "push: ask for batched frames (several messages per frame, one per line)")
+	also := fs.String("also", "", "a channel every connection subscribes to besides its own")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -90,9 +111,14 @@ func runWorker(ctx context.Context, args []string, in io.Reader, out io.Writer) 
 	for i := 0; i < *conns; i++ {
 		sem <- struct{}{}
 		wg.Add(1)
-		go func(ch string) {
+		c := &client{ch: (*first + i) % *channels}
+		c.channels = []string{channelName(c.ch)}
+		if *also != "" {
+			c.channels = append(c.channels, *also)
+		}
+		go func() {
 			defer wg.Done()
-			err := w.open(ctx, dialer, *url, ch, func() { <-sem })
+			err := w.open(ctx, dialer, *url, c, func() { <-sem })
 			repMu.Lock()
 			defer repMu.Unlock()
 			if err != nil {
@@ -103,7 +129,7 @@ func runWorker(ctx context.Context, args []string, in io.Reader, out io.Writer) 
 				return
 			}
 			rep.Ready++
-		}(channelName((*first + i) % *channels))
+		}()
 	}
 	wg.Wait()
 	w.live.Store(true)
@@ -112,7 +138,18 @@ func runWorker(ctx context.Context, args []string, in io.Reader, out io.Writer) 
 		return err
 	}
 	sc := bufio.NewScanner(in)
+	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
+		if want, ok := strings.CutPrefix(sc.Text(), "check "); ok {
+			var exp []int64
+			if err := json.Unmarshal([]byte(want), &exp); err != nil {
+				return fmt.Errorf("check: %w", err)
+			}
+			if err := enc.Encode(workerReport{Check: w.check(exp)}); err != nil {
+				return err
+			}
+			continue
+		}
 		switch sc.Text() {
 		case "report":
 			r := workerReport{Ready: rep.Ready, Failed: rep.Failed, Received: w.received.Load(), Frames: w.frames.Load(),
@@ -125,6 +162,11 @@ func runWorker(ctx context.Context, args []string, in io.Reader, out io.Writer) 
 			w.received.Store(0)
 			w.frames.Store(0)
 			w.last.Store(0)
+			w.mu.Lock()
+			for _, c := range w.clients {
+				c.n.Store(0)
+			}
+			w.mu.Unlock()
 			if err := enc.Encode(workerReport{}); err != nil {
 				return err
 			}
@@ -135,10 +177,36 @@ func runWorker(ctx context.Context, args []string, in io.Reader, out io.Writer) 
 	return sc.Err()
 }
 
-// open dials, subscribes to ch and, once welcomed, reads deliveries in the
+// check compares every connection's count with exp[its channel index].
+func (w *worker) check(exp []int64) *checkReport {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	r := &checkReport{Min: -1}
+	for _, c := range w.clients {
+		var want int64
+		if c.ch < len(exp) {
+			want = exp[c.ch]
+		}
+		got := c.n.Load()
+		if r.Min < 0 || got < r.Min {
+			r.Min = got
+		}
+		switch {
+		case got < want:
+			r.Short++
+			r.Lost += want - got
+		case got > want:
+			r.Over++
+			r.Dup += got - want
+		}
+	}
+	return r
+}
+
+// open dials, subscribes to c's channels and, once welcomed, reads deliveries in the
 // background until the connection ends. done is called when the handshake
 // is over, whatever its outcome.
-func (w *worker) open(ctx context.Context, d ws.Dialer, url, ch string, done func()) error {
+func (w *worker) open(ctx context.Context, d ws.Dialer, url string, c *client, done func()) error {
 	defer done()
 	conn, br, _, err := d.Dial(ctx, url)
 	if err != nil {
@@ -152,7 +220,7 @@ func (w *worker) open(ctx context.Context, d ws.Dialer, url, ch string, done fun
 		io.Reader
 		io.Writer
 	}{bufio.NewReaderSize(r, 2048), conn}
-	hello, err := w.proto.hello(ch)
+	hello, err := w.proto.hello(c.channels)
 	if err == nil {
 		err = wsutil.WriteClientText(conn, hello)
 	}
@@ -172,7 +240,7 @@ func (w *worker) open(ctx context.Context, d ws.Dialer, url, ch string, done fun
 		for line := range lines(msg) {
 			switch {
 			case welcomed:
-				w.message(conn, line, time.Now())
+				w.message(conn, c, line, time.Now())
 			case w.proto.welcome(line):
 				welcomed = true
 			case w.proto.pong(line) == nil:
@@ -184,8 +252,9 @@ func (w *worker) open(ctx context.Context, d ws.Dialer, url, ch string, done fun
 	conn.SetReadDeadline(time.Time{})
 	w.mu.Lock()
 	w.conns = append(w.conns, conn)
+	w.clients = append(w.clients, c)
 	w.mu.Unlock()
-	go w.read(ctx, conn, rw)
+	go w.read(ctx, conn, c, rw)
 	return nil
 }
 
@@ -193,7 +262,7 @@ func (w *worker) open(ctx context.Context, d ws.Dialer, url, ch string, done fun
 // reads frames into one reused buffer: the load generator shares the cores
 // with the server it measures, so it spends as little as it can per
 // message.
-func (w *worker) read(ctx context.Context, conn net.Conn, rw io.ReadWriter) {
+func (w *worker) read(ctx context.Context, conn net.Conn, c *client, rw io.ReadWriter) {
 	var buf []byte
 	hdr := make([]byte, ws.MaxHeaderSize-2)
 	for {
@@ -219,7 +288,7 @@ func (w *worker) read(ctx context.Context, conn net.Conn, rw io.ReadWriter) {
 		now := time.Now()
 		w.frames.Add(1)
 		for line := range lines(msg) {
-			w.message(conn, line, now)
+			w.message(conn, c, line, now)
 		}
 	}
 }
@@ -242,11 +311,12 @@ func lines(msg []byte) iter.Seq[[]byte] {
 	}
 }
 
-// message counts one delivery received at now, or answers a ping.
-func (w *worker) message(conn net.Conn, line []byte, now time.Time) {
+// message counts one delivery to c received at now, or answers a ping.
+func (w *worker) message(conn net.Conn, c *client, line []byte, now time.Time) {
 	if t, ok := producedAt(line); ok {
 		w.hist.add(now.Sub(t))
 		w.received.Add(1)
+		c.n.Add(1)
 		w.setLast(now.UnixNano())
 	} else if p := w.proto.pong(line); p != nil {
 		wsutil.WriteClientText(conn, p)

@@ -46,7 +46,7 @@ func TestWorkerCountsMergedFrames(t *testing.T) {
 		w := &worker{proto: proto}
 		ctx, cancel := context.WithCancel(context.Background())
 		url := "ws" + strings.TrimPrefix(srv.URL, "http")
-		if err := w.open(ctx, ws.Dialer{}, url, channelName(0), func() {}); err != nil {
+		if err := w.open(ctx, ws.Dialer{}, url, &client{channels: []string{channelName(0)}}, func() {}); err != nil {
 			t.Fatal(err)
 		}
 		if got := bytes.Contains(<-hellos, []byte(`"batch":true`)); got != batch {
@@ -62,5 +62,35 @@ func TestWorkerCountsMergedFrames(t *testing.T) {
 		cancel()
 		w.closeAll()
 		srv.Close()
+	}
+}
+
+// TestWorkerCheck: check compares every connection's count with what its
+// channel should have had, and adds up the missing and the extra.
+func TestWorkerCheck(t *testing.T) {
+	tests := []struct {
+		name   string
+		counts map[int][]int64 // channel index → each connection's count
+		exp    []int64
+		want   checkReport
+	}{
+		{"exact", map[int][]int64{0: {3, 3}, 1: {5}}, []int64{3, 5}, checkReport{Min: 3}},
+		{"one short", map[int][]int64{0: {3, 1}, 1: {5}}, []int64{3, 5}, checkReport{Short: 1, Lost: 2, Min: 1}},
+		{"one over", map[int][]int64{0: {3, 3}, 1: {6}}, []int64{3, 5}, checkReport{Over: 1, Dup: 1, Min: 3}},
+		{"channel beyond exp expects none", map[int][]int64{0: {0}, 2: {1}}, []int64{0}, checkReport{Over: 1, Dup: 1, Min: 0}},
+		{"short and over", map[int][]int64{0: {0, 4}}, []int64{2}, checkReport{Short: 1, Lost: 2, Over: 1, Dup: 2, Min: 0}},
+	}
+	for _, tc := range tests {
+		w := &worker{}
+		for ch, ns := range tc.counts {
+			for _, n := range ns {
+				c := &client{ch: ch}
+				c.n.Store(n)
+				w.clients = append(w.clients, c)
+			}
+		}
+		if got := *w.check(tc.exp); got != tc.want {
+			t.Errorf("%s: check = %+v, want %+v", tc.name, got, tc.want)
+		}
 	}
 }
