@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -86,6 +88,13 @@ func (e *MissingResultError) Error() string {
 // InvalidateBatch transaction per reason. Keys are canonicalized and
 // deduplicated; every caller learns its own key's outcome, transaction ID
 // and block.
+//
+// A key is in at most one transaction at a time: two transactions writing
+// the same key in flight together would make the later one fail its MVCC
+// check. An invalidation of a key whose transaction is in flight waits for
+// it, joined by every other invalidation of that key meanwhile, and goes in
+// the next transaction: a hot key costs one transaction per commit time,
+// however many callers invalidate it.
 type Coalescer struct {
 	submit SubmitBatchFunc
 	cfg    CoalescerConfig
@@ -93,7 +102,9 @@ type Coalescer struct {
 
 	mu      sync.Mutex
 	closed  bool
-	pending map[string]*batch // by reason
+	pending map[string]*batch // by reason: filling, sent when its window ends
+	waiting map[string]*batch // by reason: keys whose transaction is in flight
+	busy    map[string]bool   // keys in a transaction in flight
 	wg      sync.WaitGroup
 	batches uint64
 }
@@ -118,6 +129,8 @@ func NewCoalescer(submit SubmitBatchFunc, cfg CoalescerConfig) *Coalescer {
 		cfg:     cfg,
 		slots:   make(chan struct{}, cfg.MaxInFlight),
 		pending: map[string]*batch{},
+		waiting: map[string]*batch{},
+		busy:    map[string]bool{},
 	}
 }
 
@@ -136,18 +149,24 @@ func (c *Coalescer) Invalidate(ctx context.Context, key, reason string) (Invalid
 		c.mu.Unlock()
 		return InvalidateResult{}, ErrCoalescerClosed
 	}
-	b := c.pending[reason]
-	if b == nil {
-		b = &batch{reason: reason, waiters: map[string][]chan outcome{}}
-		c.pending[reason] = b
-		b.timer = time.AfterFunc(c.cfg.Window, func() { c.flush(b) })
-	}
-	if _, dup := b.waiters[canon]; !dup {
-		b.keys = append(b.keys, canon)
-	}
-	b.waiters[canon] = append(b.waiters[canon], ch)
-	if len(b.keys) >= c.cfg.MaxBatch {
-		c.detachLocked(b)
+	if c.busy[canon] {
+		w := c.waiting[reason]
+		if w == nil {
+			w = &batch{reason: reason, waiters: map[string][]chan outcome{}}
+			c.waiting[reason] = w
+		}
+		w.add(canon, ch)
+	} else {
+		b := c.pending[reason]
+		if b == nil {
+			b = &batch{reason: reason, waiters: map[string][]chan outcome{}}
+			c.pending[reason] = b
+			b.timer = time.AfterFunc(c.cfg.Window, func() { c.flush(b) })
+		}
+		b.add(canon, ch)
+		if len(b.keys) >= c.cfg.MaxBatch {
+			c.detachLocked(b)
+		}
 	}
 	c.mu.Unlock()
 
@@ -166,13 +185,16 @@ func (c *Coalescer) Batches() uint64 {
 	return c.batches
 }
 
-// Pending returns how many distinct keys wait for their batch to be sent.
+// Pending returns how many distinct keys wait for their batch to be sent,
+// counted once per reason.
 func (c *Coalescer) Pending() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0
-	for _, b := range c.pending {
-		n += len(b.keys)
+	for _, m := range []map[string]*batch{c.pending, c.waiting} {
+		for _, b := range m {
+			n += len(b.keys)
+		}
 	}
 	return n
 }
@@ -198,17 +220,71 @@ func (c *Coalescer) flush(b *batch) {
 	}
 }
 
-// detachLocked takes b out of the pending set and sends it. c.mu is held.
+// add joins ch to key's waiters, adding key if it is new to b.
+func (b *batch) add(key string, ch chan outcome) {
+	if _, dup := b.waiters[key]; !dup {
+		b.keys = append(b.keys, key)
+	}
+	b.waiters[key] = append(b.waiters[key], ch)
+}
+
+// detachLocked takes b out of the pending set and sends it: its keys
+// whose transaction is in flight move to the waiting batch of b's
+// reason. c.mu is held.
 func (c *Coalescer) detachLocked(b *batch) {
 	delete(c.pending, b.reason)
 	b.timer.Stop()
-	c.batches++
-	c.wg.Add(1)
-	go c.send(b)
+	c.sendLocked(b)
+}
+
+// sendLocked sends b's free keys, in transactions of at most MaxBatch keys,
+// and moves its busy keys to the waiting batch of b's reason. c.mu is held.
+func (c *Coalescer) sendLocked(b *batch) {
+	var free []string
+	for _, k := range b.keys {
+		if !c.busy[k] {
+			free = append(free, k)
+			continue
+		}
+		w := c.waiting[b.reason]
+		if w == nil {
+			w = &batch{reason: b.reason, waiters: map[string][]chan outcome{}}
+			c.waiting[b.reason] = w
+		}
+		for _, ch := range b.waiters[k] {
+			w.add(k, ch)
+		}
+	}
+	for keys := range slices.Chunk(free, c.cfg.MaxBatch) {
+		out := &batch{reason: b.reason, keys: keys, waiters: make(map[string][]chan outcome, len(keys))}
+		for _, k := range keys {
+			out.waiters[k] = b.waiters[k]
+			c.busy[k] = true
+		}
+		c.batches++
+		c.wg.Add(1)
+		go c.send(out)
+	}
+}
+
+// done frees b's keys and sends the waiting invalidations that were held
+// back for them.
+func (c *Coalescer) done(b *batch) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, k := range b.keys {
+		delete(c.busy, k)
+	}
+	for _, reason := range slices.Sorted(maps.Keys(c.waiting)) {
+		w := c.waiting[reason]
+		delete(c.waiting, reason)
+		c.sendLocked(w)
+	}
 }
 
 func (c *Coalescer) send(b *batch) {
 	defer c.wg.Done()
+	defer c.done(b)
 	c.slots <- struct{}{}
 	defer func() { <-c.slots }()
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.SubmitTimeout)

@@ -216,3 +216,93 @@ func TestCoalescerCloseFlushesAndRefuses(t *testing.T) {
 		t.Fatalf("after Close: %v", err)
 	}
 }
+
+// TestCoalescerOneTransactionPerKeyInFlight holds the first transaction of
+// a hot key in flight while more callers invalidate it: none of their keys
+// is sent while it is in flight (a second write of the key would lose its
+// MVCC check), all of them share the next transaction, and a key that is
+// not in flight is not held back.
+func TestCoalescerOneTransactionPerKeyInFlight(t *testing.T) {
+	const hot, cold = "https://shop.example/hot", "https://shop.example/cold"
+	ledger := newFakeLedger(hot, cold)
+	release := make(chan struct{})
+	var (
+		mu      sync.Mutex
+		flight  = map[string]int{}
+		overlap []string
+		sent    [][]string
+	)
+	submit := func(ctx context.Context, keys []string, reason string) (gateway.BatchResult, error) {
+		mu.Lock()
+		for _, k := range keys {
+			if flight[k]++; flight[k] > 1 {
+				overlap = append(overlap, k)
+			}
+		}
+		sent = append(sent, keys)
+		first := len(sent) == 1
+		mu.Unlock()
+		if first {
+			<-release
+		}
+		res, err := ledger.submit(ctx, keys, reason)
+		mu.Lock()
+		for _, k := range keys {
+			flight[k]--
+		}
+		mu.Unlock()
+		return res, err
+	}
+	c := gateway.NewCoalescer(submit, gateway.CoalescerConfig{Window: time.Millisecond})
+	defer c.Close()
+	ctx := context.Background()
+
+	first := make(chan gateway.InvalidateResult, 1)
+	go func() {
+		r, err := c.Invalidate(ctx, hot, "edit")
+		if err != nil {
+			t.Error(err)
+		}
+		first <- r
+	}()
+	for c.Batches() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	const callers = 20
+	results := make(chan gateway.InvalidateResult, callers)
+	for range callers {
+		go func() {
+			r, err := c.Invalidate(ctx, hot, "edit")
+			if err != nil {
+				t.Error(err)
+			}
+			results <- r
+		}()
+	}
+	for c.Pending() != 1 { // the 20 callers wait as one key
+		time.Sleep(time.Millisecond)
+	}
+	if r, err := c.Invalidate(ctx, cold, "edit"); err != nil || r.Version != 2 {
+		t.Fatalf("a key not in flight waited behind the hot one: %+v %v", r, err)
+	}
+	close(release)
+	if r := <-first; r.Version != 2 {
+		t.Fatalf("first invalidation: %+v", r)
+	}
+	var tx string
+	for range callers {
+		r := <-results
+		if r.Version != 3 || (tx != "" && r.TxID != tx) {
+			t.Fatalf("a caller that waited got %+v, want version 3 in one transaction (%s)", r, tx)
+		}
+		tx = r.TxID
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(overlap) > 0 {
+		t.Fatalf("keys in two transactions in flight at once: %v", overlap)
+	}
+	if len(sent) != 3 {
+		t.Fatalf("transactions %v, want the hot key's first, the cold key's and the hot key's second", sent)
+	}
+}
