@@ -1,5 +1,5 @@
 # The native Fabric network (network/network.sh) and its end-to-end test.
-.PHONY: fabric network-up network-down network-clean deploy test-network vet-e2e bench-network bench-e2e bench-purge soak
+.PHONY: fabric network-up network-down network-clean deploy test-network vet-e2e bench-network bench-e2e bench-purge bench-conflict-advice soak
 
 fabric: ## build the pinned Fabric binaries into .bin/fabric (once)
 	scripts/install-fabric.sh
@@ -36,10 +36,15 @@ bench-e2e: fabric sdk chromium ## submit → browser eviction on the whole chain
 
 BENCH_TARGETS += bench-e2e
 
-bench-purge: fabric ## scope purges on a real network: a tag and a prefix over 20,000 keys vs single invalidations, batch sizes 50-500, the HTTP API vs the gateway
-	go test -tags e2e -run '^$$' -bench ScopePurge -benchtime 1x -timeout 20m ./e2e/... 2>&1 | grep -v 'dbus'
+bench-purge: fabric ## scope purges on a real network: a tag and a prefix over 5,000 keys vs single invalidations, batch sizes 50-500, the HTTP API vs the gateway
+	go test -tags e2e -run '^$$' -bench ScopePurge -benchtime 1x -timeout 40m ./e2e/... 2>&1 | grep -v 'dbus'
 
 BENCH_TARGETS += bench-purge
+
+bench-conflict-advice: fabric ## writers that follow analytics' advice against writers that don't, same contended load on a real network: MVCC conflicts and committed invalidations per second
+	go test -tags e2e -run '^$$' -bench ConflictAdvice -benchtime 1x -timeout 20m ./e2e/... 2>&1 | grep -v 'dbus'
+
+BENCH_TARGETS += bench-conflict-advice
 
 .PHONY: record-receipts
 record-receipts: fabric ## record testdata/receipt/ again: receipts of a publish, a cross-org invalidation and a refused one, with their config block
