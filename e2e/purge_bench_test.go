@@ -27,8 +27,8 @@ import (
 // per batch size for the arbitrary-key path, purge rounds for the API
 // against the gateway.
 const (
-	scopeKeys   = 20_000
-	pageKeys    = 1_000
+	scopeKeys   = 5_000
+	pageKeys    = 300
 	batchPerRun = 2_000
 	purgeRounds = 20
 )
@@ -250,14 +250,14 @@ func pct(d []time.Duration, p float64) float64 {
 }
 
 // pagePurges opens the demo page in headless Chromium and, purgeRounds
-// times each, alternating: has the page fetch (and its Service Worker
+// times, alternating the gateway and the API: has the page fetch (and its Service Worker
 // cache) pageKeys items, purges tag through the gateway or the API inside
 // a span, and waits until the page holds none of them. Each purge's
 // latency is from its submit to the end of the page's cachet.sdk.purge
 // span in the same trace (the browser's span reaches this process through
 // the push server's OTLP export).
 func pagePurges(b *testing.B, tr tracing, pub *gateway.Client, api purgeAPI, origin, tag string) (viaGateway, viaAPI []time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	pg := openPage(b, ctx, origin+"/")
 	var controlled bool
@@ -277,7 +277,7 @@ func pagePurges(b *testing.B, tr tracing, pub *gateway.Client, api purgeAPI, ori
 		api   bool
 	}
 	var rounds []round
-	for r := range 2 * purgeRounds {
+	for r := range purgeRounds {
 		var n int
 		if err := pg.eval(ctx, fill, &n); err != nil {
 			b.Fatal(err)

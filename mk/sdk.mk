@@ -21,8 +21,8 @@ sdk: sdk-deps ## type-check and bundle the SDK into sdk/dist (page client, Servi
 	cd sdk && node build.mjs --size --e2e
 
 # The browser tests run the real daemons: cachet dev (embedded broker,
-# push, demo origin), cachet push and cachet produce, built from this tree,
-# and a helper that writes advice records as analytics would.
+# push, demo origin), cachet push and cachet produce (which writes advice
+# records as analytics would), built from this tree.
 sdk-cachet:
 	go build -ldflags "$(CACHET_LDFLAGS)" -o $(BIN)/cachet ./cmd/cachet
 
