@@ -137,7 +137,7 @@ func BenchmarkScopePurge(b *testing.B) {
 		startDevStack(b, height, tr.otlp, "--push-listen", pushAddr, "--origin-listen", originAddr,
 			"--origin-push-url", "ws://"+pushAddr+"/ws", "--push-allowed-origins", origin,
 			"--origin-sdk-dir", filepath.Join(root, "sdk", "dist"))
-		viaGateway, viaAPI := pagePurges(b, tr, pub, api, origin, tag)
+		viaGateway, viaAPI, applying := pagePurges(b, tr, pub, api, origin, tag)
 		b.StopTimer()
 
 		fmt.Printf("single_invalidation_keys_per_second: %.0f (Invalidate by 32 callers)\n", singleRate)
@@ -158,6 +158,8 @@ func BenchmarkScopePurge(b *testing.B) {
 		fmt.Printf("page_purge_eviction_p99_ms: %.1f\n", g99)
 		fmt.Printf("api_purge_eviction_p50_ms: %.1f (the same through the HTTP purge API; p99 %.1f ms)\n", a50, a99)
 		fmt.Printf("api_vs_gateway_p50_ratio: %.2f (submit → page eviction)\n", a50/g50)
+		fmt.Printf("page_purge_apply_share_of_eviction_p50: %.2f (the Service Worker's cachet.sdk.purge span, p50 %.1f ms for %d copies, of the gateway path's submit → eviction)\n",
+			pct(applying, 0.5)/g50, pct(applying, 0.5), pageKeys)
 	}
 }
 
@@ -255,8 +257,9 @@ func pct(d []time.Duration, p float64) float64 {
 // a span, and waits until the page holds none of them. Each purge's
 // latency is from its submit to the end of the page's cachet.sdk.purge
 // span in the same trace (the browser's span reaches this process through
-// the push server's OTLP export).
-func pagePurges(b *testing.B, tr tracing, pub *gateway.Client, api purgeAPI, origin, tag string) (viaGateway, viaAPI []time.Duration) {
+// the push server's OTLP export); applying holds those spans' durations,
+// the worker's own time.
+func pagePurges(b *testing.B, tr tracing, pub *gateway.Client, api purgeAPI, origin, tag string) (viaGateway, viaAPI, applying []time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	pg := openPage(b, ctx, origin+"/")
@@ -317,7 +320,9 @@ func pagePurges(b *testing.B, tr tracing, pub *gateway.Client, api purgeAPI, ori
 			missing++
 			continue
 		}
-		d := tr.recv.Trace(rd.trace)[i].End.Sub(rd.start)
+		sp := tr.recv.Trace(rd.trace)[i]
+		applying = append(applying, sp.Duration())
+		d := sp.End.Sub(rd.start)
 		if rd.api {
 			viaAPI = append(viaAPI, d)
 		} else {
@@ -327,5 +332,5 @@ func pagePurges(b *testing.B, tr tracing, pub *gateway.Client, api purgeAPI, ori
 	if len(viaAPI) == 0 || len(viaGateway) == 0 || missing > len(rounds)/10 {
 		b.Fatalf("%d of %d purges have no browser span", missing, len(rounds))
 	}
-	return viaGateway, viaAPI
+	return viaGateway, viaAPI, applying
 }
