@@ -1,5 +1,5 @@
 # The native Fabric network (network/network.sh) and its end-to-end test.
-.PHONY: fabric network-up network-down network-clean deploy test-network vet-e2e bench-network bench-e2e bench-purge bench-conflict-advice soak
+.PHONY: fabric network-up network-down network-clean deploy test-network vet-e2e bench-network bench-e2e bench-purge bench-conflict-advice bench-multidc soak
 
 fabric: ## build the pinned Fabric binaries into .bin/fabric (once)
 	scripts/install-fabric.sh
@@ -45,6 +45,11 @@ bench-conflict-advice: fabric ## writers that follow analytics' advice against w
 	go test -tags e2e -run '^$$' -bench ConflictAdvice -benchtime 1x -timeout 20m ./e2e/... 2>&1 | grep -v 'dbus'
 
 BENCH_TARGETS += bench-conflict-advice
+
+bench-multidc: fabric ## three emulated data centers 0, 30 and 80 ms apart (one way): submit→commit and submit→Kafka p50/p99 per distance, ratios to 0 ms
+	go test -tags e2e -run '^$$' -bench MultiDC -benchtime 1x -timeout 20m ./e2e/... 2>&1 | grep -v 'dbus'
+
+BENCH_TARGETS += bench-multidc
 
 .PHONY: record-receipts
 record-receipts: fabric ## record testdata/receipt/ again: receipts of a publish, a cross-org invalidation and a refused one, with their config block
