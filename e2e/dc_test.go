@@ -59,14 +59,17 @@ func dcLinks(t testing.TB, args ...string) {
 	}
 }
 
-// TestDCCut cuts a data center off while invalidations stream through
-// Org1's gateway in DC1: the raft leader's when it is orderer2 (DC3), else
-// DC2 (orderer1, the leader or not, and org2-peer0). Raft keeps its quorum
-// in the other two: a leader is there, each invalidation commits or fails
-// with an error after which the caller submits it again under the same
-// idempotency key, every key ends at version 2, and the relay writes each
-// transition to Kafka once. The cut nodes receive no block while cut;
-// healed, they catch up to the others' height and follow a block cut after.
+// TestDCCut cuts the raft leader's data center off while invalidations
+// stream through Org1's gateway in DC1. The leader is first moved out of
+// DC1 (orderer0, started first, usually leads) by cutting DC1 off until DC2
+// or DC3 elects one, and healing it. Then, under load, the leader's data
+// center is cut: DC2 (orderer1 and org2-peer0) or DC3 (orderer2). Raft keeps
+// its quorum in the other two: a leader is elected there, each invalidation
+// commits or fails with an error after which the caller submits it again
+// under the same idempotency key, every key ends at version 2, and the
+// relay writes each transition to Kafka once. The cut nodes receive no
+// block while cut; healed, they catch up to the others' height and follow
+// a block cut after.
 func TestDCCut(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -74,16 +77,39 @@ func TestDCCut(t *testing.T) {
 	logsOnFailure(t, append(allNodes, "dcproxy")...)
 	const n = 80
 	broker := startBroker(t)
-	pub := client(t, "org1", "publisher")
-	inv := clientWith(t, "org1", "invalidator", func(c *gateway.Config) { c.CommitTimeout = 10 * time.Second })
-	start := publishN(t, ctx, pub, "img:dc-start", 0, 1)
+	// A transaction lost with a leader cut off is reported only when the
+	// commit status wait ends: keep that wait short.
+	short := func(c *gateway.Config) { c.CommitTimeout = 10 * time.Second }
+	pub, inv := client(t, "org1", "publisher"), clientWith(t, "org1", "invalidator", short)
+	if waitLeader(t, orderers...) == "orderer0" {
+		dcLinks(t, "cut", "dc1")
+		waitLeader(t, "orderer1", "orderer2")
+		// Without a quorum orderer0 steps down (raft's CheckQuorum).
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if v, ok := gauge("orderer0", "consensus_etcdraft_is_leader"); ok && v == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("orderer0, cut off, still reports itself raft leader after 30 s")
+			}
+		}
+		dcLinks(t, "heal", "dc1")
+	}
+	// The first transaction after the heal may reach orderer0 before it
+	// knows the new leader: submit it until it commits, then wait until
+	// every node has it (a peer whose deliver from the cut-off orderers
+	// failed retries after a growing backoff).
+	probe := newLoad()
+	probe.run(t, ctx, clientWith(t, "org1", "publisher", short), []string{"img:dc-start"}, 1, publishOp, faultRetryable)
+	start := probe.lastBlock()
+	waitHeights(t, allNodes, start+1)
 	keys := faultKeys("img:dc", n)
 	newLoad().run(t, ctx, pub, keys, 8, publishOp, nil)
 	if t.Failed() {
 		t.FailNow()
 	}
 	startRelay(t, ctx, broker, start)
-	leaderBefore := waitLeader(t, orderers...)
+	leaderBefore := waitLeader(t, "orderer1", "orderer2")
 
 	load := newLoad()
 	loaded := make(chan struct{})
@@ -93,17 +119,16 @@ func TestDCCut(t *testing.T) {
 	}()
 	load.waitCommitted(t, n/4)
 	before := load.committed()
-	victim := "dc2"
-	if leaderBefore == "orderer2" {
-		victim = "dc3"
-	}
+	victim := map[string]string{"orderer1": "dc2", "orderer2": "dc3"}[leaderBefore]
 	dcLinks(t, "cut", victim)
 	// Once the cut returns, the links' connections are closed.
 	atCut := map[string]float64{}
 	for _, node := range dcNodes[victim] {
 		atCut[node], _ = gauge(node, "ledger_blockchain_height")
 	}
+	cut := time.Now()
 	leader := waitLeader(t, slices.DeleteFunc(slices.Clone(orderers), func(o string) bool { return slices.Contains(dcNodes[victim], o) })...)
+	failover := time.Since(cut)
 	<-loaded
 	if t.Failed() {
 		t.FailNow()
@@ -134,6 +159,7 @@ func TestDCCut(t *testing.T) {
 
 	t.Logf("%d invalidations; raft leader %s before, %s cut after %d commits, leader %s; resubmitted %v; %d of %d records read from Kafka, %d duplicates; %s back at height %d",
 		n, leaderBefore, victim, before, leader, load.retryCounts(), records, 2*n, dups, victim, height)
+	t.Logf("dc_cut_leader_failover_seconds: %.1f", failover.Seconds())
 	t.Logf("dc_cut_longest_commit_gap_seconds: %.1f", load.longestGap().Seconds())
 	t.Logf("dc_heal_catchup_seconds: %.1f", catchup.Seconds())
 }
