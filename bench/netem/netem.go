@@ -197,6 +197,7 @@ type Proxy struct {
 	target string
 	route  Route
 	dialer net.Dialer
+	direct *Link // connections route leaves alone
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	open   map[net.Conn]struct{}
@@ -209,7 +210,7 @@ func Listen(addr, target string, route Route) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netem: listen for %s: %w", target, err)
 	}
-	p := &Proxy{ln: ln, target: target, route: route, dialer: net.Dialer{Timeout: 5 * time.Second}, open: map[net.Conn]struct{}{}}
+	p := &Proxy{ln: ln, target: target, route: route, dialer: net.Dialer{Timeout: 5 * time.Second}, direct: NewLink(0), open: map[net.Conn]struct{}{}}
 	p.wg.Go(p.serve)
 	return p, nil
 }
@@ -262,7 +263,7 @@ func (p *Proxy) forward(c net.Conn) {
 		l = p.route(c)
 	}
 	if l == nil {
-		l = direct
+		l = p.direct
 	}
 	if l.IsCut() {
 		return
@@ -275,6 +276,3 @@ func (p *Proxy) forward(c net.Conn) {
 	}
 	l.Carry(c, t)
 }
-
-// direct is the link of connections no Route claims: no delay, never cut.
-var direct = NewLink(0)
