@@ -55,6 +55,15 @@ func BenchmarkSubmitToEviction(b *testing.B) {
 	if v := os.Getenv("CACHET_E2E_EVICTIONS"); v != "" {
 		fmt.Sscan(v, &n)
 	}
+	// CACHET_E2E_DC_DELAY: on a network of its own in emulated data
+	// centers that far apart (one way); make bench-multidc sets it.
+	if v := os.Getenv("CACHET_E2E_DC_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatalf("CACHET_E2E_DC_DELAY=%q: %v", v, err)
+		}
+		dcNetwork(b, d)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	tr := startTracing(b)

@@ -225,7 +225,7 @@ func newLoad() *load { return &load{versions: map[string]uint64{}, retried: map[
 // run submits op for every key with workers concurrent callers. A key whose
 // submission fails with an error retry accepts is submitted again after a
 // pause; any other error fails the test.
-func (l *load) run(t *testing.T, ctx context.Context, cl *gateway.Client, keys []string, workers int, submit op, retry func(error) (gateway.Code, bool)) {
+func (l *load) run(t testing.TB, ctx context.Context, cl *gateway.Client, keys []string, workers int, submit op, retry func(error) (gateway.Code, bool)) {
 	jobs := make(chan string)
 	var wg sync.WaitGroup
 	for range workers {
@@ -247,7 +247,7 @@ func (l *load) run(t *testing.T, ctx context.Context, cl *gateway.Client, keys [
 
 // submit submits key's transaction until it commits or fails with an error
 // retry does not accept.
-func (l *load) submit(t *testing.T, ctx context.Context, cl *gateway.Client, key string, submit op, retry func(error) (gateway.Code, bool)) {
+func (l *load) submit(t testing.TB, ctx context.Context, cl *gateway.Client, key string, submit op, retry func(error) (gateway.Code, bool)) {
 	for {
 		v, done, err := submit(ctx, cl, key)
 		if err == nil {
@@ -338,7 +338,7 @@ func (l *load) checkLedger(t *testing.T, ctx context.Context, cl *gateway.Client
 
 // startRelay runs a relay in process from block start to broker, reading
 // the ledger as Org1's auditor.
-func startRelay(t *testing.T, ctx context.Context, broker *embedded.Broker, start uint64) {
+func startRelay(t testing.TB, ctx context.Context, broker *embedded.Broker, start uint64) {
 	t.Helper()
 	src := client(t, "org1", "auditor")
 	logPath := filepath.Join(t.TempDir(), "relay.log")
@@ -368,7 +368,7 @@ func startRelay(t *testing.T, ctx context.Context, broker *embedded.Broker, star
 }
 
 // logsOnFailure prints the end of the nodes' logs if the test fails.
-func logsOnFailure(t *testing.T, nodes ...string) {
+func logsOnFailure(t testing.TB, nodes ...string) {
 	t.Cleanup(func() {
 		if !t.Failed() {
 			return
@@ -426,7 +426,7 @@ func gauge(node, name string) (v float64, ok bool) {
 
 // waitLeader waits until one of the orderers reports itself raft leader
 // (consensus_etcdraft_is_leader 1) and returns it.
-func waitLeader(t *testing.T, among ...string) string {
+func waitLeader(t testing.TB, among ...string) string {
 	t.Helper()
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		for _, o := range among {

@@ -68,7 +68,7 @@ func envInt(t *testing.T, name string, def int) int {
 	return def
 }
 
-func startBroker(t *testing.T) *embedded.Broker {
+func startBroker(t testing.TB) *embedded.Broker {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

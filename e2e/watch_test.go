@@ -19,7 +19,7 @@ import (
 	"github.com/cachetsync/cachet/gateway"
 )
 
-func publishN(t *testing.T, ctx context.Context, cl *gateway.Client, prefix string, from, to int) uint64 {
+func publishN(t testing.TB, ctx context.Context, cl *gateway.Client, prefix string, from, to int) uint64 {
 	t.Helper()
 	var block uint64
 	for i := from; i < to; i++ {

@@ -1,5 +1,5 @@
 # The native Fabric network (network/network.sh) and its end-to-end test.
-.PHONY: fabric network-up network-down network-clean deploy test-network vet-e2e bench-network bench-e2e bench-purge bench-conflict-advice soak
+.PHONY: fabric network-up network-down network-clean deploy test-network vet-e2e bench-network bench-e2e bench-purge bench-conflict-advice bench-multidc soak
 
 fabric: ## build the pinned Fabric binaries into .bin/fabric (once)
 	scripts/install-fabric.sh
@@ -45,6 +45,21 @@ bench-conflict-advice: fabric ## writers that follow analytics' advice against w
 	go test -tags e2e -run '^$$' -bench ConflictAdvice -benchtime 1x -timeout 20m ./e2e/... 2>&1 | grep -v 'dbus'
 
 BENCH_TARGETS += bench-conflict-advice
+
+# Invalidations per distance of bench-multidc's browser runs (4 a second).
+MULTIDC_EVICTIONS ?= 200
+
+bench-multidc: fabric sdk chromium ## three emulated data centers 0, 30 and 80 ms apart (one way): submit→commit, submit→Kafka and submit→browser eviction p50/p99 per distance, ratios to 0 ms
+	go test -tags e2e -run '^$$' -bench MultiDC -benchtime 1x -timeout 20m ./e2e/... 2>&1 | grep -v 'dbus'
+	@mkdir -p .run && rm -f .run/multidc-evictions.txt && for d in 0 30 80; do \
+	  out=$$(CACHET_E2E_DC_DELAY=$${d}ms CACHET_E2E_EVICTIONS=$(MULTIDC_EVICTIONS) go test -tags e2e -run '^$$' -bench SubmitToEviction -benchtime 1x -timeout 20m ./e2e/... 2>&1) || \
+	    { echo "$$out" | grep -v dbus | tail -40; exit 1; }; \
+	  echo "$$out" | sed -n "s/^e2e_p\(50\|99\)_ms: /multidc_$${d}ms_eviction_p\1_ms: /p; s/^commit_p50_ms: /multidc_$${d}ms_eviction_run_commit_p50_ms: /p" >> .run/multidc-evictions.txt; \
+	done
+	@awk '{print} $$1 == "multidc_0ms_eviction_p50_ms:" {base = $$2} $$1 ~ /ms_eviction_p50_ms:$$/ && $$1 != "multidc_0ms_eviction_p50_ms:" {n = $$1; sub(/_eviction_p50_ms:$$/, "", n); printf "%s_vs_0ms_eviction_p50_ratio: %.2f\n", n, $$2 / base}' .run/multidc-evictions.txt
+	@echo "multidc_evictions_per_distance: $(MULTIDC_EVICTIONS) (headless Chromium, 4 a second, each distance on a network of its own)"
+
+BENCH_TARGETS += bench-multidc
 
 .PHONY: record-receipts
 record-receipts: fabric ## record testdata/receipt/ again: receipts of a publish, a cross-org invalidation and a refused one, with their config block

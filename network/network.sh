@@ -12,10 +12,15 @@
 #   network.sh env ORG ROLE    print the peer CLI environment of org1|org2 and admin|publisher|invalidator|auditor
 #   network.sh profile ORG ROLE  print a connection profile (JSON) for the cachet command and the gateway package
 #   network.sh status          list this network's processes
+#   network.sh dc status|cut DC|heal [DC]|delay D
+#                              emulated data centers (CACHET_DC_LINKS=1 at the first up):
+#                              cut dc1|dc2|dc3 off, heal it (or all), set the one-way delay
 #
 # Settings (environment): CACHET_NET_DIR (.run/network), CACHET_PORT_BASE
 # (27000), CACHET_BATCH_TIMEOUT (10ms), CACHET_MAX_MESSAGE_COUNT (10),
-# CACHET_LOG_SPEC (warning; debug costs ~40% throughput).
+# CACHET_LOG_SPEC (warning; debug costs ~40% throughput), CACHET_DC_LINKS
+# (1: the data-center mode, chosen when the channel is generated),
+# CACHET_DC_DELAY (0ms: the one-way delay between data centers at up).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,6 +45,18 @@ ORDERER_CA=$CRYPTO/ordererOrganizations/example.com/tlsca/tlsca.example.com-cert
 orderer_port() { echo $((PORT_BASE + 10 + $1)); }
 orderer_admin() { echo $((PORT_BASE + 20 + $1)); }
 orderer_ops() { echo $((PORT_BASE + 30 + $1)); }
+# The data-center mode: each orderer's cluster listener, the proxies in
+# front of it and of its client port, the proxy control endpoint; a peer's
+# proxy is its port + 3.
+orderer_cluster() { echo $((PORT_BASE + 40 + $1)); }
+orderer_cluster_proxy() { echo $((PORT_BASE + 50 + $1)); }
+orderer_proxy() { echo $((PORT_BASE + 60 + $1)); }
+DC_CONTROL=$((PORT_BASE + 70))
+DC_DELAY=${CACHET_DC_DELAY:-0ms}
+# DC1: orderer0, org1-peer0, org1-peer1; DC2: orderer1, org2-peer0; DC3: orderer2.
+dc_of() {
+  case $1 in orderer0 | org1-peer0 | org1-peer1) echo dc1 ;; orderer1 | org2-peer0) echo dc2 ;; orderer2) echo dc3 ;; esac
+}
 # Peers: org1-peer0, org1-peer1, org2-peer0.
 PEERS=(org1-peer0 org1-peer1 org2-peer0)
 peer_port() {
@@ -65,6 +82,14 @@ declare -A PORTS_OF=(
   [chaincode]="$CC_PORT"
   [baseline]="$BASELINE_PORT"
 )
+# dc_mode: whether this network runs its nodes in emulated data centers
+# (decided when its channel is generated, remembered in $NET/dc-mode).
+dc_mode() { [[ -f $NET/dc-mode || (! -f $NET/$CHANNEL.block && ${CACHET_DC_LINKS:-} == 1) ]]; }
+if dc_mode; then
+  for i in 0 1 2; do PORTS_OF[orderer$i]+=" $(orderer_cluster "$i")"; done
+  PORTS_OF[dcproxy]="$DC_CONTROL $(orderer_cluster_proxy 0) $(orderer_cluster_proxy 1) $(orderer_cluster_proxy 2)"
+  PORTS_OF[dcproxy]+=" $(orderer_proxy 0) $(orderer_proxy 1) $(orderer_proxy 2) $((PORT_BASE + 103)) $((PORT_BASE + 113)) $((PORT_BASE + 203))"
+fi
 say() { echo "network: $*" >&2; }
 
 # ---- processes -----------------------------------------------------------
@@ -124,15 +149,28 @@ stop() {
 # ---- generation ------------------------------------------------------------
 
 generate() {
-  [[ -f $NET/$CHANNEL.block ]] && return
+  if [[ -f $NET/$CHANNEL.block ]]; then
+    if [[ ${CACHET_DC_LINKS:-} == 1 && ! -f $NET/dc-mode ]]; then
+      die "$NET was generated without CACHET_DC_LINKS=1; network.sh down --clean first"
+    fi
+    return
+  fi
   say "generating crypto material and the channel's genesis block in $NET"
   rm -rf "$CRYPTO" && mkdir -p "$NET/config"
+  local o0=$(orderer_port 0) o1=$(orderer_port 1) o2=$(orderer_port 2) c0 c1 c2
+  local a1=$(peer_port org1-peer0) a2=$(peer_port org2-peer0)
+  c0=$o0 c1=$o1 c2=$o2
+  if dc_mode; then
+    o0=$(orderer_proxy 0) o1=$(orderer_proxy 1) o2=$(orderer_proxy 2)
+    c0=$(orderer_cluster_proxy 0) c1=$(orderer_cluster_proxy 1) c2=$(orderer_cluster_proxy 2)
+    a1=$((a1 + 3)) a2=$((a2 + 3))
+  fi
   cryptogen generate --config "$ROOT/network/config/crypto-config.yaml" --output "$CRYPTO" >/dev/null
   go build -o "$BIN/rolecerts" "$ROOT/network/rolecerts"
   rolecerts --crypto "$CRYPTO"
   # configtx.yaml with this network's ports and batch settings.
-  ORDERER0_PORT=$(orderer_port 0) ORDERER1_PORT=$(orderer_port 1) ORDERER2_PORT=$(orderer_port 2) \
-    ORG1_PEER0_PORT=$(peer_port org1-peer0) ORG2_PEER0_PORT=$(peer_port org2-peer0) \
+  ORDERER0_ENDPOINT_PORT=$o0 ORDERER1_ENDPOINT_PORT=$o1 ORDERER2_ENDPOINT_PORT=$o2 \
+    CONSENTER0_PORT=$c0 CONSENTER1_PORT=$c1 CONSENTER2_PORT=$c2 ORG1_ANCHOR_PORT=$a1 ORG2_ANCHOR_PORT=$a2 \
     BATCH_TIMEOUT=$BATCH_TIMEOUT MAX_MESSAGE_COUNT=$MAX_MESSAGE_COUNT \
     perl -pe 's/\$\{(\w+)\}/exists $ENV{$1} ? $ENV{$1} : die "unset $1\n"/ge' \
     "$ROOT/network/config/configtx.yaml.tmpl" > "$NET/configtx.yaml"
@@ -147,6 +185,7 @@ generate() {
     "$sample/core.yaml" > "$NET/config/core.yaml"
   grep -q "$ROOT/network/builders/ccaas" "$NET/config/core.yaml" || die "could not set the external builder in core.yaml"
   cp "$sample/orderer.yaml" "$NET/config/orderer.yaml"
+  if dc_mode; then touch "$NET/dc-mode"; fi
   mv "$NET/$CHANNEL.block.tmp" "$NET/$CHANNEL.block"
 }
 
@@ -154,7 +193,16 @@ generate() {
 
 start_orderer() {
   local i=$1 dir=$CRYPTO/ordererOrganizations/example.com/orderers/orderer$1.example.com
-  start "orderer$i" FABRIC_CFG_PATH="$NET/config" FABRIC_LOGGING_SPEC="$LOG_SPEC" \
+  # In the data-center mode raft traffic has a listener of its own, which
+  # the channel's consenters reach through a proxy.
+  local cluster=()
+  if dc_mode; then
+    cluster=(ORDERER_GENERAL_CLUSTER_LISTENADDRESS=127.0.0.1 ORDERER_GENERAL_CLUSTER_LISTENPORT="$(orderer_cluster "$i")"
+      ORDERER_GENERAL_CLUSTER_SERVERCERTIFICATE="$dir/tls/server.crt" ORDERER_GENERAL_CLUSTER_SERVERPRIVATEKEY="$dir/tls/server.key"
+      ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE="$dir/tls/server.crt" ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY="$dir/tls/server.key"
+      ORDERER_GENERAL_CLUSTER_ROOTCAS="$dir/tls/ca.crt")
+  fi
+  start "orderer$i" "${cluster[@]}" FABRIC_CFG_PATH="$NET/config" FABRIC_LOGGING_SPEC="$LOG_SPEC" \
     ORDERER_GENERAL_LISTENADDRESS=127.0.0.1 ORDERER_GENERAL_LISTENPORT="$(orderer_port "$i")" \
     ORDERER_GENERAL_LOCALMSPID=OrdererMSP ORDERER_GENERAL_LOCALMSPDIR="$dir/msp" \
     ORDERER_GENERAL_TLS_ENABLED=true ORDERER_GENERAL_TLS_PRIVATEKEY="$dir/tls/server.key" \
@@ -177,10 +225,14 @@ start_peer() {
   dir=$(org_dir "$org")/peers/$host
   other=$port
   case $name in org1-peer0) other=$(peer_port org1-peer1) ;; org1-peer1) other=$(peer_port org1-peer0) ;; esac
+  # Other orgs and discovery reach a peer at its external endpoint: in the
+  # data-center mode, its proxy.
+  local external=$port
+  if dc_mode; then external=$((port + 3)); fi
   start "$name" FABRIC_CFG_PATH="$NET/config" FABRIC_LOGGING_SPEC="$LOG_SPEC" \
     CORE_PEER_ID="$host" CORE_PEER_ADDRESS="127.0.0.1:$port" CORE_PEER_LISTENADDRESS="127.0.0.1:$port" \
     CORE_PEER_CHAINCODEADDRESS="127.0.0.1:$((port + 1))" CORE_PEER_CHAINCODELISTENADDRESS="127.0.0.1:$((port + 1))" \
-    CORE_PEER_GOSSIP_BOOTSTRAP="127.0.0.1:$other" CORE_PEER_GOSSIP_EXTERNALENDPOINT="127.0.0.1:$port" \
+    CORE_PEER_GOSSIP_BOOTSTRAP="127.0.0.1:$other" CORE_PEER_GOSSIP_EXTERNALENDPOINT="127.0.0.1:$external" \
     CORE_PEER_LOCALMSPID="$(msp_id "$org")" CORE_PEER_MSPCONFIGPATH="$dir/msp" \
     CORE_PEER_TLS_ENABLED=true CORE_PEER_TLS_CERT_FILE="$dir/tls/server.crt" CORE_PEER_TLS_KEY_FILE="$dir/tls/server.key" \
     CORE_PEER_TLS_ROOTCERT_FILE="$dir/tls/ca.crt" CORE_OPERATIONS_LISTENADDRESS="127.0.0.1:$((port + 2))" \
@@ -260,9 +312,47 @@ wait_ready() {
   die "not ready after 60 s (raft leader: $leader; see $NET/logs)"
 }
 
+# start_dcproxy writes bench/dcproxy's configuration (the proxies of the
+# data-center mode, the one-way delay CACHET_DC_DELAY) and starts it.
+start_dcproxy() {
+  running dcproxy && return
+  go build -o "$BIN/dcproxy" "$ROOT/bench/dcproxy"
+  local i p proxies=() sep=
+  for i in 0 1 2; do
+    proxies+=("$(orderer_cluster_proxy "$i") $(orderer_cluster "$i") orderer$i" "$(orderer_proxy "$i") $(orderer_port "$i") orderer$i")
+  done
+  for p in "${PEERS[@]}"; do proxies+=("$(($(peer_port "$p") + 3)) $(peer_port "$p") $p"); done
+  {
+    printf '{\n  "control": "127.0.0.1:%s",\n  "delay": "%s",\n  "pidDir": "%s",\n' "$DC_CONTROL" "$DC_DELAY" "$NET/pids"
+    printf '  "dcs": {"dc1": ["orderer0", "org1-peer0", "org1-peer1"], "dc2": ["orderer1", "org2-peer0"], "dc3": ["orderer2"]},\n  "proxies": [\n'
+    for p in "${proxies[@]}"; do
+      read -r l t n <<<"$p"
+      printf '%s    {"listen": "127.0.0.1:%s", "target": "127.0.0.1:%s", "node": "%s"}' "$sep" "$l" "$t" "$n"
+      sep=$',\n'
+    done
+    printf '\n  ]\n}\n'
+  } > "$NET/dcproxy.json"
+  start dcproxy -- "$BIN/dcproxy" --config "$NET/dcproxy.json"
+  wait_port dcproxy "$DC_CONTROL"
+}
+
+# cmd_dc: the emulated data centers' links, through dcproxy's control endpoint.
+cmd_dc() {
+  [[ -f $NET/dc-mode ]] || die "$NET is not in the data-center mode (CACHET_DC_LINKS=1 network.sh up on a clean folder)"
+  local url=http://127.0.0.1:$DC_CONTROL
+  case ${1:-} in
+  status) curl -fsS "$url/status" ;;
+  cut) [[ $# -eq 2 ]] || die "usage: network.sh dc cut dc1|dc2|dc3"; curl -fsS -X POST "$url/cut?dc=$2" ;;
+  heal) curl -fsS -X POST "$url/heal?dc=${2:-}" ;;
+  delay) [[ $# -eq 2 ]] || die "usage: network.sh dc delay 30ms"; curl -fsS -X POST "$url/delay?d=$2" ;;
+  *) die "usage: network.sh dc status|cut DC|heal [DC]|delay D" ;;
+  esac
+}
+
 cmd_up() {
   "$ROOT/scripts/install-fabric.sh"
   generate
+  if dc_mode; then start_dcproxy; fi
   local i
   for i in 0 1 2; do start_orderer "$i"; done
   for i in 0 1 2; do wait_port "orderer$i" "$(orderer_admin "$i")"; done
@@ -277,7 +367,7 @@ cmd_up() {
 
 cmd_down() {
   local p
-  for p in chaincode baseline "${PEERS[@]}" orderer0 orderer1 orderer2; do stop "$p"; done
+  for p in chaincode baseline "${PEERS[@]}" orderer0 orderer1 orderer2 dcproxy; do stop "$p"; done
   if [[ ${1:-} == --clean ]]; then rm -rf "$NET"; fi
   say "down"
 }
@@ -398,7 +488,7 @@ cmd_start_node() {
 
 cmd_status() {
   local p
-  for p in orderer0 orderer1 orderer2 "${PEERS[@]}" chaincode $([[ -f $NET/baseline.id ]] && echo baseline); do
+  for p in $([[ -f $NET/dc-mode ]] && echo dcproxy) orderer0 orderer1 orderer2 "${PEERS[@]}" chaincode $([[ -f $NET/baseline.id ]] && echo baseline); do
     if running "$p"; then echo "$p running (pid $(cat "$(pidfile "$p")"))"; else echo "$p stopped"; fi
   done
 }
@@ -412,5 +502,6 @@ env) shift; cmd_env "$@" ;;
 profile) shift; cmd_profile "$@" ;;
 start-node) shift; cmd_start_node "$@" ;;
 status) cmd_status ;;
-*) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+dc) shift; cmd_dc "$@" ;;
+*) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
