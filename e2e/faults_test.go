@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/cachetsync/cachet/gateway"
+	"github.com/cachetsync/cachet/kafka"
 	"github.com/cachetsync/cachet/kafka/embedded"
 	"github.com/cachetsync/cachet/relay"
 )
@@ -74,12 +75,7 @@ func TestOrdererLeaderKill(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	load.checkLedger(t, ctx, client(t, "org1", "auditor"), keys, 2)
-	want := map[string]bool{}
-	for _, k := range keys {
-		want[k+"@1"], want[k+"@2"] = true, true
-	}
-	records, dups := checkExactlyOnce(t, broker.Config("faults-check"), want, 2*time.Second)
+	records, dups := load.checkInvalidatedOnce(t, ctx, keys, broker.Config("faults-check"))
 
 	restarted := time.Now()
 	if out, err := network("start-node", leader); err != nil {
@@ -334,6 +330,20 @@ func (l *load) checkLedger(t *testing.T, ctx context.Context, cl *gateway.Client
 			t.Errorf("ledger: %s v%d %s, want v%d INVALIDATED", e.Key, e.Version, e.State, version)
 		}
 	}
+}
+
+// checkInvalidatedOnce asserts that every key, published then invalidated
+// under load, is at version 2 on the ledger (checkLedger) and that both
+// versions of each reached cachet.transitions exactly once; it returns the
+// records read and the duplicates among them.
+func (l *load) checkInvalidatedOnce(t *testing.T, ctx context.Context, keys []string, cfg kafka.Config) (records, dups int) {
+	t.Helper()
+	l.checkLedger(t, ctx, client(t, "org1", "auditor"), keys, 2)
+	want := map[string]bool{}
+	for _, k := range keys {
+		want[k+"@1"], want[k+"@2"] = true, true
+	}
+	return checkExactlyOnce(t, cfg, want, 2*time.Second)
 }
 
 // startRelay runs a relay in process from block start to broker, reading
