@@ -72,6 +72,11 @@ test("verifyReceipt: another network's trust refuses", async () => {
   assert.equal(await refusedAt(receipt("invalidate.json"), {}), "channel-config");
 });
 
+/** flip changes one bit of b[i]. */
+const flip = (b: Uint8Array, i: number): void => {
+  b[i] = (b[i] as number) ^ 1;
+};
+
 /** offsetOf returns where part (a view into whole's buffer) starts in whole. */
 const offsetOf = (whole: Uint8Array, part: Uint8Array): number => part.byteOffset - whole.byteOffset;
 
@@ -93,31 +98,31 @@ test("verifyReceipt: one flipped byte is refused by the check it breaks", async 
   const cases: [string, (r: Receipt) => void, Check][] = [
     ["envelope byte", (r) => {
       const e = fromB64(r.envelope);
-      e[e.length >> 1] ^= 1;
+      flip(e, e.length >> 1);
       r.envelope = toB64(e);
     }, "block-data"],
     ["envelope and block data byte", (r) => {
       const e = fromB64(r.envelope);
-      e[e.length >> 1] ^= 1;
+      flip(e, e.length >> 1);
       r.envelope = toB64(e);
       r.block.data[r.txIndex] = r.envelope;
     }, "block-data"],
     ["data hash byte", (r) => {
       const h = fromB64(r.block.dataHash);
-      h[0] ^= 1;
+      flip(h, 0);
       r.block.dataHash = toB64(h);
     }, "block-data"],
     ["endorsement signature byte", (r) => {
       const e = new Uint8Array(fromB64(r.envelope));
       // Envelope.payload → Payload.data → Transaction.actions[0] → .payload → ChaincodeActionPayload.action → endorsements[0] → .signature
       const sig = field(e, 1, 2, 1, 2, 2, 2, 2);
-      e[offsetOf(e, sig) + 30] ^= 1;
+      flip(e, offsetOf(e, sig) + 30);
       reseal(r, e);
     }, "endorsement-signature"],
     ["creator signature byte", (r) => {
       const e = new Uint8Array(fromB64(r.envelope));
       const sig = field(e, 2);
-      e[offsetOf(e, sig) + sig.length - 1] ^= 1;
+      flip(e, offsetOf(e, sig) + sig.length - 1);
       reseal(r, e);
     }, "creator-signature"],
     ["validation flag", (r) => {
@@ -128,18 +133,18 @@ test("verifyReceipt: one flipped byte is refused by the check it breaks", async 
     ["orderer signature byte", (r) => {
       const md = new Uint8Array(fromB64(r.block.metadata[0] as string));
       const sig = field(md, 2, 2); // Metadata.signatures[0] → MetadataSignature.signature
-      md[offsetOf(md, sig) + 20] ^= 1;
+      flip(md, offsetOf(md, sig) + 20);
       r.block.metadata[0] = toB64(md);
     }, "orderer-signature"],
     ["block number", (r) => { r.block.number++; }, "orderer-signature"],
     ["previous hash byte", (r) => {
       const h = fromB64(r.block.previousHash);
-      h[0] ^= 1;
+      flip(h, 0);
       r.block.previousHash = toB64(h);
     }, "orderer-signature"],
     ["config header hash byte", (r) => {
       const h = fromB64(r.config.headerHash);
-      h[0] ^= 1;
+      flip(h, 0);
       r.config.headerHash = toB64(h);
     }, "channel-config"],
     ["transaction index", (r) => { r.txIndex = 1; }, "decode"],
