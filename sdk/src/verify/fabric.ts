@@ -27,6 +27,32 @@ export interface Envelope {
   chaincode: string;
   /** events is the chaincode action's serialized ChaincodeEvent, empty if none. */
   events: Bytes;
+  /** writes holds each namespace's write set, in read-write set order. */
+  writes: Map<string, WriteSet>;
+}
+
+/** WriteSet is what a namespace's KVRWSet writes: keys in order, and policies set by key. */
+export interface WriteSet {
+  keys: string[];
+  /** policies holds the VALIDATION_PARAMETER (a SignaturePolicyEnvelope) a metadata write sets, by key. */
+  policies: Map<string, Bytes>;
+}
+
+function writeSet(kv: Message): WriteSet {
+  const ws: WriteSet = { keys: [], policies: new Map() };
+  const add = (k: string): void => {
+    if (!ws.keys.includes(k)) ws.keys.push(k);
+  };
+  for (const w of kv.all(3)) add(decode(w).str(1)); // KVRWSet.writes 3 → KVWrite: key 1
+  for (const mw of kv.all(4)) { // KVRWSet.metadata_writes 4 → KVMetadataWrite: key 1, entries 2
+    const m = decode(mw);
+    add(m.str(1));
+    for (const e of m.all(2)) {
+      const entry = decode(e); // KVMetadataEntry: name 1, value 2
+      if (entry.str(1) === "VALIDATION_PARAMETER") ws.policies.set(m.str(1), entry.bytes(2));
+    }
+  }
+  return ws;
 }
 
 /** parseEnvelope reads a common.Envelope down to its endorsed action; it throws on malformed input. */
@@ -42,6 +68,7 @@ export function parseEnvelope(b: Bytes): Envelope {
     payload, signature: env.bytes(2), type: ch.int(1), channel: ch.str(4), txId: ch.str(5),
     timestamp: Number(BigInt.asIntN(64, ts.int(1))) * 1000 + Math.floor(Number(ts.int(2)) / 1e6),
     creator: sh.bytes(1), nonce: sh.bytes(2), actions: 0, proposalResponsePayload: new Uint8Array(0), endorsements: [], chaincode: "", events: new Uint8Array(0),
+    writes: new Map(),
   };
   if (out.type !== ENDORSER_TRANSACTION) return out;
   const actions = decode(p.bytes(2)).all(1); // peer.Transaction: actions 1
@@ -57,6 +84,11 @@ export function parseEnvelope(b: Bytes): Envelope {
   const cca = decode(out.proposalResponsePayload).msg(2); // ProposalResponsePayload: extension 2 → ChaincodeAction
   out.chaincode = cca.msg(4).str(2); // ChaincodeAction: chaincode_id 4 → ChaincodeID: name 2
   out.events = cca.bytes(2);
+  for (const ns of decode(cca.bytes(1)).all(2)) { // ChaincodeAction.results 1 → TxReadWriteSet: ns_rwset 2
+    const m = decode(ns); // NsReadWriteSet: namespace 1, rwset 2
+    if (out.writes.has(m.str(1))) throw new Error(`namespace ${m.str(1)} appears twice`);
+    out.writes.set(m.str(1), writeSet(m.msg(2)));
+  }
   return out;
 }
 

@@ -1,9 +1,9 @@
 // Verifies Cachet receipts in a browser or node with WebCrypto alone: the
 // same checks, under the same names, as the Go verifier (package receipt,
-// `cachet verify`), short of the endorsement policies of written keys.
+// `cachet verify`).
 import { type Bytes, decode, type Message } from "./pb";
 import { type Certificate, OID, parseCertificate, rawSignature } from "./der";
-import { type BlockHeader, type ChannelConfig, concat, ENDORSER_TRANSACTION, type MSP, parseBlock, parseConfig, parseEnvelope, parseIdentity, type Policy } from "./fabric";
+import { type BlockHeader, type ChannelConfig, concat, type Envelope, ENDORSER_TRANSACTION, type MSP, parseBlock, parseConfig, parseEnvelope, parseIdentity, type Policy, signaturePolicy } from "./fabric";
 
 export type { ChannelConfig, MSP, Policy } from "./fabric";
 
@@ -19,6 +19,7 @@ export type Check =
   | "endorsement-signature" // an endorser did not sign the proposal response
   | "creator-signature" // the submitter did not sign the envelope (or its tx ID is not its own)
   | "certificate" // a signer's certificate does not chain to its MSP, or has no valid role
+  | "endorsement-policy" // the endorsers do not satisfy a policy of a written key
   | "orderer-signature"; // the block's signatures do not satisfy the block validation policy
 
 /** ReceiptError is a refused receipt: check names the step that refused it. */
@@ -52,6 +53,22 @@ export interface Receipt {
 export interface Trust {
   configBlock?: Uint8Array;
   roots?: Record<string, string[]>;
+  /**
+   * chaincodePolicy, a serialized SignaturePolicyEnvelope, applies to
+   * written keys whose key-level policy the receipt does not show (the
+   * chaincode definition's policy lives in the ledger's state). Without it
+   * such keys fail the endorsement-policy check.
+   */
+  chaincodePolicy?: Uint8Array;
+}
+
+/** KeyPolicy is an endorsement policy a written key's endorsers satisfied, and where it came from. */
+export interface KeyPolicy {
+  key: string;
+  /** policy in Fabric's policy language, e.g. 'Org1MSP.peer' or OR('Org1MSP.peer','Org2MSP.peer'). */
+  policy: string;
+  /** source is "this transaction", "transaction <id> (block <n>)" or "chaincode definition". */
+  source: string;
 }
 
 /** Identity is a signer the receipt proves. */
@@ -77,6 +94,8 @@ export interface Proof {
   chaincode: string;
   /** event is the contract's cachet.transitions event payload (parsed JSON), absent if none. */
   event?: unknown;
+  /** policies are the endorsement policies the endorsers satisfied, per written key. */
+  policies: KeyPolicy[];
 }
 
 const MAX_SIZE = 16 << 20;
@@ -135,6 +154,7 @@ interface Decoded {
   block: { header: BlockHeader; data: Bytes[]; metadata: Bytes[] };
   config: { number: bigint; headerHash: Bytes };
   configBlock?: Bytes;
+  keyPolicies: { key: string; receipt: Decoded }[];
 }
 
 /** decodeReceipt parses a receipt's JSON and checks its format, not its proof. */
@@ -156,18 +176,16 @@ function wellFormed(r: Receipt, sourcesAllowed: boolean): Decoded {
   const headerHash = b64(r.config?.headerHash, "config header hash");
   if (headerHash.length !== 32) fail("decode", `config header hash of ${headerHash.length} bytes`);
   const sources = r.keyPolicies ?? [];
+  if (!Array.isArray(sources)) fail("decode", "key policy sources are not a list");
   if (!sourcesAllowed && sources.length > 0) fail("decode", "a key policy source carries key policy sources of its own");
-  for (const s of sources) {
-    if (!s.receipt) fail("decode", `key policy source of "${s.key}" has no receipt`);
-    wellFormed(s.receipt, false);
-  }
+  const keyPolicies = sources.map((s) => ({ key: String(s.key), receipt: s.receipt ? wellFormed(s.receipt, false) : fail("decode", `key policy source of "${s.key}" has no receipt`) }));
   const d: Decoded = {
     channel: String(r.channel), txId: String(r.txId), envelope: b64(r.envelope, "envelope"), txIndex: r.txIndex,
     block: {
       header: { number: BigInt(blk.number), previousHash: b64(blk.previousHash ?? "", "previous hash"), dataHash: b64(blk.dataHash ?? "", "data hash") },
       data: blk.data.map((x, i) => b64(x, `block data ${i}`)), metadata: blk.metadata.map((x, i) => b64(x ?? "", `block metadata ${i}`)),
     },
-    config: { number: BigInt(r.config.number), headerHash },
+    config: { number: BigInt(r.config.number), headerHash }, keyPolicies,
   };
   if (r.configBlock) d.configBlock = b64(r.configBlock, "config block");
   return d;
@@ -203,12 +221,11 @@ export async function parseConfigBlock(b: Uint8Array): Promise<ChannelConfig> {
 async function trustedConfig(r: Decoded, trust: Trust): Promise<ChannelConfig> {
   let cfg: ChannelConfig;
   if (trust.configBlock) {
-    cfg = await guard("channel-config", "trusted configuration block", () => parseConfigBlock(trust.configBlock as Uint8Array)).catch((e: unknown) =>
-      e instanceof ReceiptError ? Promise.reject(e) : fail("channel-config", `trusted configuration block: ${e instanceof Error ? e.message : String(e)}`));
+    cfg = await parseConfigBlock(trust.configBlock).catch((e: unknown) => fail("channel-config", `trusted configuration block: ${message(e)}`));
   } else if (trust.roots) {
     if (!r.configBlock) fail("channel-config", "the receipt carries no channel configuration block");
     const carried = r.configBlock;
-    cfg = await parseConfigBlock(carried).catch((e: unknown) => fail("channel-config", `carried configuration block: ${e instanceof Error ? e.message : String(e)}`));
+    cfg = await parseConfigBlock(carried).catch((e: unknown) => fail("channel-config", `carried configuration block: ${message(e)}`));
     if (!equal(cfg.headerHash, r.config.headerHash)) fail("channel-config", "the configuration block carried is not the one the receipt names");
   } else {
     return fail("channel-config", "no trusted channel configuration");
@@ -385,8 +402,10 @@ function message(e: unknown): string {
  */
 export async function verifyReceipt(receipt: string | Receipt, trust: Trust): Promise<Proof> {
   const r = decodeReceipt(receipt);
-  const cfg = await trustedConfig(r, trust);
+  return verify(r, await trustedConfig(r, trust), trust, true);
+}
 
+async function verify(r: Decoded, cfg: ChannelConfig, trust: Trust, withSources: boolean): Promise<Proof> {
   // channel-config: the receipt names the trusted configuration, and the block was made under it.
   if (r.config.number !== cfg.number || !equal(r.config.headerHash, cfg.headerHash)) {
     fail("channel-config", `receipt names config block ${r.config.number} (${hex(r.config.headerHash)}), the trusted one is block ${cfg.number} (${hex(cfg.headerHash)})`);
@@ -437,12 +456,15 @@ export async function verifyReceipt(receipt: string | Receipt, trust: Trust): Pr
     endorsers.push(await resolve(e.endorser, cfg.msps).catch((err: unknown) => fail("certificate", `endorser ${i}: ${message(err)}`)));
   }
 
+  // endorsement-policy: the endorsers satisfy each policy known to govern each written key.
+  const policies = await checkEndorsementPolicy(r, env, endorsers, withSources ? r.keyPolicies : [], cfg, trust);
+
   // orderer-signature: the block's verified signatures satisfy the block validation policy.
   const orderers = await checkOrdererSignatures(r, cfg);
 
   const proof: Proof = {
     channel: r.channel, txId: r.txId, block: Number(r.block.header.number), txIndex: r.txIndex, timestamp: new Date(env.timestamp).toISOString(),
-    creator: identityOf(creator), endorsers: endorsers.map(identityOf), orderers: orderers.map(identityOf), chaincode: env.chaincode,
+    creator: identityOf(creator), endorsers: endorsers.map(identityOf), orderers: orderers.map(identityOf), chaincode: env.chaincode, policies,
   };
   const event = guard("decode", "chaincode event", () => contractEvent(env.events, env.chaincode));
   if (event !== undefined) proof.event = event;
@@ -490,4 +512,85 @@ function contractEvent(events: Bytes, chaincode: string): unknown {
   const ev = decode(events); // ChaincodeEvent: chaincode_id 1, tx_id 2, event_name 3, payload 4
   if (ev.str(1) !== chaincode || ev.str(3) !== EVENT_NAME) return undefined;
   return JSON.parse(new TextDecoder().decode(ev.bytes(4))) as unknown;
+}
+
+const before = (a: Decoded, b: Decoded): boolean =>
+  a.block.header.number < b.block.header.number || (a.block.header.number === b.block.header.number && a.txIndex < b.txIndex);
+
+/**
+ * checkEndorsementPolicy proves, for every key the transaction writes, that
+ * the endorsers satisfy each policy known to govern it: the policy the
+ * transaction itself sets, the policy an earlier transaction set (a source
+ * receipt, verified in full), or else the chaincode policy from trust.
+ */
+async function checkEndorsementPolicy(r: Decoded, env: Envelope, endorsers: Signer[], sources: Decoded["keyPolicies"], cfg: ChannelConfig, trust: Trust): Promise<KeyPolicy[]> {
+  const ns = env.chaincode;
+  for (const [other, ws] of env.writes) {
+    if (other !== ns && ws.keys.length > 0) fail("endorsement-policy", `transaction writes namespace ${other} besides its chaincode ${ns}`);
+  }
+  const own = env.writes.get(ns) ?? { keys: [], policies: new Map<string, Bytes>() };
+  const from = new Map<string, [KeyPolicy, Policy]>();
+  for (const s of sources) {
+    if (!own.keys.includes(s.key)) fail("endorsement-policy", `a policy source is given for "${s.key}", which the transaction does not write`);
+    const src = s.receipt;
+    if (!before(src, r)) fail("endorsement-policy", `policy source of "${s.key}" (block ${src.block.header.number}, tx ${src.txIndex}) does not precede the transaction`);
+    await verify(src, cfg, trust, false).catch((e: unknown) => {
+      throw e instanceof ReceiptError ? new ReceiptError(e.check, `policy source of "${s.key}": ${e.message}`) : e;
+    });
+    const srcEnv = parseEnvelope(src.envelope);
+    const b = srcEnv.writes.get(ns)?.policies.get(s.key);
+    if (!b || srcEnv.chaincode !== ns) fail("endorsement-policy", `policy source ${src.txId} does not set the policy of "${s.key}" in ${ns}`);
+    const p = guard("endorsement-policy", `policy set on "${s.key}" by ${src.txId}`, () => signaturePolicy(b));
+    from.set(s.key, [{ key: s.key, policy: policyString(p), source: `transaction ${src.txId} (block ${src.block.header.number})` }, p]);
+  }
+  const chaincode = trust.chaincodePolicy ? guard("endorsement-policy", "chaincode policy", () => signaturePolicy(new Uint8Array(trust.chaincodePolicy as Uint8Array))) : undefined;
+  const out: KeyPolicy[] = [];
+  for (const key of own.keys) {
+    const checks: [KeyPolicy, Policy][] = [];
+    const set = own.policies.get(key);
+    if (set) {
+      const p = guard("endorsement-policy", `policy set on "${key}"`, () => signaturePolicy(set));
+      checks.push([{ key, policy: policyString(p), source: "this transaction" }, p]);
+    }
+    const known = from.get(key);
+    if (known) checks.push(known);
+    else if (chaincode) checks.push([{ key, policy: policyString(chaincode), source: "chaincode definition" }, chaincode]);
+    if (checks.length === 0) fail("endorsement-policy", `no endorsement policy known for key "${key}" (no source receipt, no chaincode policy)`);
+    for (const [kp, p] of checks) {
+      if (!evalPolicy(p, endorsers)) fail("endorsement-policy", `endorsers of ${r.txId} do not satisfy ${kp.policy}, set by ${kp.source}, for key "${key}"`);
+      out.push(kp);
+    }
+  }
+  return out;
+}
+
+const roleNames = ["member", "admin", "client", "peer", "orderer"];
+const classifications = ["role", "organization_unit", "identity", "anonymity", "combined"];
+
+/** policyString renders a policy in Fabric's policy language, as the Go verifier does. */
+export function policyString(p: Policy): string {
+  if (p.kind === "implicit-meta") return `${["ANY", "ALL", "MAJORITY"][Number(p.rule)] ?? p.rule} ${p.subPolicy} [${p.subs.map(policyString).join("; ")}]`;
+  const principal = (i: bigint): string => {
+    const id = p.identities[Number(i)];
+    if (!id) return "'?'";
+    const m = decode(id);
+    if (m.int(1) === 0n) {
+      const r = m.msg(2);
+      return `'${r.str(1)}.${roleNames[Number(r.int(2))] ?? r.int(2)}'`;
+    }
+    return `'${classifications[Number(m.int(1))] ?? m.int(1)} principal'`;
+  };
+  const render = (rule: Message, depth: number): string => {
+    if (depth > 32) return "…";
+    if (rule.has(1)) return principal(rule.int(1));
+    if (!rule.has(2)) return "?";
+    const nOut = rule.msg(2);
+    const parts = nOut.all(2).map((sub) => render(decode(sub), depth + 1));
+    const n = Number(BigInt.asIntN(32, nOut.int(1)));
+    if (n === 1 && parts.length === 1) return parts[0] as string;
+    if (n === 1) return `OR(${parts.join(",")})`;
+    if (n === parts.length) return `AND(${parts.join(",")})`;
+    return `OutOf(${n},${parts.join(",")})`;
+  };
+  return render(p.rule, 0);
 }

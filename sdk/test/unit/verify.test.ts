@@ -43,16 +43,60 @@ test("verifyReceipt: the recorded publish and invalidate receipts verify as the 
   assert.deepEqual(pub.endorsers, [{ mspId: "Org1MSP", subject: "CN=peer0.org1.example.com,OU=peer,L=San Francisco,ST=California,C=US", nodeRole: "peer" }]);
   assert.deepEqual(pub.orderers, [{ mspId: "OrdererMSP", subject: "CN=orderer1.example.com,OU=orderer,L=San Francisco,ST=California,C=US", nodeRole: "orderer" }]);
   assert.match(JSON.stringify(pub.event), /https:\/\/shop\.example\/receipt\/item\?id=7/);
+  assert.equal(pub.policies.length, 3);
+  assert.ok(pub.policies.every((p) => p.policy === "'Org1MSP.peer'" && p.source === "this transaction"), JSON.stringify(pub.policies));
+  assert.ok(pub.policies.some((p) => p.key === "https://shop.example/receipt/item?id=7"));
 
   const inv = await verifyReceipt(receipt("invalidate.json"), trusted);
   assert.equal(inv.txId, "6c111e5d04f1a4604e621c2933f8a86f7bfaa11a2b8cac6fd9ceebabc6c15b21");
   assert.deepEqual([inv.block, inv.timestamp], [6, "2026-12-02T17:15:33.000Z"]);
   assert.deepEqual(inv.creator, { mspId: "Org2MSP", subject: "CN=invalidator@org2.example.com,OU=client,L=San Francisco,ST=California,C=US", nodeRole: "client", role: "invalidator" });
   assert.match(JSON.stringify(inv.event), /partner correction/);
+  assert.deepEqual(inv.policies, [{ key: "https://shop.example/receipt/item?id=7", policy: "'Org1MSP.peer'", source: `transaction ${pub.txId} (block 4)` }]);
 });
 
-test("verifyReceipt: a transaction the peer flagged invalid fails the validation-flag check", async () => {
+// anyPeerOf encodes the SignaturePolicyEnvelope OR('<msp>.peer', ...).
+function anyPeerOf(...msps: string[]): Uint8Array {
+  const varint = (v: number): number[] => (v < 0x80 ? [v] : [(v & 0x7f) | 0x80, ...varint(v >> 7)]);
+  const field = (n: number, b: number[]): number[] => [...varint((n << 3) | 2), ...varint(b.length), ...b];
+  const signedBy = (i: number): number[] => [0x08, ...varint(i)];
+  const role = (msp: string): number[] => field(2, [...field(1, [...Buffer.from(msp)]), 0x10, 3]); // MSPPrincipal{principal: MSPRole{msp, PEER}}
+  const nOutOf = [0x08, 1, ...msps.flatMap((_, i) => field(2, signedBy(i)))];
+  return new Uint8Array([...field(2, field(2, nOutOf)), ...msps.flatMap((m) => field(3, role(m)))]);
+}
+
+test("verifyReceipt: a transaction the peer flagged invalid fails the validation-flag check, and its policy when flagged VALID", async () => {
   assert.equal(await refusedAt(receipt("refused.json"), trusted), "validation-flag");
+  const r = receipt("refused.json");
+  const filter = fromB64(r.block.metadata[2] as string);
+  filter[r.txIndex] = 0;
+  r.block.metadata[2] = toB64(filter);
+  assert.equal(await refusedAt(r, trusted), "endorsement-policy");
+  // Without the receipt of the transaction that set Org1's policy, the
+  // chaincode policy (either org's peer) is all a verifier can apply, and
+  // the Org2 peer satisfies it.
+  delete r.keyPolicies;
+  const p = await verifyReceipt(r, { configBlock, chaincodePolicy: anyPeerOf("Org1MSP", "Org2MSP") });
+  assert.deepEqual(p.policies.map((k) => [k.policy, k.source]), [["OR('Org1MSP.peer','Org2MSP.peer')", "chaincode definition"]]);
+});
+
+test("verifyReceipt: a written key needs a known policy its endorsers satisfy", async () => {
+  const r = receipt("invalidate.json");
+  delete r.keyPolicies;
+  assert.equal(await refusedAt(r, trusted), "endorsement-policy");
+  assert.equal(await refusedAt(r, { configBlock, chaincodePolicy: anyPeerOf("Org3MSP") }), "endorsement-policy");
+  const s = receipt("invalidate.json");
+  (s.keyPolicies?.[0] as { key: string }).key = "img:other";
+  assert.equal(await refusedAt(s, trusted), "endorsement-policy");
+  const t = receipt("invalidate.json");
+  const src = t.keyPolicies?.[0]?.receipt as Receipt;
+  const e = fromB64(src.envelope);
+  flip(e, 50);
+  src.envelope = toB64(e);
+  assert.equal(await refusedAt(t, trusted), "block-data");
+  const u = receipt("invalidate.json");
+  (u.keyPolicies?.[0]?.receipt as Receipt).block.number = u.block.number + 1;
+  assert.equal(await refusedAt(u, trusted), "endorsement-policy");
 });
 
 test("verifyReceipt: another network's trust refuses", async () => {
