@@ -165,6 +165,10 @@ export function decodeReceipt(json: string | Receipt): Decoded {
 }
 
 function wellFormed(r: Receipt, sourcesAllowed: boolean): Decoded {
+  return guard("decode", "receipt", () => wellFormedUnguarded(r, sourcesAllowed));
+}
+
+function wellFormedUnguarded(r: Receipt, sourcesAllowed: boolean): Decoded {
   if (typeof r !== "object" || r === null) fail("decode", "no receipt");
   for (const k of Object.keys(r)) if (!receiptKeys.has(k)) fail("decode", `unknown field "${k}"`);
   if (r.version !== FORMAT_VERSION) fail("decode", `format version ${r.version}, this verifier reads ${FORMAT_VERSION}`);
@@ -502,7 +506,7 @@ async function checkOrdererSignatures(r: Decoded, cfg: ChannelConfig): Promise<S
     }
   }
   if (!evalPolicy(cfg.blockValidation, signers)) {
-    fail("orderer-signature", `block ${r.block.header.number}: ${signers.length} of ${sigs.length} signatures verify, not enough for the block validation policy${refused.length ? ` (${refused.join("; ")})` : ""}`);
+    fail("orderer-signature", `block ${r.block.header.number}: ${signers.length} of ${sigs.length} signatures verify, not enough for ${policyString(cfg.blockValidation)}${refused.length ? ` (${refused.join("; ")})` : ""}`);
   }
   return signers;
 }

@@ -222,3 +222,33 @@ test("rawSignature: DER to r||s, refusing high S as Fabric does", () => {
   assert.throws(() => rawSignature(sig(0x1234n, n / 2n + 1n)), /high S/);
   assert.throws(() => rawSignature(new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x01])), /integer/);
 });
+
+test("verifyReceipt: any flipped byte of the envelope, the signatures or the filter is refused with a ReceiptError", async () => {
+  const base = receipt("publish.json");
+  const env = fromB64(base.envelope);
+  const md = base.block.metadata.map((m) => fromB64(m));
+  let n = 0;
+  for (let i = 0; i < env.length; i += 53, n++) {
+    const r = receipt("publish.json");
+    const e = new Uint8Array(env);
+    flip(e, i);
+    reseal(r, e);
+    assert.ok(await refusedAt(r, trusted), `envelope byte ${i}`);
+  }
+  // Metadata 0 holds the orderers' signatures, 2 the validation flags; the
+  // others (deprecated, or the peer's commit hash) are signed by no one.
+  for (const [k, m] of md.entries()) {
+    if (k !== 0 && k !== 2) continue;
+    for (let i = 0; i < m.length; i += 7, n++) {
+      const r = receipt("publish.json");
+      const b = new Uint8Array(m);
+      flip(b, i);
+      r.block.metadata[k] = toB64(b);
+      assert.ok(await refusedAt(r, trusted), `metadata ${k} byte ${i}`);
+    }
+  }
+  assert.ok(n > 100);
+  for (const bad of ["", "{", "[]", "null", '{"version":1}', JSON.stringify({ ...base, block: { ...base.block, number: 1.5 } }), JSON.stringify({ ...base, envelope: "%%" })]) {
+    assert.equal(await refusedAt(bad, trusted), "decode", bad.slice(0, 40));
+  }
+});
