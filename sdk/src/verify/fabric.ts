@@ -174,7 +174,7 @@ export function concat(...parts: Uint8Array[]): Bytes {
   return out;
 }
 
-/** configOf reads a configuration block's ConfigEnvelope; the header hash is the caller's to fill. */
+/** parseConfig reads a configuration block's ConfigEnvelope; the header hash is the caller's to fill. */
 export function parseConfig(block: { header: BlockHeader; data: Bytes[] }): Omit<ChannelConfig, "headerHash"> {
   if (block.data.length !== 1) throw new Error(`a config block holds one envelope, block ${block.header.number} holds ${block.data.length}`);
   const p = decode(decode(block.data[0] as Bytes).bytes(1)); // Envelope.payload → Payload

@@ -2,7 +2,7 @@
 // same checks, under the same names, as the Go verifier (package receipt,
 // `cachet verify`).
 import { type Bytes, decode, type Message } from "./pb";
-import { type Certificate, OID, parseCertificate, rawSignature } from "./der";
+import { type Certificate, OID, parseCertificate, pemCertificates, rawSignature } from "./der";
 import { type BlockHeader, type ChannelConfig, concat, type Envelope, ENDORSER_TRANSACTION, type MSP, parseBlock, parseConfig, parseEnvelope, parseIdentity, type Policy, signaturePolicy } from "./fabric";
 
 export type { ChannelConfig, MSP, Policy } from "./fabric";
@@ -158,7 +158,7 @@ interface Decoded {
 }
 
 /** decodeReceipt parses a receipt's JSON and checks its format, not its proof. */
-export function decodeReceipt(json: string | Receipt): Decoded {
+function decodeReceipt(json: string | Receipt): Decoded {
   if (typeof json === "string" && json.length > MAX_SIZE) fail("decode", `${json.length} bytes, more than ${MAX_SIZE}`);
   const r = (typeof json === "string" ? guard("decode", "JSON", () => JSON.parse(json) as unknown) : json) as Receipt;
   return wellFormed(r, true);
@@ -246,7 +246,7 @@ async function trustedConfig(r: Decoded, trust: Trust): Promise<ChannelConfig> {
 
 function pemCertsOf(pem: string): Bytes[] {
   return guard("channel-config", "trusted root CA", () => {
-    const out = [...pem.matchAll(/-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/g)].map((m) => b64((m[1] as string).replace(/\s+/g, ""), "PEM"));
+    const out = pemCertificates(pem);
     if (out.length === 0) throw new Error("no PEM certificate");
     return out;
   });
