@@ -1,5 +1,6 @@
 // Builds the SDK with esbuild: the page client (ES module), the Service
-// Worker (classic script), the key canonicalizer on its own, the origin
+// Worker (classic script), the key canonicalizer on its own, the receipt
+// verifier on its own (cachet-verify.js, never loaded by the page client), the origin
 // middleware for node (node.js), the Workbox plugin (workbox.js, left
 // readable: a site's bundler minifies it) and the unit tests for node, emits the type
 // declarations (dist/types), and copies the demo page beside the bundles.
@@ -17,6 +18,7 @@ await Promise.all([
   build({ ...browser, entryPoints: ["src/index.ts"], format: "esm", outfile: "dist/cachet.js" }),
   build({ ...browser, entryPoints: ["src/sw.ts"], format: "iife", outfile: "dist/cachet-sw.js" }),
   build({ ...browser, entryPoints: ["src/cachekey.ts"], format: "esm", outfile: "dist/cachekey.js" }),
+  build({ ...browser, entryPoints: ["src/verify/index.ts"], format: "esm", outfile: "dist/cachet-verify.js" }),
   build({ bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", entryPoints: ["src/node/stamp.ts"], outfile: "dist/node.js" }),
   build({ ...browser, minify: false, entryPoints: ["src/workbox.ts"], format: "esm", outfile: "dist/workbox.js" }),
   build({
@@ -33,7 +35,7 @@ mkdirSync("dist", { recursive: true });
 copyFileSync("demo/index.html", "dist/demo.html");
 
 const sizes = {};
-for (const f of ["cachet.js", "cachet-sw.js", "cachekey.js"]) {
+for (const f of ["cachet.js", "cachet-sw.js", "cachekey.js", "cachet-verify.js"]) {
   const raw = readFileSync(`dist/${f}`);
   sizes[f] = { bytes: raw.length, gzip: gzipSync(raw, { level: 9 }).length };
 }

@@ -15,3 +15,9 @@ export function readTestdata(...parts: string[]): string {
 export function readRepoFile(...parts: string[]): string {
   return readFileSync(join(root, ...parts), "utf8");
 }
+
+/** readTestdataBytes reads testdata/<parts...> as bytes. */
+export function readTestdataBytes(...parts: string[]): Uint8Array<ArrayBuffer> {
+  const b = readFileSync(join(root, "testdata", ...parts));
+  return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer);
+}
