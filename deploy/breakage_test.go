@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"strings"
 	"testing"
 
@@ -116,6 +117,13 @@ func TestChecksCatchBreakage(t *testing.T) {
 			n := int32(3)
 			b.deployment("push").Spec.Replicas = &n
 		}, "owns them"},
+		{"push capped below a million clients", checkPushCapacity, func(b *bundle) {
+			hpaOf(b, "cachet-push").Spec.MaxReplicas = 20
+		}, "clients need 84"},
+		{"push growing two pods a minute", checkPushCapacity, func(b *bundle) {
+			up := hpaOf(b, "cachet-push").Spec.Behavior.ScaleUp
+			up.Policies = up.Policies[:1]
+		}, "reaches 23 of 84 pods in 10 minutes"},
 		{"one relay", checkRelay, func(b *bundle) {
 			n := int32(1)
 			b.deployment("relay").Spec.Replicas = &n
@@ -219,4 +227,14 @@ func TestArgsCheckCatchesBreakage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hpaOf returns the autoscaler that scales the Deployment name.
+func hpaOf(b *bundle, name string) *autoscalingv2.HorizontalPodAutoscaler {
+	for _, h := range b.hpas {
+		if h.Spec.ScaleTargetRef.Name == name {
+			return h
+		}
+	}
+	panic("no autoscaler for " + name)
 }

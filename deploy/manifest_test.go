@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -55,6 +56,7 @@ var checks = []struct {
 	{"config and secret references", checkReferences},
 	{"images", checkImages},
 	{"autoscaler and disruption budgets", checkScaling},
+	{"push capacity", checkPushCapacity},
 	{"relay", checkRelay},
 	{"push", checkPush},
 	{"chaincode", checkChaincode},
@@ -536,6 +538,67 @@ func checkImages(t reporter, b *bundle) {
 	})
 	if len(images) != 1 {
 		t.Errorf("want one image for every daemon, got %v", images)
+	}
+}
+
+// Push capacity for prod, from push/SCALING.md: 1,000,000 clients at
+// the autoscaler's 12,000 connections a pod.
+const (
+	prodClients       = 1_000_000
+	clientsPerPod     = 12_000
+	maxScaleUpMinutes = 10
+)
+
+// checkPushCapacity checks that prod's push autoscaler may reach the pods
+// a million clients need, and that its scale-up policies get there from
+// the minimum within maxScaleUpMinutes: each period the autoscaler adds
+// the most (selectPolicy Max, the default) of what its policies allow.
+func checkPushCapacity(t reporter, b *bundle) {
+	if b.overlay != "prod" {
+		return
+	}
+	var h *autoscalingv2.HorizontalPodAutoscaler
+	for _, x := range b.hpas {
+		if x.Spec.ScaleTargetRef.Name == "cachet-push" {
+			h = x
+		}
+	}
+	if h == nil || h.Spec.MinReplicas == nil {
+		t.Errorf("no autoscaler with a minimum for cachet-push")
+		return
+	}
+	need := int32((prodClients + clientsPerPod - 1) / clientsPerPod)
+	if h.Spec.MaxReplicas < need {
+		t.Errorf("cachet-push may grow to %d pods, %d clients need %d", h.Spec.MaxReplicas, prodClients, need)
+	}
+	up := h.Spec.Behavior
+	if up == nil || up.ScaleUp == nil || len(up.ScaleUp.Policies) == 0 {
+		t.Errorf("cachet-push's autoscaler has no scale-up policies")
+		return
+	}
+	if sel := up.ScaleUp.SelectPolicy; sel != nil && *sel != autoscalingv2.MaxChangePolicySelect {
+		t.Errorf("cachet-push's scale-up selects %s; the policies below assume Max", *sel)
+	}
+	for _, p := range up.ScaleUp.Policies {
+		if p.PeriodSeconds != 60 {
+			t.Errorf("cachet-push's scale-up policy %s %d has a period of %d s; this check steps minutes", p.Type, p.Value, p.PeriodSeconds)
+			return
+		}
+	}
+	pods := *h.Spec.MinReplicas
+	for range maxScaleUpMinutes {
+		add := int32(0)
+		for _, p := range up.ScaleUp.Policies {
+			n := p.Value
+			if p.Type == autoscalingv2.PercentScalingPolicy {
+				n = (pods*p.Value + 99) / 100
+			}
+			add = max(add, n)
+		}
+		pods += add
+	}
+	if pods < need {
+		t.Errorf("cachet-push's scale-up reaches %d of %d pods in %d minutes", pods, need, maxScaleUpMinutes)
 	}
 }
 
