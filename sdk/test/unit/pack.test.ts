@@ -28,9 +28,9 @@ test("npm pack: the tarball holds the bundles, types, README, LICENSE and nothin
   const files = new Set(packed!.files.map((f) => f.path));
   for (const want of [
     "package.json", "README.md", "LICENSE",
-    "dist/cachet.js", "dist/cachet-sw.js", "dist/cachekey.js", "dist/node.js", "dist/workbox.js",
+    "dist/cachet.js", "dist/cachet-sw.js", "dist/cachekey.js", "dist/cachet-verify.js", "dist/node.js", "dist/workbox.js",
     "dist/types/index.d.ts", "dist/types/client.d.ts", "dist/types/cachekey.d.ts", "dist/types/node/stamp.d.ts",
-    "dist/types/workbox.d.ts", "dist/types/sw/config.d.ts",
+    "dist/types/workbox.d.ts", "dist/types/sw/config.d.ts", "dist/types/verify/index.d.ts",
   ]) assert.ok(files.has(want), `${want} is packed`);
   for (const f of files) {
     assert.ok(!/(^|\/)(e2e|test|src|demo|node_modules)\//.test(f), `${f}: no sources, tests or demo`);
@@ -51,7 +51,7 @@ test("package.json: publishable ESM with a license", () => {
   assert.equal(pkg.type, "module");
   assert.equal(pkg.license, "Apache-2.0");
   assert.match(pkg.version ?? "", /^\d+\.\d+\.\d+$/);
-  for (const entry of [".", "./sw", "./workbox", "./node", "./cachekey"]) assert.ok(entry in pkg.exports, `exports has ${entry}`);
+  for (const entry of [".", "./sw", "./workbox", "./node", "./cachekey", "./verify"]) assert.ok(entry in pkg.exports, `exports has ${entry}`);
   const root = join(sdk, "..", "LICENSE");
   if (existsSync(root)) assert.equal(readFileSync(join(sdk, "LICENSE"), "utf8"), readFileSync(root, "utf8"), "LICENSE is the repository's");
 });
