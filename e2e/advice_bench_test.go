@@ -148,26 +148,11 @@ func batchedKeys(t *advice.Table, name func(uint64) string) int {
 // conflict, phantom read) in blocks from..to.
 func mvccConflicts(t testing.TB, aud *gateway.Client, from, to uint64) int {
 	t.Helper()
-	ctx, stop := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer stop()
-	n, reached := 0, false
-	err := aud.Follow(ctx, gateway.FollowConfig{Checkpointer: &gateway.MemoryCheckpointer{}, StartBlock: from, IncludeInvalid: true},
-		func(_ context.Context, tx gateway.Transaction) error {
-			if tx.Position.Block > to {
-				stop()
-				return nil
-			}
-			if !tx.Valid && tx.Refusal != nil && relay.Conflict(tx).Contention() {
-				n++
-			}
-			if tx.Position.Block == to {
-				reached = true
-				stop()
-			}
-			return nil
-		})
-	if !reached {
-		t.Fatalf("counting conflicts: blocks %d..%d not read: %v", from, to, err)
+	n := 0
+	for _, tx := range refusedBetween(t, context.Background(), aud, from, to) {
+		if tx.Refusal != nil && relay.Conflict(tx).Contention() {
+			n++
+		}
 	}
 	return n
 }

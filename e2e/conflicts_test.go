@@ -120,7 +120,7 @@ func TestConflictsReachKafkaOnce(t *testing.T) {
 // refusedBetween returns the invalid transactions in blocks from..to (all
 // of the contract's), by transaction ID, as the blocks' validation flags
 // mark them.
-func refusedBetween(t *testing.T, ctx context.Context, cl *gateway.Client, from, to uint64) map[string]gateway.Transaction {
+func refusedBetween(t testing.TB, ctx context.Context, cl *gateway.Client, from, to uint64) map[string]gateway.Transaction {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
