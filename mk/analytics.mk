@@ -15,11 +15,12 @@ test-analytics: ## fuzz the analytics record-to-features path briefly; quality g
 	go test -count=1 -run '^$$' -fuzz '^FuzzIngest$$' -fuzztime 10s ./analytics/model/
 	go test -count=1 -run '^TestAdviceBeatsAdaptiveTTL$$' -v ./analytics/sim/
 
-bench-analytics: ## analytics CPU scoring: bytes scored/s vs memcpy of the same arrays (2M keys), keys/s, ns/key; features (posterior means) ns/key; conflict prediction vs baselines (Brier ratio, precision at top-k) on the recorded and a generated contended stream
+bench-analytics: ## analytics CPU scoring: bytes scored/s vs memcpy of the same arrays (2M keys), keys/s, ns/key; features (posterior means) ns/key; conflict prediction vs baselines (Brier ratio, precision at top-k) on the recorded and a generated contended stream; stale reads vs adaptive TTL on the recorded ledger stream
 	go test -run '^$$' -bench 'ScoreVsMemcpy|ScoreCPU|Memcpy' -benchtime 20x -count 1 ./analytics/score/
 	go test -run '^$$' -bench 'Features' -benchtime 5x -count 1 ./analytics/model/
 	go run ./cmd/cachet analytics conflicts --transitions testdata/analytics/contention_transitions.jsonl --conflicts testdata/analytics/contention_conflicts.jsonl
 	go run ./cmd/cachet analytics conflicts
+	go run ./cmd/cachet analytics simulate --replay testdata/analytics/recorded_transitions.jsonl
 
 cuda-toolkit: ## install Debian's CUDA toolkit (non-free) once
 	@if command -v nvcc >/dev/null && [ -f /usr/include/cuda.h ]; then echo "cuda toolkit present: $$(nvcc --version | tail -1)"; else \
@@ -38,7 +39,7 @@ cuda-check: cuda-toolkit ## CUDA path: vet and build with -tags cuda, PTX freshn
 	  echo "score.ptx is fresh"
 	go test -tags cuda -count=1 -timeout 5m $(ANALYTICS_PKGS)
 
-analytics-simulate: ## cache-policy simulation table (fixed TTL, adaptive TTL, Cachet advice)
+analytics-simulate: ## cache-policy simulation table (fixed TTL, adaptive TTL, Cachet advice, the model alone)
 	go run ./cmd/cachet analytics simulate
 
 TEST_TARGETS += test-analytics

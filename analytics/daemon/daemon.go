@@ -14,6 +14,7 @@ import (
 	"github.com/cachetsync/cachet/analytics/conflict"
 	"github.com/cachetsync/cachet/analytics/engine"
 	"github.com/cachetsync/cachet/analytics/model"
+	"github.com/cachetsync/cachet/analytics/policy"
 	"github.com/cachetsync/cachet/analytics/score"
 	"github.com/cachetsync/cachet/coverage"
 	"github.com/cachetsync/cachet/record"
@@ -90,6 +91,13 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	eng.Conflicts = conflict.NewModel(cfg.Conflict)
+	pc := policy.DefaultConfig()
+	pc.Params = cfg.Params
+	if eng.Policy, err = policy.New(pc); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	eng.Watching = cfg.Clock()
 	cfg.Log.Info("analytics engine", "engine", s.Name(), "requested", string(cfg.Engine))
 	cm := newCoverageMetrics()
 	cov, err := newCoverage(cfg, cm)
@@ -128,6 +136,9 @@ func (d *Daemon) Handle(m Message) error {
 		}
 		if err = d.eng.Tracker.ObserveTransition(tr); err == nil {
 			d.eng.Conflicts.Predict(conflict.FromTransition(tr)) // a write that won
+			if i, ok := d.eng.Tracker.Index(tr.Key); ok {
+				d.eng.Policy.Write(i, tr.Timestamp)
+			}
 		}
 		d.cov.AddTransition(tr)
 	case record.TopicConflicts:
@@ -145,7 +156,9 @@ func (d *Daemon) Handle(m Message) error {
 			err = d.eng.Tracker.IngestRead(m.Value) // counts why it is skipped
 			break
 		}
-		err = d.eng.Tracker.ObserveRead(r)
+		if err = d.eng.Tracker.ObserveRead(r); err == nil {
+			d.askPolicy(r)
+		}
 		d.cov.AddReceipt(r)
 	default:
 		return fmt.Errorf("record from unexpected topic %q", m.Topic)
@@ -154,6 +167,17 @@ func (d *Daemon) Handle(m Message) error {
 		d.skips++
 	}
 	return err
+}
+
+// askPolicy puts a read's question to the policy chooser, if its key has
+// none outstanding (the model's rate is computed only then).
+func (d *Daemon) askPolicy(r record.Read) {
+	i, ok := d.eng.Tracker.Index(r.Key)
+	if !ok || !d.eng.Policy.Asking(i, r.At) {
+		return
+	}
+	lam, _, _, _ := d.eng.Tracker.FeaturesOf(i, r.At)
+	d.eng.Policy.Read(i, r.At, lam, d.eng.Age(i, r.At))
 }
 
 // Publish scores every key now and produces advice for those that changed.

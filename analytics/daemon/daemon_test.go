@@ -168,3 +168,29 @@ func TestDaemonLearnsFromConflicts(t *testing.T) {
 		t.Fatalf("skipped %v, want the undecodable conflict record", stats.Skipped)
 	}
 }
+
+// TestReadsAndWritesTeachThePolicy: a key's reads ask the policy chooser
+// whether it will change within its max-age, and its writes answer.
+func TestReadsAndWritesTeachThePolicy(t *testing.T) {
+	t0 := time.Now().Add(-time.Hour)
+	d, err := New(Config{Engine: engine.KindCPU, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for v := 1; v <= 20; v++ {
+		at := t0.Add(time.Duration(v) * 10 * time.Second)
+		b, _ := record.Transition{TxID: "t", Key: "https://a.example/k", Version: uint64(v), State: record.StateValid,
+			Timestamp: at, Owner: "Org1MSP", Actor: "Org1MSP", MaxAge: 600}.Marshal()
+		r, _ := record.Read{Kind: record.ReadHit, Key: "https://a.example/k", Client: "c", At: at.Add(9500 * time.Millisecond)}.Marshal()
+		e, _ := record.Read{Kind: record.ReadEvict, Key: "https://a.example/k", Client: "c", At: at.Add(9600 * time.Millisecond), Version: uint64(v)}.Marshal()
+		for _, m := range []Message{{record.TopicTransitions, b}, {record.TopicReads, r}, {record.TopicReads, e}} {
+			_ = d.Handle(m)
+		}
+	}
+	// Each read 9.5 s after a write asks; the next write, 0.5 s later,
+	// answers. Eviction receipts are not reads.
+	if got := d.eng.Policy.Stats().Answers; got != 19 {
+		t.Errorf("answers %d, want 19", got)
+	}
+}

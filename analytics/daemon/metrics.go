@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cachetsync/cachet/analytics/model"
+	"github.com/cachetsync/cachet/analytics/policy"
 	"github.com/cachetsync/cachet/record"
 )
 
@@ -25,6 +26,8 @@ type metrics struct {
 	mu         sync.Mutex
 	snap       model.Stats
 	staleReads float64 // the engine's ExpectedStaleReads
+	capped     int     // keys whose max-age the age rule shortened
+	policy     policy.Stats
 
 	running atomic.Bool
 }
@@ -44,17 +47,18 @@ func newMetrics() *metrics {
 
 // snapshot copies the model's counters for the next scrapes.
 func (d *Daemon) snapshot() {
-	s, stale := d.eng.Tracker.Stats(), d.eng.ExpectedStaleReads()
+	s, stale, capped, ps := d.eng.Tracker.Stats(), d.eng.ExpectedStaleReads(), d.eng.Capped(), d.eng.Policy.Stats()
 	d.m.mu.Lock()
-	d.m.snap, d.m.staleReads = s, stale
+	d.m.snap, d.m.staleReads, d.m.capped, d.m.policy = s, stale, capped, ps
 	d.m.mu.Unlock()
 }
 
 // Collectors returns the daemon's Prometheus metrics: records consumed by
 // topic, records skipped by reason, keys tracked (and how many are read
 // only), read-only keys evicted, scoring rounds and their duration, advice
-// published, the stale reads predicted over every key and the engine in
-// use. The model's figures are as of the last round. Then the coverage metrics: cachet_eviction_lag_seconds,
+// published, the stale reads predicted over every key, the keys whose
+// max-age the age rule capped, the policy chooser's answered questions and
+// score, and the engine in use. The model's figures are as of the last round. Then the coverage metrics: cachet_eviction_lag_seconds,
 // cachet_evictions_acknowledged_total, cachet_coverage_transitions,
 // cachet_coverage_pending_receipts and cachet_coverage_receipts_total by
 // outcome, current at scrape.
@@ -81,6 +85,27 @@ func (d *Daemon) Collectors() []prometheus.Collector {
 				d.m.mu.Lock()
 				defer d.m.mu.Unlock()
 				return d.m.staleReads
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cachet_analytics_age_rule_capped_keys",
+			Help: "Keys whose recommended max-age the age rule shortened in the last round (package policy)."},
+			func() float64 {
+				d.m.mu.Lock()
+				defer d.m.mu.Unlock()
+				return float64(d.m.capped)
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cachet_analytics_policy_answers_total",
+			Help: "Questions (will the key change within its advised max-age?) answered, each scoring the model against the age rule."},
+			func() float64 {
+				d.m.mu.Lock()
+				defer d.m.mu.Unlock()
+				return float64(d.m.policy.Answers)
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cachet_analytics_policy_score",
+			Help: "The stream's decayed Brier-score difference, model minus age rule: positive while the age rule predicts changes better."},
+			func() float64 {
+				d.m.mu.Lock()
+				defer d.m.mu.Unlock()
+				return d.m.policy.Score
 			}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cachet_analytics_engine", Help: "1 for the scorer in use.",
 			ConstLabels: prometheus.Labels{"engine": d.EngineName()}}, func() float64 { return 1 }),

@@ -71,6 +71,9 @@ func TestMetricsAndHealth(t *testing.T) {
 		`cachet_analytics_read_only_keys 1`,
 		`cachet_analytics_engine{engine="cpu"} 1`,
 		`cachet_analytics_predicted_stale_reads `,
+		`cachet_analytics_age_rule_capped_keys `,
+		`cachet_analytics_policy_answers_total 0`,
+		`cachet_analytics_policy_score 0`,
 		`cachet_analytics_advice_published_total 2`,
 		`cachet_analytics_round_duration_seconds_count`,
 	}

@@ -1,7 +1,8 @@
 // Package engine turns the model's per-key rates into advice records: it
 // builds a structure-of-arrays batch from the tracker, scores it with the
 // chosen Scorer, takes the conflict risk from the fitted conflict model
-// once the ledger has refused a write for a conflict, and emits
+// once the ledger has refused a write for a conflict, caps recommended
+// max-ages by the age rule where package policy has chosen it, and emits
 // record.Advice for keys whose advice changed.
 package engine
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/cachetsync/cachet/analytics/conflict"
 	"github.com/cachetsync/cachet/analytics/model"
+	"github.com/cachetsync/cachet/analytics/policy"
 	"github.com/cachetsync/cachet/analytics/score"
 	"github.com/cachetsync/cachet/record"
 )
@@ -59,9 +61,14 @@ type Engine struct {
 	// each key's conflict risk instead of the scorer's closed form, and
 	// the action follows it (score.Decide).
 	Conflicts *conflict.Model
-	scorer    score.Scorer
-	params    score.Params
-	batch     score.Batch
+	// Policy, when set, caps each key's recommended max-age by the age
+	// rule where it has chosen so (policy.Chooser.MaxAge; its key indices
+	// are the tracker's). A key not seen written is aged from Watching.
+	Policy   *policy.Chooser
+	Watching time.Time
+	scorer   score.Scorer
+	params   score.Params
+	batch    score.Batch
 	// last emitted advice per key index, to publish on change only.
 	emitted []bool
 	key     []string // the key each index was emitted for (indices are reused on eviction)
@@ -71,6 +78,8 @@ type Engine struct {
 	invalid uint64
 	// staleReads is the last Changed's sum of ExpectedStale over every key.
 	staleReads float64
+	// capped is how many keys' max-age the age rule shortened in the last Score.
+	capped int
 }
 
 // New returns an engine over tracker scoring with s and p.
@@ -98,8 +107,35 @@ func (e *Engine) Score(ctx context.Context, now time.Time) (*score.Batch, error)
 			b.Action[i] = score.Decide(e.params, b.WriteRate[i], b.ReadRate[i], b.MaxAge[i], b.Conflict[i])
 		}
 	}
+	e.capped = 0
+	if e.Policy != nil {
+		b := &e.batch
+		for i := range b.Len() {
+			was := b.RecMaxAge[i]
+			b.RecMaxAge[i] = e.Policy.MaxAge(i, was, e.Age(i, now))
+			if b.RecMaxAge[i] < was {
+				e.capped++
+			}
+		}
+	}
 	return &e.batch, nil
 }
+
+// Age is the seconds from key index i's latest write to now, or from
+// Watching if no write of it has been seen (−1 if Watching is not set).
+func (e *Engine) Age(i int, now time.Time) float64 {
+	if a, ok := e.Tracker.SinceWrite(i, now); ok {
+		return a
+	}
+	if e.Watching.IsZero() {
+		return -1
+	}
+	return max(now.Sub(e.Watching).Seconds(), 0)
+}
+
+// Capped is how many keys' recommended max-age the age rule shortened in
+// the last Score.
+func (e *Engine) Capped() int { return e.capped }
 
 // Advice builds the advice record of key index i of b.
 func (e *Engine) Advice(b *score.Batch, i int, at time.Time) record.Advice {

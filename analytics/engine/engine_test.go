@@ -12,6 +12,7 @@ import (
 
 	"github.com/cachetsync/cachet/analytics/conflict"
 	"github.com/cachetsync/cachet/analytics/model"
+	"github.com/cachetsync/cachet/analytics/policy"
 	"github.com/cachetsync/cachet/analytics/score"
 	"github.com/cachetsync/cachet/record"
 )
@@ -179,4 +180,51 @@ func adviceOf(t *testing.T, e *Engine, now time.Time) map[string]record.Advice {
 		out[a.Key] = a
 	}
 	return out
+}
+
+// TestPolicyCapsMaxAge: with a policy chooser, a key with too few gaps
+// seen and a key only read (aged from Watching) get the age rule's
+// max-age when it is shorter than the model's; without one, the model's.
+func TestPolicyCapsMaxAge(t *testing.T) {
+	tr := tracker()
+	feed(t, tr, "young", time.Second, 2, "Org1MSP") // one gap seen
+	if err := tr.ObserveRead(record.Read{V: 1, Kind: record.ReadHit, Key: "read-only", Client: "c", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(40 * time.Second)
+	plain, err := New(tr, score.NewCPU(), score.DefaultParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := plain.Score(context.Background(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := append([]uint32(nil), b.RecMaxAge...)
+	ch, err := policy.New(policy.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	capped, err := New(tr, score.NewCPU(), score.DefaultParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	capped.Policy, capped.Watching = ch, t0.Add(21*time.Second)
+	if b, err = capped.Score(context.Background(), now); err != nil {
+		t.Fatal(err)
+	}
+	// p = 0.05: the age rule's max-age is age/19.
+	for key, age := range map[string]float64{"young": 38, "read-only": 19} {
+		i, _ := tr.Index(key)
+		if got := capped.Age(i, now); got != age {
+			t.Errorf("%s: age %g, want %g", key, got, age)
+		}
+		want := min(model[i], uint32(age/19))
+		if b.RecMaxAge[i] != want || want >= model[i] {
+			t.Errorf("%s: max-age %d (model %d), want the age rule's %d", key, b.RecMaxAge[i], model[i], want)
+		}
+	}
+	if capped.Capped() != 2 || plain.Capped() != 0 {
+		t.Errorf("capped %d and %d keys, want 2 and 0", capped.Capped(), plain.Capped())
+	}
 }

@@ -297,6 +297,16 @@ func (t *Tracker) countNonFinite(n uint64) {
 // featureChunk is how many keys a Features goroutine takes at a time.
 const featureChunk = 4096
 
+// SinceWrite is the seconds from key index i's latest write to now (0 if
+// now is earlier), and whether a write of it has been seen.
+func (t *Tracker) SinceWrite(i int, now time.Time) (float64, bool) {
+	s := &t.st[i]
+	if s.writes == 0 {
+		return 0, false
+	}
+	return max(float64(now.UnixNano()-s.lastWrite)/1e9, 0), true
+}
+
 // FeaturesOf returns the scorer inputs of key index i as of now: write
 // rate, read rate, max-age and the busiest org's write rate.
 func (t *Tracker) FeaturesOf(i int, now time.Time) (lam, rho, maxAge, top float64) {

@@ -219,8 +219,9 @@ func writeGolden(t *testing.T) {
 }
 
 // TestDecideAsTheScorer: Decide, given a key's inputs and the conflict
-// risk the scorer computed, gives the scorer's action, on the golden cases
-// and on random keys over the rates' decades.
+// risk the scorer computed, gives the scorer's action, and MaxAgeFor its
+// recommended max-age, on the golden cases and on random keys over the
+// rates' decades.
 func TestDecideAsTheScorer(t *testing.T) {
 	g := loadGolden(t)
 	b := batchOf(g)
@@ -238,6 +239,9 @@ func TestDecideAsTheScorer(t *testing.T) {
 	for i := range b.Len() {
 		if a := Decide(g.Params, b.WriteRate[i], b.ReadRate[i], b.MaxAge[i], b.Conflict[i]); a != b.Action[i] {
 			t.Fatalf("key %d %+v: Decide %d, scorer %d", i, [4]float64{b.WriteRate[i], b.ReadRate[i], b.MaxAge[i], b.Conflict[i]}, a, b.Action[i])
+		}
+		if m := g.Params.MaxAgeFor(b.WriteRate[i]); m != b.RecMaxAge[i] {
+			t.Fatalf("key %d λ=%g: MaxAgeFor %d, scorer %d", i, b.WriteRate[i], m, b.RecMaxAge[i])
 		}
 	}
 }

@@ -169,3 +169,19 @@ type Scorer interface {
 	// Close releases the scorer's resources.
 	Close() error
 }
+
+// MaxAgeFor is the recommended max-age, in seconds, of a key of write
+// rate lam: ⌊XTarget/λ⌋ within [MinMaxAge, MaxMaxAge], MaxMaxAge for a
+// key never written (λ = 0), as the scorers compute it.
+func (p Params) MaxAgeFor(lam float64) uint32 {
+	if !(lam > 0) {
+		return p.MaxMaxAge
+	}
+	switch s := p.XTarget() * (1 / lam); {
+	case s < float64(p.MinMaxAge):
+		return p.MinMaxAge
+	case s < float64(p.MaxMaxAge):
+		return uint32(s)
+	}
+	return p.MaxMaxAge
+}

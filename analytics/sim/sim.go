@@ -1,8 +1,10 @@
 // Package sim replays a workload against browser caches (one per client)
 // under a TTL policy and counts stale reads and origin fetches. Policies:
 // a fixed TTL, an adaptive TTL (Alex: a fraction of the time since the
-// entry last changed) and Cachet's advice (the recommended max-age computed
-// from what the model had seen up to the last advice epoch).
+// entry last changed), the model alone (the recommended max-age computed
+// from what the model had seen before the read) and Cachet's advice (the
+// model's max-age, capped by the age rule where package policy has
+// learned that it predicts better).
 package sim
 
 import (
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cachetsync/cachet/analytics/model"
+	"github.com/cachetsync/cachet/analytics/policy"
 	"github.com/cachetsync/cachet/analytics/score"
 	"github.com/cachetsync/cachet/analytics/workload"
 	"github.com/cachetsync/cachet/record"
@@ -86,6 +89,12 @@ func Adaptive(factor float64) TTLFunc {
 // that read reached the origin. Index n is the n-th read.
 type ReadFeatures struct {
 	Batch *score.Batch
+	// Age is the seconds since the key read was last written, or since
+	// the stream began if it was not written since: all the daemon can
+	// know of a key it has not seen written is that it has not changed
+	// since it began watching.
+	Age []float64
+	w   *workload.Workload
 }
 
 // Features replays w through a model.Tracker and records, at each read,
@@ -99,6 +108,7 @@ func Features(w *workload.Workload, cfg model.Config) (*ReadFeatures, error) {
 		names[k] = w.KeyName(int32(k))
 	}
 	version := make([]uint64, w.Config.Keys)
+	changed := make([]float64, w.Config.Keys)
 	b := &score.Batch{}
 	reads := 0
 	for _, e := range w.Events {
@@ -107,12 +117,14 @@ func Features(w *workload.Workload, cfg model.Config) (*ReadFeatures, error) {
 		}
 	}
 	b.Resize(reads)
+	age := make([]float64, reads)
 	n := 0
 	for _, e := range w.Events {
 		now = w.Time(e.At)
 		var err error
 		if e.Kind == workload.Write {
 			version[e.Key]++
+			changed[e.Key] = e.At
 			err = tr.ObserveTransition(record.Transition{V: record.Version, TxID: "sim", Key: names[e.Key], Version: version[e.Key],
 				State: record.StateValid, Timestamp: now, Owner: workload.OrgName(w.Owner[e.Key]), Actor: workload.OrgName(e.Org)})
 		} else {
@@ -121,6 +133,7 @@ func Features(w *workload.Workload, cfg model.Config) (*ReadFeatures, error) {
 			} else {
 				b.WriteRate[n], b.ReadRate[n], b.MaxAge[n], b.TopWriterRate[n] = 0, 0, cfg.DefaultMaxAge.Seconds(), 0
 			}
+			age[n] = e.At - changed[e.Key] // 0 before a write: the stream's start
 			n++
 			err = tr.ObserveRead(record.Read{V: record.Version, Kind: record.ReadHit, Key: names[e.Key], Client: "sim", At: now})
 		}
@@ -128,22 +141,62 @@ func Features(w *workload.Workload, cfg model.Config) (*ReadFeatures, error) {
 			return nil, fmt.Errorf("replay at %.3fs: %w", e.At, err)
 		}
 	}
-	return &ReadFeatures{Batch: b}, nil
+	return &ReadFeatures{Batch: b, Age: age, w: w}, nil
 }
 
-// Advice is Cachet's policy for a P(stale) target: each fetch gets the
+// Model is the model alone for a P(stale) target: each fetch gets the
 // recommended max-age the CPU scorer computes from its read's features.
-func (f *ReadFeatures) Advice(ctx context.Context, p score.Params) (TTLFunc, error) {
+func (f *ReadFeatures) Model(ctx context.Context, p score.Params) (TTLFunc, error) {
+	rec, err := f.model(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return ttlOf(rec), nil
+}
+
+func (f *ReadFeatures) model(ctx context.Context, p score.Params) ([]uint32, error) {
 	if err := score.NewCPU().Score(ctx, p, f.Batch); err != nil {
 		return nil, err
 	}
-	rec := append([]uint32(nil), f.Batch.RecMaxAge...)
+	return append([]uint32(nil), f.Batch.RecMaxAge...), nil
+}
+
+// Advice is Cachet's policy for a P(stale) target, as the daemon applies
+// it: the model's max-age, capped by the age rule for the keys where the
+// age rule has predicted changes better so far (package policy), the
+// choice learned from the events before each read.
+func (f *ReadFeatures) Advice(ctx context.Context, p score.Params) (TTLFunc, error) {
+	rec, err := f.model(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	pc := policy.DefaultConfig()
+	pc.Params = p
+	ch, err := policy.New(pc)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, e := range f.w.Events {
+		at := f.w.Time(e.At)
+		if e.Kind == workload.Write {
+			ch.Write(int(e.Key), at)
+			continue
+		}
+		ch.Read(int(e.Key), at, f.Batch.WriteRate[n], f.Age[n])
+		rec[n] = ch.MaxAge(int(e.Key), rec[n], f.Age[n])
+		n++
+	}
+	return ttlOf(rec), nil
+}
+
+func ttlOf(rec []uint32) TTLFunc {
 	return func(x Fetch) float64 {
 		if x.Read >= len(rec) {
 			return 0
 		}
 		return float64(rec[x.Read])
-	}, nil
+	}
 }
 
 // Calibrate finds the smallest x in [lo,hi] (searched on a log scale) whose

@@ -38,8 +38,8 @@ func TestCompareKeepsEqualOriginLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 3 {
-		t.Fatalf("%d rows, want 3", len(rows))
+	if len(rows) != 4 {
+		t.Fatalf("%d rows, want 4", len(rows))
 	}
 	for _, r := range rows[1:] {
 		if r.Result.Fetches > rows[0].Result.Fetches {
@@ -52,8 +52,10 @@ func TestCompareKeepsEqualOriginLoad(t *testing.T) {
 	var out strings.Builder
 	Print(&out, w, rows)
 	t.Log("\n" + out.String())
-	if !strings.Contains(out.String(), "cachet advice") {
-		t.Error("table lacks the advice row")
+	for _, p := range []string{PolicyAdvice, PolicyModel} {
+		if !strings.Contains(out.String(), p) {
+			t.Errorf("table lacks the %s row", p)
+		}
 	}
 }
 
@@ -72,7 +74,8 @@ func TestRatiosLines(t *testing.T) {
 
 // TestReplayRecordedStream scores the transitions recorded from a real
 // Fabric network (testdata/analytics/, e2e TestRecordAnalyticsStream)
-// with synthesized reads.
+// with synthesized reads, and holds the quality goal there: at each budget
+// advice serves fewer stale reads than adaptive TTL at no more fetches.
 func TestReplayRecordedStream(t *testing.T) {
 	f, err := os.Open(filepath.Join("..", "..", "testdata", "analytics", "recorded_transitions.jsonl"))
 	if err != nil {
@@ -92,7 +95,7 @@ func TestReplayRecordedStream(t *testing.T) {
 	if len(trs) < 500 || w.Config.Keys < 50 || w.Config.Orgs != 2 {
 		t.Fatalf("%d transitions of %d keys by %d orgs: not the recorded load", len(trs), w.Config.Keys, w.Config.Orgs)
 	}
-	rows, err := Compare(context.Background(), w, []float64{30})
+	rows, err := Compare(context.Background(), w, []float64{5, 30, 120})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +108,12 @@ func TestReplayRecordedStream(t *testing.T) {
 			t.Errorf("%s: %+v vs fixed %+v", r.Policy, r.Result, rows[0].Result)
 		}
 	}
-	if !strings.Contains(out.String(), "replay: ") || len(Ratios(rows)) != 1 {
+	for _, r := range Ratios(rows) {
+		if r.Value >= 1 {
+			t.Errorf("ttl %gs: advice serves %.2f× adaptive TTL's stale reads", r.BudgetTTL, r.Value)
+		}
+	}
+	if !strings.Contains(out.String(), "replay: ") || len(Ratios(rows)) != 3 {
 		t.Errorf("table:\n%s", out.String())
 	}
 }

@@ -16,6 +16,7 @@ const (
 	PolicyFixed    = "fixed TTL"
 	PolicyAdaptive = "adaptive TTL"
 	PolicyAdvice   = "cachet advice"
+	PolicyModel    = "model alone"
 )
 
 // Row is one policy at one origin-load budget.
@@ -26,9 +27,10 @@ type Row struct {
 	Result    Result
 }
 
-// Compare runs the three policies at the origin load of each fixed TTL in
-// budgets, calibrating the adaptive factor and the P(stale) target so that
-// they make no more fetches than the fixed TTL.
+// Compare runs the policies at the origin load of each fixed TTL in
+// budgets (fixed TTL, adaptive TTL, Cachet's advice, the model alone),
+// calibrating the adaptive factor and the P(stale) targets so that they
+// make no more fetches than the fixed TTL.
 func Compare(ctx context.Context, w *workload.Workload, budgets []float64) ([]Row, error) {
 	feats, err := Features(w, model.Config{})
 	if err != nil {
@@ -43,19 +45,24 @@ func Compare(ctx context.Context, w *workload.Workload, budgets []float64) ([]Ro
 			return nil, err
 		}
 		rows = append(rows, Row{ttl, PolicyAdaptive, fmt.Sprintf("factor=%.4g", k), ad})
-		p, cr, err := Calibrate(fixed.Fetches, 1e-6, 0.999, func(x float64) (Result, error) {
-			params := score.DefaultParams()
-			params.PStaleTarget = x
-			f, err := feats.Advice(ctx, params)
+		for _, pol := range []struct {
+			name string
+			ttl  func(context.Context, score.Params) (TTLFunc, error)
+		}{{PolicyAdvice, feats.Advice}, {PolicyModel, feats.Model}} {
+			p, cr, err := Calibrate(fixed.Fetches, 1e-6, 0.999, func(x float64) (Result, error) {
+				params := score.DefaultParams()
+				params.PStaleTarget = x
+				f, err := pol.ttl(ctx, params)
+				if err != nil {
+					return Result{}, err
+				}
+				return Run(w, f), nil
+			})
 			if err != nil {
-				return Result{}, err
+				return nil, err
 			}
-			return Run(w, f), nil
-		})
-		if err != nil {
-			return nil, err
+			rows = append(rows, Row{ttl, pol.name, fmt.Sprintf("pStaleTarget=%.4g", p), cr})
 		}
-		rows = append(rows, Row{ttl, PolicyAdvice, fmt.Sprintf("pStaleTarget=%.4g", p), cr})
 	}
 	return rows, nil
 }
