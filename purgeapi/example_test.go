@@ -25,7 +25,8 @@ type echoLedger struct{ purgeapi.Ledger }
 
 func (echoLedger) InvalidateKeys(_ context.Context, keys []string, o purgeapi.SubmitOptions) (purgeapi.PurgeResult, error) {
 	fmt.Printf("ledger: invalidate %v for token %t, reason %q\n", keys, o.TokenID != "", o.Reason)
-	res := purgeapi.PurgeResult{TxID: "5f0c3a1e", Block: 42, Invalidated: len(keys)}
+	n := len(keys)
+	res := purgeapi.PurgeResult{TxID: "5f0c3a1e", Block: 42, Invalidated: &n}
 	for _, k := range keys {
 		res.Entries = append(res.Entries, purgeapi.KeyVersion{Key: k, Version: 2, State: "INVALIDATED"})
 	}

@@ -50,8 +50,10 @@ func (f *fakeLedger) write(ctx context.Context, method string, targets []string,
 	if err != nil {
 		return PurgeResult{}, err
 	}
-	res := PurgeResult{TxID: strings.Repeat("ab", 32), Block: 7, Invalidated: len(targets)}
+	res := PurgeResult{TxID: strings.Repeat("ab", 32), Block: 7}
 	if method == "InvalidateKeys" {
+		n := len(targets)
+		res.Invalidated = &n
 		for _, k := range targets {
 			res.Entries = append(res.Entries, KeyVersion{Key: k, Version: 2, State: "INVALIDATED"})
 		}

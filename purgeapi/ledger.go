@@ -72,8 +72,10 @@ type PurgeResult struct {
 	Missing []string `json:"missing,omitempty"`
 	// Scopes are the generations a scope purge wrote.
 	Scopes []ScopeGeneration `json:"scopes,omitempty"`
-	// Invalidated counts the entries invalidated, where the ledger knows it.
-	Invalidated int `json:"invalidated"`
+	// Invalidated counts the entries a key purge invalidated. A scope purge
+	// leaves it nil (absent in JSON): it invalidates by generation whatever
+	// the scope covers, and does not count the entries.
+	Invalidated *int `json:"invalidated,omitempty"`
 }
 
 // Committed identifies one committed transaction.

@@ -53,7 +53,8 @@ func (g *GatewayLedger) InvalidateKeys(ctx context.Context, keys []string, opts 
 	if err != nil {
 		return PurgeResult{}, fromGateway("InvalidateKeys", err)
 	}
-	return PurgeResult{TxID: done.TxID, Block: done.Block, Entries: r.Invalidated, Missing: r.Missing, Invalidated: len(r.Invalidated)}, nil
+	n := len(r.Invalidated)
+	return PurgeResult{TxID: done.TxID, Block: done.Block, Entries: r.Invalidated, Missing: r.Missing, Invalidated: &n}, nil
 }
 
 // perKey derives the idempotency key of the i-th transaction of a request

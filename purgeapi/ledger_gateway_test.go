@@ -107,7 +107,7 @@ func TestGatewayLedgerInvalidateKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.TxID != "tx1" || res.Block != 9 || len(res.Entries) != 1 || res.Entries[0].Version != 4 || len(res.Missing) != 1 || res.Invalidated != 1 {
+	if res.TxID != "tx1" || res.Block != 9 || len(res.Entries) != 1 || res.Entries[0].Version != 4 || len(res.Missing) != 1 || res.Invalidated == nil || *res.Invalidated != 1 {
 		t.Errorf("result %+v", res)
 	}
 	if f.reason != "r" || string(f.transient[ledger.TransientIdempotencyKey]) != "k1" || string(f.transient[TransientTokenID]) != "t1" {
@@ -191,7 +191,7 @@ func TestGatewayLedgerSoftKeys(t *testing.T) {
 	if f.keys != nil || len(f.soft) != 3 || len(f.sent) != 1 {
 		t.Fatalf("batch %v, soft %v in %d transactions", f.keys, f.soft, len(f.sent))
 	}
-	if res.Invalidated != 2 || len(res.Entries) != 2 || res.Entries[1].State != "STALE" || len(res.Missing) != 1 || res.Missing[0] != "img:missing" ||
+	if res.Invalidated == nil || *res.Invalidated != 2 || len(res.Entries) != 2 || res.Entries[1].State != "STALE" || len(res.Missing) != 1 || res.Missing[0] != "img:missing" ||
 		res.TxID != "soft-1" || res.Block != 12 {
 		t.Errorf("result %+v", res)
 	}

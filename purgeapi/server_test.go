@@ -156,7 +156,7 @@ func TestPurgeAnswersAndPassesThrough(t *testing.T) {
 	if err := dec.Decode(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.TxID == "" || res.Block != 7 || len(res.Entries) != 2 || res.Entries[0].Version != 2 {
+	if res.TxID == "" || res.Block != 7 || len(res.Entries) != 2 || res.Entries[0].Version != 2 || res.Invalidated == nil || *res.Invalidated != 2 {
 		t.Errorf("answer %+v", res)
 	}
 	calls := h.ledger.writes()
@@ -168,6 +168,14 @@ func TestPurgeAnswersAndPassesThrough(t *testing.T) {
 	got := calls[0]
 	if got.method != want.method || strings.Join(got.targets, " ") != strings.Join(want.targets, " ") || got.opts != want.opts {
 		t.Errorf("ledger got %+v, want %+v (canonical, deduplicated, token named)", got, want)
+	}
+	// A scope purge does not count what it covers: no "invalidated".
+	secret2, _, err := h.tokens.Create(TokenSpec{Name: "tags", Scopes: "purge:tags"}, h.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := h.do("POST", "/v1/purge", secret2, `{"tags":["catalog"]}`); w.Code != http.StatusOK || strings.Contains(w.Body.String(), `"invalidated"`) {
+		t.Errorf("tag purge: %d %s, want 200 without a count", w.Code, w.Body)
 	}
 }
 
