@@ -31,6 +31,15 @@ func drive(t *testing.T, c *Chooser, writes []float64, lam float64) {
 	}
 }
 
+// regular returns n writes 10 s apart.
+func regular(n int) []float64 {
+	ws := make([]float64, n)
+	for k := range ws {
+		ws[k] = float64(10*k) + 0.5
+	}
+	return ws
+}
+
 // bursts returns n bursts of ten writes 0.5 s apart, every period seconds
 // from start.
 func bursts(start float64, n int, period float64) []float64 {
@@ -73,11 +82,7 @@ func TestRegularKeyKeepsTheModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A write every 10 s exactly: the age says nothing the rate does not.
-	var ws []float64
-	for k := range 600 {
-		ws = append(ws, float64(10*k)+0.5)
-	}
-	drive(t, c, ws, 0.1)
+	drive(t, c, regular(600), 0.1)
 	if st := c.Stats(); st.Answers < 100 || !(st.Score < 0) {
 		t.Fatalf("stats %+v: want the model ahead", st)
 	}
@@ -99,11 +104,7 @@ func TestFewGapsAndNoEvidenceCap(t *testing.T) {
 		t.Error("unknown key, nothing learned: not capped")
 	}
 	// Teach the stream that the model predicts better (key 0, regular).
-	var ws []float64
-	for k := range 600 {
-		ws = append(ws, float64(10*k)+0.5)
-	}
-	drive(t, c, ws, 0.1)
+	drive(t, c, regular(600), 0.1)
 	c.Write(1, at(6000))
 	c.Write(1, at(6010))
 	if !c.AgeRule(1) {
@@ -120,11 +121,7 @@ func TestForgetsAnOldRegime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ws []float64
-	for k := range 360 { // an hour of regular writes
-		ws = append(ws, float64(10*k)+0.5)
-	}
-	drive(t, c, ws, 0.1)
+	drive(t, c, regular(360), 0.1) // an hour of regular writes
 	if c.AgeRule(0) {
 		t.Fatal("regular hour: capped")
 	}
