@@ -26,6 +26,7 @@ const who = (q: IncomingMessage): string =>
 // shared ones say public: the worker stores an answer to a request with
 // cookies only when the response opts in. The personal ones (/r/me*, /r/vary*)
 // also name who asked, so a copy served to the wrong user shows.
+const LAST_MODIFIED = "Tue, 01 Dec 2026 08:00:00 GMT";
 const resources: Record<string, Handler> = {
   plain: (_q, s, n) => s.writeHead(200, { "cache-control": "public, max-age=3600", etag: `"p${n}"` }).end(`plain ${n}`),
   nostore: (_q, s, n) => s.writeHead(200, { "cache-control": "no-store" }).end(`nostore ${n}`),
@@ -34,6 +35,11 @@ const resources: Record<string, Handler> = {
   vary: (q, s, n) => s.writeHead(200, { "cache-control": "public, max-age=3600", vary: "X-Variant" }).end(`vary ${String(q.headers["x-variant"])} ${n}`),
   varystar: (_q, s, n) => s.writeHead(200, { "cache-control": "public, max-age=3600", vary: "*" }).end(`varystar ${n}`),
   slow: (_q, s, n) => s.writeHead(200, { "cache-control": "public, max-age=3600" }).end(`slow ${n}`),
+  // lastmod has a Last-Modified and no entity tag; it answers 304 to If-Modified-Since.
+  lastmod: (q, s, n) =>
+    q.headers["if-modified-since"] === LAST_MODIFIED
+      ? void s.writeHead(304, { "last-modified": LAST_MODIFIED }).end()
+      : void s.writeHead(200, { "cache-control": "public, no-cache", "last-modified": LAST_MODIFIED }).end(`lastmod ${n}`),
   // tagged carries the query's ct as Cache-Tag and sk as Surrogate-Key.
   tagged: (q, s, n) => {
     const u = new URL(q.url ?? "/", "http://origin");
@@ -62,7 +68,7 @@ const resources: Record<string, Handler> = {
 export class Origin {
   /** Requests that reached the server, by path (with query). */
   readonly hits = new Map<string, number>();
-  /** Conditional requests (If-None-Match) by path. */
+  /** Conditional requests (If-None-Match or If-Modified-Since) by path. */
   readonly conditional = new Map<string, number>();
   /** Headers of /r/flip's 304 (it answers 304 to If-None-Match: "f"; else 200, public, no-cache). */
   notModified: Record<string, string> = { etag: '"f"' };
@@ -130,7 +136,7 @@ export class Origin {
     res.setHeader("access-control-allow-origin", "*");
     const n = (this.hits.get(path) ?? 0) + 1;
     this.hits.set(path, n);
-    if (req.headers["if-none-match"]) this.conditional.set(path, (this.conditional.get(path) ?? 0) + 1);
+    if (req.headers["if-none-match"] || req.headers["if-modified-since"]) this.conditional.set(path, (this.conditional.get(path) ?? 0) + 1);
     if (m![1] === "slow" && this.gate) {
       const gate = this.gate;
       return void gate.then(() => h(req, res, n));

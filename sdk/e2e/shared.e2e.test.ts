@@ -88,6 +88,15 @@ test("cookies=visible: with no cookie a response is shared; a cookie the Cookie 
   });
 });
 
+test("a copy with no entity tag is revalidated with its Last-Modified, and a 304 serves it", async (t) => {
+  const { origin, tab } = await fresh(t);
+  assert.equal((await tab.get("/r/lastmod")).body, "lastmod 1");
+  await eventually("the entry stored", () => tab.call("cached", "/r/lastmod"));
+  const revalidated = await tab.get("/r/lastmod"); // no-cache: revalidated
+  assert.deepEqual([revalidated.status, revalidated.body], [200, "lastmod 1"]);
+  assert.deepEqual([origin.count("/r/lastmod"), origin.conditional.get("/r/lastmod")], [2, 1]);
+});
+
 for (const directive of ["no-store", "private"]) {
   test(`a 304 that says ${directive} deletes the stored copy instead of storing it again`, async (t) => {
     const { origin, tab } = await fresh(t);

@@ -222,17 +222,26 @@ function offline(e: FetchEvent, key: string, hit: Response, stale: boolean, unsy
   return hit;
 }
 
-// revalidate asks the origin whether hit is still current (If-None-Match).
+// revalidate asks the origin whether hit is still current (If-None-Match,
+// or If-Modified-Since for a copy with no entity tag).
 // A 304 freshens the stored copy with its headers, restarts its age and
 // reports true; when the freshened response may no longer be stored (the
 // 304 says no-store or private, say), the copy is deleted instead.
 async function revalidate(e: FetchEvent, req: Request, keyReq: Request, key: string, hit: Response): Promise<[Response, boolean]> {
   // Copied before the first await: stale-while-revalidate serves hit itself.
   const stored = hit.clone();
+  // The copy's validator (RFC 9111 §4.3.1): its entity tag, else its Last-Modified.
   const etag = hit.headers.get("etag");
+  const modified = hit.headers.get("last-modified");
   const headers = new Headers(req.headers);
   if (etag) headers.set("if-none-match", etag);
-  const cond = new Request(req.url, { headers, credentials: req.credentials, cache: "no-cache" });
+  else if (modified) headers.set("if-modified-since", modified);
+  // The worker holds the copy and its validator: the browser's HTTP cache
+  // is left out ("no-store", as Fetch does for a request carrying its own
+  // validator). Through it, a second revalidation of the URL would wait
+  // for the first's cache entry (up to 20 s in Chromium) while a slow
+  // origin holds the first.
+  const cond = new Request(req.url, { headers, credentials: req.credentials, cache: "no-store" });
   const fill = await fillStart(await db(), key);
   const jarBefore = await cookies();
   const withCookies = await credentialed(req);
