@@ -126,7 +126,8 @@ func (c *Chooser) key(i int) *question {
 }
 
 // Asking reports whether a read of key i at now would ask a question: none
-// is outstanding. A caller whose λ costs something to compute asks first.
+// is outstanding (an outstanding one whose horizon has passed by now is
+// scored first). A caller whose λ costs something to compute asks first.
 func (c *Chooser) Asking(i int, now time.Time) bool {
 	if i < 0 {
 		return false
