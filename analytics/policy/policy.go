@@ -140,9 +140,10 @@ func (c *Chooser) Asking(i int, now time.Time) bool {
 }
 
 // Read records a read of key i at now, when the model's write rate for it
-// is lam and its last write was age seconds before. Keys are the caller's
-// small non-negative integers (the model's key indices). Reads of keys
-// never written (age not known) are not for the Chooser.
+// is lam and its last write was age seconds before (for a key not seen
+// written, the time since watching began). Keys are the caller's small
+// non-negative integers (the model's key indices). A read with a rate or
+// an age that is not a finite non-negative number asks nothing.
 func (c *Chooser) Read(i int, now time.Time, lam, age float64) {
 	if i < 0 || !(lam > 0) || math.IsInf(lam, 0) || !(age >= 0) || math.IsInf(age, 0) {
 		return

@@ -162,9 +162,10 @@ func (f *ReadFeatures) model(ctx context.Context, p score.Params) ([]uint32, err
 }
 
 // Advice is Cachet's policy for a P(stale) target, as the daemon applies
-// it: the model's max-age, capped by the age rule for the keys where the
-// age rule has predicted changes better so far (package policy), the
-// choice learned from the events before each read.
+// it: the model's max-age, capped by the age rule where package policy
+// chooses it (keys with too few gaps seen, and keys where the age rule has
+// predicted changes better so far), the choice learned from the events
+// before each read.
 func (f *ReadFeatures) Advice(ctx context.Context, p score.Params) (TTLFunc, error) {
 	rec, err := f.model(ctx, p)
 	if err != nil {
